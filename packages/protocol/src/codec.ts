@@ -1,0 +1,29 @@
+import type { Command, Push, Reply } from './messages.js';
+
+/** Names of the wire encodings a session can speak. */
+export type CodecName = 'json' | 'protobuf';
+
+/**
+ * Encodes and decodes Centrifuge protocol messages for one wire format.
+ *
+ * Contract:
+ * - `decodeCommands` takes one transport message (a WebSocket message) holding a batch of
+ *   commands and returns them in order. Malformed input throws a `TidingsError` with code
+ *   `TIDINGS_ERR_BAD_FRAME` (the session turns it into a 3501 bad-request disconnect).
+ * - `encodeReply` / `encodePush` return one *unit*: a self-contained encoded message. Units are
+ *   joined into one transport message with `join` (JSON: newline-separated; Protobuf: each unit
+ *   already carries its varint length prefix, so `join` concatenates).
+ * - Encoding is pure and deterministic, so a publication encoded once can be queued to any
+ *   number of sessions that use the same codec.
+ */
+export interface Codec {
+  readonly name: CodecName;
+  /** True when units are binary (WebSocket binary frames), false for text. */
+  readonly binary: boolean;
+  decodeCommands(frame: Uint8Array): Command[];
+  encodeReply(reply: Reply): Uint8Array;
+  /** Same as `encodeReply({ push })`, the fan-out path. */
+  encodePush(push: Push): Uint8Array;
+  /** Join encoded units into one transport message. */
+  join(units: readonly Uint8Array[]): Uint8Array;
+}

@@ -1,0 +1,112 @@
+import type { ClientInfo, Publication, StreamPosition } from '@tidings/protocol';
+
+/** A publication as stored and delivered by a broker: offset and time are always set. */
+export type StreamPublication = Publication & { readonly offset: number; readonly time: number };
+
+/** History retention for one publish. `size: 0` keeps no history (offsets still advance). */
+export interface HistoryRetention {
+  /** Maximum publications kept per channel. */
+  readonly size: number;
+  /** How long a publication is kept, in ms. */
+  readonly ttlMs: number;
+  /** How long the channel's stream metadata (top offset, epoch) outlives its last publish, in ms. */
+  readonly metaTtlMs?: number;
+}
+
+/** Options of `Broker.publish`. */
+export interface BrokerPublishOptions {
+  readonly history?: HistoryRetention;
+  readonly info?: ClientInfo;
+  readonly tags?: Readonly<Record<string, string>>;
+  /** Publishes with the same key inside `idempotencyWindowMs` return the first result and store nothing. */
+  readonly idempotencyKey?: string;
+  readonly idempotencyWindowMs?: number;
+}
+
+/** What an acknowledged publish returns: the position assigned by the broker. */
+export interface BrokerPublishResult extends StreamPosition {
+  /** True when the idempotency key matched an earlier publish; nothing new was stored. */
+  readonly suppressed?: boolean;
+}
+
+/**
+ * Receives everything a broker delivers to this node. Called synchronously from the broker's
+ * delivery path; handlers must not block.
+ */
+export interface BrokerEventHandler {
+  /** A publication in `channel`, with the epoch of the stream it belongs to. */
+  onPublication(channel: string, pub: StreamPublication, epoch: string): void;
+  onJoin(channel: string, info: ClientInfo): void;
+  onLeave(channel: string, info: ClientInfo): void;
+  /**
+   * The broker may have missed deliveries for these channels (e.g. reconnect to Redis). The node
+   * must re-check each subscriber's position against history. Never called by the memory broker.
+   */
+  onDiscontinuity?(channels: readonly string[]): void;
+}
+
+/**
+ * Moves publications between nodes and assigns their offsets.
+ *
+ * Contract: history append and fan-out are one atomic step per channel, so all nodes see one
+ * offset → publication mapping (offsets are contiguous within an epoch). Cross-node delivery is
+ * at most once; a node finds gaps by offsets. `publish` resolves only once the publication is
+ * stored; when the broker is unreachable it rejects with a `TidingsError` of code
+ * `TIDINGS_ERR_UNAVAILABLE` instead of acknowledging.
+ */
+export interface Broker {
+  start(handler: BrokerEventHandler): Promise<void>;
+  /** Start receiving publications of these channels on this node (idempotent). */
+  subscribe(channels: readonly string[]): Promise<void>;
+  unsubscribe(channels: readonly string[]): Promise<void>;
+  publish(channel: string, data: Uint8Array, options?: BrokerPublishOptions): Promise<BrokerPublishResult>;
+  publishJoin(channel: string, info: ClientInfo): Promise<void>;
+  publishLeave(channel: string, info: ClientInfo): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Query of `HistoryStore.history`. */
+export interface HistoryQuery {
+  /** Return publications strictly after this position (its epoch is not checked here). */
+  readonly since?: StreamPosition;
+  /** Maximum publications returned; `0` returns only the current top position; negative = all. */
+  readonly limit: number;
+  /** Newest first. */
+  readonly reverse?: boolean;
+}
+
+/** A history read: publications plus the stream's current top position. */
+export interface HistoryReadResult extends StreamPosition {
+  readonly publications: readonly StreamPublication[];
+}
+
+/**
+ * Reads a channel's retained publications.
+ *
+ * Contract: publications are in offset order (reverse when asked) and contiguous except where
+ * retention dropped the oldest; `offset`/`epoch` are the stream top at read time. A channel
+ * never published to has offset 0 and a stable epoch. Callers detect gaps by comparing
+ * `since.offset + 1` with the first returned offset, and epoch changes by comparing epochs.
+ */
+export interface HistoryStore {
+  history(channel: string, query: HistoryQuery): Promise<HistoryReadResult>;
+  removeHistory(channel: string): Promise<void>;
+}
+
+/** Aggregate presence counts. */
+export interface PresenceStats {
+  readonly numClients: number;
+  readonly numUsers: number;
+}
+
+/**
+ * Who is subscribed to a channel, across nodes. Entries expire after `ttlMs` unless refreshed by
+ * calling `add` again.
+ */
+export interface PresenceStore {
+  add(channel: string, clientId: string, info: ClientInfo, ttlMs: number): Promise<void>;
+  remove(channel: string, clientId: string): Promise<void>;
+  get(channel: string): Promise<Record<string, ClientInfo>>;
+  stats(channel: string): Promise<PresenceStats>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,72 @@
+/** An opaque timer handle. */
+export type TimerHandle = { readonly __timer: unique symbol } | ReturnType<typeof setTimeout>;
+
+/**
+ * Time and timers, injected so tests can drive them. `now()` is wall-clock milliseconds
+ * (publication `time`, token expiry); timers are relative.
+ */
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+}
+
+/** The process clock. Timers are unref'd so they never keep the process alive. */
+export const systemClock: Clock = Object.freeze({
+  now: () => Date.now(),
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return t;
+  },
+  clearTimeout(handle: TimerHandle): void {
+    clearTimeout(handle as ReturnType<typeof setTimeout>);
+  },
+});
+
+interface FakeTimer {
+  readonly at: number;
+  readonly seq: number;
+  readonly fn: () => void;
+}
+
+/** A manual clock for tests: time moves only with `advance`. */
+export class FakeClock implements Clock {
+  #now: number;
+  #seq = 0;
+  #timers = new Map<number, FakeTimer>();
+
+  constructor(start = 1_700_000_000_000) {
+    this.#now = start;
+  }
+
+  now(): number {
+    return this.#now;
+  }
+
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    const seq = ++this.#seq;
+    this.#timers.set(seq, { at: this.#now + Math.max(0, ms), seq, fn });
+    return seq as unknown as TimerHandle;
+  }
+
+  clearTimeout(handle: TimerHandle): void {
+    this.#timers.delete(handle as unknown as number);
+  }
+
+  /** Moves time forward, firing due timers in order (timers set while firing run if due). */
+  advance(ms: number): void {
+    const target = this.#now + ms;
+    for (;;) {
+      let next: FakeTimer | undefined;
+      for (const t of this.#timers.values()) {
+        if (t.at <= target && (next === undefined || t.at < next.at || (t.at === next.at && t.seq < next.seq))) next = t;
+      }
+      if (next === undefined) break;
+      this.#timers.delete(next.seq);
+      this.#now = next.at;
+      next.fn();
+    }
+    this.#now = target;
+  }
+}
