@@ -1,0 +1,44 @@
+import type { Clock } from '../../internal/clock.js';
+import { MemoryBroker } from './memory-broker.js';
+import { MemoryPresence } from './memory-presence.js';
+
+/** Options of `createMemoryEngine`. */
+export interface MemoryEngineOptions {
+  /** Time source for publication times, expiry and sweep timers. Default `systemClock`. */
+  readonly clock?: Clock;
+  /** Stream metadata lifetime when a publish gives no positive `metaTtlMs`. Default 30 days. */
+  readonly metaTtlMs?: number;
+  /** Idempotency window when a publish gives none. Default 5 minutes. */
+  readonly idempotencyWindowMs?: number;
+  /** Period of the background sweeps of expired entries. Default 1 s. */
+  readonly sweepIntervalMs?: number;
+}
+
+/** The parts of a memory engine, ready for `NodeOptions`. */
+export interface MemoryEngine {
+  readonly broker: MemoryBroker;
+  /** The same object as `broker`: the memory broker is its own history store. */
+  readonly history: MemoryBroker;
+  readonly presence: MemoryPresence;
+}
+
+/**
+ * Creates the dependency-free engine of a single node: one `MemoryBroker` (broker and history)
+ * and one `MemoryPresence`, sharing a clock. State lives in this process only and is lost on
+ * restart; the fresh epochs a restarted engine reports tell clients so. Close both `broker` and
+ * `presence` to stop their sweep timers (the timers are unref'd either way).
+ */
+export function createMemoryEngine(options: MemoryEngineOptions = {}): MemoryEngine {
+  const { clock, metaTtlMs, idempotencyWindowMs, sweepIntervalMs } = options;
+  const broker = new MemoryBroker({
+    ...(clock === undefined ? {} : { clock }),
+    ...(metaTtlMs === undefined ? {} : { metaTtlMs }),
+    ...(idempotencyWindowMs === undefined ? {} : { idempotencyWindowMs }),
+    ...(sweepIntervalMs === undefined ? {} : { sweepIntervalMs }),
+  });
+  const presence = new MemoryPresence({
+    ...(clock === undefined ? {} : { clock }),
+    ...(sweepIntervalMs === undefined ? {} : { sweepIntervalMs }),
+  });
+  return { broker, history: broker, presence };
+}
