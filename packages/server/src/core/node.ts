@@ -1,0 +1,338 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type ClientInfo,
+  clientError,
+  type Disconnect,
+  DisconnectCode,
+  disconnectOf,
+  ErrorCode,
+  isTidingsError,
+  TidingsError,
+  TidingsErrorCode,
+} from '@tidings/protocol';
+import type { Authenticator } from '../auth/types.js';
+import type {
+  Broker,
+  BrokerPublishResult,
+  HistoryQuery,
+  HistoryReadResult,
+  HistoryStore,
+  PresenceStats,
+  PresenceStore,
+} from '../broker/types.js';
+import { type Clock, systemClock } from '../internal/clock.js';
+import { type Logger, silentLogger } from '../observability/logger.js';
+import type { SessionContext, Transport } from '../transport/types.js';
+import { ChannelRules, type ChannelsOptions } from './channel-options.js';
+import { FlushScheduler } from './flush-scheduler.js';
+import { Hub } from './hub.js';
+import type { NodeContext, NodePublishOptions } from './node-context.js';
+import { type ClientOptions, resolveClientOptions } from './options.js';
+import { Session } from './session.js';
+
+/** Options of `createNode`. Plain objects; validated and frozen once. */
+export interface NodeOptions {
+  readonly broker: Broker;
+  readonly history: HistoryStore;
+  readonly presence: PresenceStore;
+  readonly authenticator: Authenticator;
+  readonly channels?: ChannelsOptions;
+  readonly client?: Partial<ClientOptions>;
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+  /** Node name in logs and `/api/info`; defaults to a random id. */
+  readonly name?: string;
+  readonly version?: string;
+  /** Window in which a repeated idempotency key is suppressed. */
+  readonly idempotencyWindowMs?: number;
+}
+
+/** Node statistics, as `/api/info` reports them. */
+export interface NodeInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly version: string;
+  readonly uptimeSeconds: number;
+  readonly numClients: number;
+  readonly numUsers: number;
+  readonly numSubs: number;
+  readonly numChannels: number;
+}
+
+interface BrokerChannelState {
+  subscribed: boolean;
+  op: Promise<void>;
+}
+
+/**
+ * A Tidings node: sessions, the channel index and the engine behind them.
+ *
+ * Contract: `publish` resolves only after the broker stored the publication (its position is
+ * returned); when the broker cannot store it rejects with `TIDINGS_ERR_UNAVAILABLE`. Channel
+ * names are validated before anything reaches the broker. `shutdown` disconnects every session
+ * with 3001 and then closes the broker; it is idempotent.
+ */
+export class TidingsNode {
+  readonly id: string = randomUUID();
+  readonly name: string;
+  readonly version: string;
+  readonly rules: ChannelRules;
+  readonly #ctx: NodeContext;
+  readonly #broker: Broker;
+  readonly #historyStore: HistoryStore;
+  readonly #presence: PresenceStore;
+  readonly #hub = new Hub();
+  readonly #brokerChannels = new Map<string, BrokerChannelState>();
+  readonly #idempotencyWindowMs: number;
+  readonly #logger: Logger;
+  readonly #clock: Clock;
+  #startedAt = 0;
+  #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
+
+  constructor(options: NodeOptions) {
+    this.rules = new ChannelRules(options.channels);
+    this.name = options.name ?? this.id.slice(0, 8);
+    this.version = options.version ?? '0.1.0';
+    this.#broker = options.broker;
+    this.#historyStore = options.history;
+    this.#presence = options.presence;
+    this.#logger = options.logger ?? silentLogger;
+    this.#clock = options.clock ?? systemClock;
+    this.#idempotencyWindowMs = options.idempotencyWindowMs ?? 5 * 60_000;
+    const node = this;
+    this.#ctx = {
+      nodeId: this.id,
+      nodeName: this.name,
+      version: this.version,
+      hub: this.#hub,
+      rules: this.rules,
+      client: resolveClientOptions(options.client),
+      clock: this.#clock,
+      scheduler: new FlushScheduler(),
+      logger: this.#logger,
+      authenticator: options.authenticator,
+      presenceStore: options.presence,
+      ensureChannel: (channel) => node.#ensureChannel(channel),
+      releaseChannel: (channel) => node.#releaseChannel(channel),
+      publish: (channel, data, opts) => node.publish(channel, data, opts),
+      publishJoin: (channel, info) => node.#broker.publishJoin(channel, info),
+      publishLeave: (channel, info) => node.#broker.publishLeave(channel, info),
+      readHistory: (channel, query) => node.#readHistory(channel, query),
+      history: (channel, query) => node.history(channel, query),
+      presence: (channel) => node.presence(channel),
+      presenceStats: (channel) => node.presenceStats(channel),
+    };
+  }
+
+  /** Connects the broker. Must resolve before sessions are opened. */
+  async start(): Promise<void> {
+    if (this.#state !== 'new') throw new TidingsError(TidingsErrorCode.State, 'node.start() was already called');
+    const hub = this.#hub;
+    await this.#broker.start({
+      onPublication: (channel, pub, epoch) => hub.broadcastPublication(channel, pub, epoch),
+      onJoin: (channel, info) => hub.broadcastJoin(channel, info),
+      onLeave: (channel, info) => hub.broadcastLeave(channel, info),
+    });
+    this.#startedAt = this.#clock.now();
+    this.#state = 'running';
+    this.#logger.info({ node: this.name }, 'node started');
+  }
+
+  /** True while the node accepts sessions and its engine is reachable. */
+  ready(): boolean {
+    return this.#state === 'running';
+  }
+
+  /** Open a session over `transport`; the transport feeds it frames and tells it when it closes. */
+  openSession(transport: Transport, context: SessionContext = {}): Session {
+    const session = new Session(this.#ctx, transport, context);
+    if (this.#state !== 'running') session.close(disconnectOf(DisconnectCode.Shutdown));
+    return session;
+  }
+
+  async publish(channel: string, data: Uint8Array, options: NodePublishOptions = {}): Promise<BrokerPublishResult> {
+    const { options: ns } = this.rules.resolve(channel);
+    this.#assertRunning();
+    try {
+      return await this.#broker.publish(channel, data, {
+        history: { size: ns.historySize, ttlMs: ns.historyTtlMs, metaTtlMs: ns.historyMetaTtlMs },
+        ...(options.info !== undefined ? { info: options.info } : {}),
+        ...(options.tags !== undefined ? { tags: options.tags } : {}),
+        ...(options.idempotencyKey !== undefined
+          ? { idempotencyKey: options.idempotencyKey, idempotencyWindowMs: this.#idempotencyWindowMs }
+          : {}),
+      });
+    } catch (error) {
+      throw asUnavailable(error);
+    }
+  }
+
+  /**
+   * A channel's history. Rejects with wire 108 when the namespace keeps no history and with 112
+   * (unrecoverable position) when `since` is from another epoch or older than what is retained.
+   */
+  async history(channel: string, query: HistoryQuery): Promise<HistoryReadResult> {
+    const { options } = this.rules.resolve(channel);
+    if (options.historySize <= 0 || options.historyTtlMs <= 0) throw clientError(ErrorCode.NotAvailable);
+    const read = await this.#readHistory(channel, query);
+    const since = query.since;
+    if (since !== undefined) {
+      if (since.epoch !== read.epoch || since.offset > read.offset) throw clientError(ErrorCode.UnrecoverablePosition);
+      const first = read.publications[0];
+      if (!query.reverse && first !== undefined && first.offset !== since.offset + 1) {
+        throw clientError(ErrorCode.UnrecoverablePosition);
+      }
+    }
+    return read;
+  }
+
+  async removeHistory(channel: string): Promise<void> {
+    this.rules.resolve(channel);
+    await this.#historyStore.removeHistory(channel);
+  }
+
+  async presence(channel: string): Promise<Record<string, ClientInfo>> {
+    const { options } = this.rules.resolve(channel);
+    if (!options.presence) throw clientError(ErrorCode.NotAvailable);
+    return this.#presence.get(channel);
+  }
+
+  async presenceStats(channel: string): Promise<PresenceStats> {
+    const { options } = this.rules.resolve(channel);
+    if (!options.presence) throw clientError(ErrorCode.NotAvailable);
+    return this.#presence.stats(channel);
+  }
+
+  /** Channels with subscribers on this node; `pattern` is a glob with `*`. */
+  channels(pattern?: string): Array<{ channel: string; numClients: number }> {
+    const all = this.#hub.channels();
+    if (pattern === undefined || pattern === '' || pattern === '*') return all;
+    const re = new RegExp(`^${pattern.split('*').map(escapeRegExp).join('.*')}$`);
+    return all.filter((c) => re.test(c.channel));
+  }
+
+  info(): NodeInfo {
+    return {
+      id: this.id,
+      name: this.name,
+      version: this.version,
+      uptimeSeconds: this.#startedAt === 0 ? 0 : Math.floor((this.#clock.now() - this.#startedAt) / 1000),
+      numClients: this.#hub.numClients,
+      numUsers: this.#hub.numUsers,
+      numSubs: this.#hub.numSubs,
+      numChannels: this.#hub.numChannels,
+    };
+  }
+
+  /** Disconnect a user's sessions (all, one client, or all but a whitelist of client ids). */
+  async disconnectUser(
+    userId: string,
+    disconnect: Disconnect,
+    options: { clientId?: string; sessionId?: string; whitelist?: string[] } = {},
+  ): Promise<void> {
+    for (const s of this.#userSessions(userId, options.clientId ?? options.sessionId)) {
+      if (options.whitelist?.includes(s.id)) continue;
+      s.close(disconnect);
+    }
+  }
+
+  async unsubscribeUser(userId: string, channel: string, options: { clientId?: string } = {}): Promise<void> {
+    this.rules.resolve(channel);
+    await Promise.all(this.#userSessions(userId, options.clientId).map((s) => s.unsubscribeServer(channel)));
+  }
+
+  async subscribeUser(userId: string, channel: string, options: { clientId?: string } = {}): Promise<void> {
+    this.rules.resolve(channel);
+    await Promise.all(this.#userSessions(userId, options.clientId).map((s) => s.subscribeServer(channel)));
+  }
+
+  /** Disconnect every session with 3001 (shutdown), then close the broker and presence store. */
+  async shutdown(): Promise<void> {
+    if (this.#state === 'stopping' || this.#state === 'stopped') return;
+    this.#state = 'stopping';
+    for (const s of this.#hub.allSessions()) (s as Session).close(disconnectOf(DisconnectCode.Shutdown));
+    await this.#broker.close();
+    await this.#presence.close();
+    this.#state = 'stopped';
+    this.#logger.info({ node: this.name }, 'node stopped');
+  }
+
+  #userSessions(userId: string, clientId: string | undefined): Session[] {
+    const sessions = this.#hub.userSessions(userId) as Session[];
+    return clientId === undefined ? sessions : sessions.filter((s) => s.id === clientId);
+  }
+
+  async #readHistory(channel: string, query: HistoryQuery): Promise<HistoryReadResult> {
+    try {
+      return await this.#historyStore.history(channel, query);
+    } catch (error) {
+      throw asUnavailable(error);
+    }
+  }
+
+  #assertRunning(): void {
+    if (this.#state !== 'running') {
+      throw new TidingsError(TidingsErrorCode.Unavailable, 'node is not running', { wireCode: ErrorCode.Internal, temporary: true });
+    }
+  }
+
+  #ensureChannel(channel: string): Promise<void> {
+    let state = this.#brokerChannels.get(channel);
+    if (state === undefined) {
+      state = { subscribed: false, op: Promise.resolve() };
+      this.#brokerChannels.set(channel, state);
+    }
+    if (!state.subscribed) {
+      const s = state;
+      s.subscribed = true;
+      // Chain after any pending unsubscribe so the broker ends up subscribed.
+      s.op = s.op.then(
+        () => this.#broker.subscribe([channel]),
+        () => this.#broker.subscribe([channel]),
+      );
+      s.op.catch(() => {
+        s.subscribed = false;
+      });
+    }
+    return state.op.catch((error: unknown) => {
+      throw asUnavailable(error);
+    });
+  }
+
+  #releaseChannel(channel: string): void {
+    const state = this.#brokerChannels.get(channel);
+    if (state === undefined || !state.subscribed || this.#hub.hasSubscribers(channel)) return;
+    state.subscribed = false;
+    const op = state.op.then(
+      () => this.#broker.unsubscribe([channel]),
+      () => undefined,
+    );
+    state.op = op;
+    op.then(
+      () => {
+        if (this.#brokerChannels.get(channel) === state && state.op === op && !state.subscribed) {
+          this.#brokerChannels.delete(channel);
+        }
+      },
+      (error: unknown) => this.#logger.warn({ channel, err: String(error) }, 'broker unsubscribe failed'),
+    );
+  }
+}
+
+/** Create a node; call `start()` before opening sessions. */
+export function createNode(options: NodeOptions): TidingsNode {
+  return new TidingsNode(options);
+}
+
+function asUnavailable(error: unknown): Error {
+  if (isTidingsError(error)) return error;
+  return new TidingsError(TidingsErrorCode.Unavailable, 'the engine could not complete the request; retry later', {
+    wireCode: ErrorCode.Internal,
+    temporary: true,
+    cause: error,
+  });
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

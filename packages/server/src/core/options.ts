@@ -1,0 +1,55 @@
+import { TidingsError, TidingsErrorCode } from '@tidings/protocol';
+
+/** Per-connection limits and timings. */
+export interface ClientOptions {
+  /** Interval of server pings; sent to the client in the connect result (in seconds). */
+  readonly pingIntervalMs: number;
+  /** How long after a ping the client's pong may take before 3012 (no pong). */
+  readonly pongTimeoutMs: number;
+  /** Outbound queue bound per session (queued + transport-buffered bytes); beyond it: 3008 (slow). */
+  readonly maxQueueBytes: number;
+  /** Subscriptions per session; beyond it subscribe answers 106 (limit exceeded). */
+  readonly maxSubscriptions: number;
+  /** Commands in one frame; beyond it the session is closed with 3501 (bad request). */
+  readonly maxCommandsPerFrame: number;
+  /** Commands waiting to be processed per session; beyond it: 3013 (too many requests). */
+  readonly maxPendingCommands: number;
+  /** Time a new connection has to send its connect command; beyond it: 3502 (stale). */
+  readonly connectTimeoutMs: number;
+  /** Presence entry lifetime; refreshed every `presenceRefreshMs` while subscribed. */
+  readonly presenceTtlMs: number;
+  readonly presenceRefreshMs: number;
+  /** Live publications buffered per subscription while its history is read. */
+  readonly maxRecoveryBuffer: number;
+}
+
+/** Defaults of `ClientOptions`. */
+export const defaultClientOptions: ClientOptions = Object.freeze({
+  pingIntervalMs: 25_000,
+  pongTimeoutMs: 8_000,
+  maxQueueBytes: 1024 * 1024,
+  maxSubscriptions: 128,
+  maxCommandsPerFrame: 256,
+  maxPendingCommands: 1024,
+  connectTimeoutMs: 10_000,
+  presenceTtlMs: 60_000,
+  presenceRefreshMs: 25_000,
+  maxRecoveryBuffer: 10_000,
+});
+
+/** Merges defaults, validates and freezes client options once. */
+export function resolveClientOptions(partial: Partial<ClientOptions> = {}): ClientOptions {
+  const merged: ClientOptions = { ...defaultClientOptions, ...partial };
+  for (const [key, value] of Object.entries(merged)) {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+      throw new TidingsError(TidingsErrorCode.Config, `client.${key}: expected a positive number, got ${String(value)}`);
+    }
+  }
+  if (merged.pongTimeoutMs >= merged.pingIntervalMs) {
+    throw new TidingsError(
+      TidingsErrorCode.Config,
+      `client.pongTimeoutMs: must be shorter than client.pingIntervalMs (${merged.pingIntervalMs})`,
+    );
+  }
+  return Object.freeze(merged);
+}

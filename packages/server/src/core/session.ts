@@ -1,0 +1,404 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type ClientInfo,
+  type Codec,
+  type Command,
+  clientError,
+  type Disconnect,
+  DisconnectCode,
+  disconnectOf,
+  ErrorCode,
+  errorMessages,
+  isTidingsError,
+  type Push,
+  type Reply,
+  TidingsErrorCode,
+  UnsubscribeCode,
+  unsubscribeReasons,
+} from '@tidings/protocol';
+import type { Credentials } from '../auth/types.js';
+import type { StreamPublication } from '../broker/types.js';
+import type { TimerHandle } from '../internal/clock.js';
+import type { SessionContext, Transport } from '../transport/types.js';
+import { EncodedPush } from './encoded-push.js';
+import type { HubSession } from './hub.js';
+import type { NodeContext } from './node-context.js';
+import { type SubscribeOutcome, SubscriptionManager } from './subscriptions.js';
+import { SessionWriter } from './writer.js';
+
+/** Lifecycle of a session. */
+export type SessionState = 'connecting' | 'connected' | 'closed';
+
+/**
+ * One connected client on any transport: the only place protocol semantics live.
+ *
+ * Contract: commands are processed one at a time in arrival order, so replies keep command
+ * order; pongs (empty commands) are handled at once. Every outbound message goes through the
+ * bounded writer. `close` is idempotent; after it nothing is written and every subscription,
+ * presence entry and timer is released.
+ */
+export class Session implements HubSession {
+  readonly id: string = randomUUID();
+  readonly transport: Transport;
+  readonly codec: Codec;
+  readonly context: SessionContext;
+  readonly #node: NodeContext;
+  readonly #writer: SessionWriter;
+  readonly #subs: SubscriptionManager;
+  #state: SessionState = 'connecting';
+  #credentials: Credentials | undefined;
+  #clientInfo: ClientInfo | undefined;
+  #chain: Promise<void> = Promise.resolve();
+  #pending = 0;
+  #awaitingPong = false;
+  #pingTimer: TimerHandle | undefined;
+  #pongTimer: TimerHandle | undefined;
+  #connectTimer: TimerHandle | undefined;
+  #expireTimer: TimerHandle | undefined;
+
+  constructor(node: NodeContext, transport: Transport, context: SessionContext = {}) {
+    this.#node = node;
+    this.transport = transport;
+    this.codec = transport.codec;
+    this.context = context;
+    this.#writer = new SessionWriter(transport, node.scheduler, node.client.maxQueueBytes, () =>
+      this.close(disconnectOf(DisconnectCode.Slow)),
+    );
+    this.#subs = new SubscriptionManager(node, this);
+    this.#connectTimer = node.clock.setTimeout(() => {
+      if (this.#state === 'connecting') this.close(disconnectOf(DisconnectCode.Stale));
+    }, node.client.connectTimeoutMs);
+  }
+
+  get state(): SessionState {
+    return this.#state;
+  }
+
+  get userId(): string {
+    return this.#credentials?.userId ?? '';
+  }
+
+  get anonymous(): boolean {
+    return this.#credentials?.anonymous ?? true;
+  }
+
+  /** ClientInfo attached to this client's publications, joins and leaves. */
+  get clientInfo(): ClientInfo {
+    return this.#clientInfo ?? { user: this.userId, client: this.id };
+  }
+
+  /** Channels this session is subscribed to (active or subscribing). */
+  channels(): string[] {
+    return this.#subs.channels();
+  }
+
+  /** Decode one transport message and process its commands. Malformed input closes with 3501. */
+  handleFrame(frame: Uint8Array): void {
+    if (this.#state === 'closed') return;
+    let commands: Command[];
+    try {
+      commands = this.codec.decodeCommands(frame);
+    } catch (error) {
+      this.#node.logger.debug({ client: this.id, err: String(error) }, 'malformed frame');
+      this.close(disconnectOf(DisconnectCode.BadRequest));
+      return;
+    }
+    this.handleCommands(commands);
+  }
+
+  /** Process decoded commands (used by transports that decode themselves). */
+  handleCommands(commands: readonly Command[]): void {
+    if (this.#state === 'closed') return;
+    if (commands.length > this.#node.client.maxCommandsPerFrame) {
+      this.close(disconnectOf(DisconnectCode.BadRequest));
+      return;
+    }
+    for (const command of commands) {
+      if (isPong(command)) {
+        this.#awaitingPong = false;
+        continue;
+      }
+      if (++this.#pending > this.#node.client.maxPendingCommands) {
+        this.close(disconnectOf(DisconnectCode.TooManyRequests));
+        return;
+      }
+      this.#chain = this.#chain.then(() => this.#process(command));
+    }
+  }
+
+  /** The transport saw the peer go away: release everything without writing. */
+  transportClosed(): void {
+    this.#shutdown();
+  }
+
+  /** Send the disconnect (what is already queued goes first) and release everything. */
+  close(disconnect: Disconnect): void {
+    if (this.#state === 'closed') return;
+    this.#writer.drainAndClose();
+    this.transport.close(disconnect);
+    this.#shutdown();
+  }
+
+  // ---- hub delivery (hot path) ----
+
+  deliverPublication(channel: string, pub: StreamPublication, epoch: string, encoded: EncodedPush): void {
+    if (this.#state !== 'connected') return;
+    const verdict = this.#subs.acceptLive(channel, pub, epoch);
+    if (verdict === 'deliver') this.#writer.enqueue(encoded.unitFor(this.codec));
+    else if (verdict === 'insufficient') this.#subs.insufficientState(channel);
+  }
+
+  deliverJoinLeave(channel: string, encoded: EncodedPush): void {
+    if (this.#state === 'connected' && this.#subs.wantsJoinLeave(channel)) {
+      this.#writer.enqueue(encoded.unitFor(this.codec));
+    }
+  }
+
+  // ---- outbound helpers used by subscriptions ----
+
+  /** Queue a push built for this session only. */
+  sendPush(push: Push): void {
+    this.#writer.enqueue(this.codec.encodePush(push));
+  }
+
+  /** Queue a publication push for one channel (used when replaying buffered publications). */
+  sendPublication(channel: string, pub: StreamPublication): void {
+    this.sendPush({ channel, pub });
+  }
+
+  /** Server-side unsubscribe with a push telling the client why. */
+  async unsubscribeServer(channel: string, code: number = UnsubscribeCode.Server): Promise<void> {
+    if (!this.#subs.has(channel)) return;
+    await this.#subs.remove(channel);
+    this.sendPush({ channel, unsubscribe: { code, reason: reasonOf(code) } });
+  }
+
+  /** Server-side subscribe (server API): subscribes and tells the client with a subscribe push. */
+  async subscribeServer(channel: string): Promise<void> {
+    if (this.#state !== 'connected' || this.#subs.has(channel)) return;
+    const outcome = await this.#subs.subscribe({ channel }, { serverSide: true });
+    const r = outcome.result;
+    this.sendPush({
+      channel,
+      subscribe: {
+        ...(r.recoverable ? { recoverable: true } : {}),
+        ...(r.positioned ? { positioned: true } : {}),
+        ...(r.epoch ? { epoch: r.epoch } : {}),
+        ...(r.offset ? { offset: r.offset } : {}),
+      },
+    });
+    outcome.activate();
+  }
+
+  // ---- command processing ----
+
+  async #process(command: Command): Promise<void> {
+    this.#pending--;
+    if (this.#state === 'closed') return;
+    const id = command.id ?? 0;
+    try {
+      if (command.connect !== undefined) return await this.#connect(id, command);
+      if (this.#state !== 'connected') {
+        this.close(disconnectOf(DisconnectCode.BadRequest));
+        return;
+      }
+      const reply = await this.#dispatch(command);
+      if (reply !== undefined) this.#reply({ id, ...reply });
+    } catch (error) {
+      this.#replyError(id, error);
+    }
+  }
+
+  async #dispatch(command: Command): Promise<Omit<Reply, 'id'> | undefined> {
+    if (command.subscribe !== undefined) {
+      const outcome = await this.#subs.subscribe(command.subscribe, { serverSide: false });
+      this.#reply({ id: command.id ?? 0, subscribe: outcome.result });
+      outcome.activate();
+      return undefined;
+    }
+    if (command.unsubscribe !== undefined) {
+      await this.#subs.remove(command.unsubscribe.channel);
+      return { unsubscribe: {} };
+    }
+    if (command.publish !== undefined) {
+      await this.#subs.publish(command.publish.channel, command.publish.data);
+      return { publish: {} };
+    }
+    if (command.history !== undefined) return { history: await this.#subs.history(command.history) };
+    if (command.presence !== undefined) return { presence: await this.#subs.presence(command.presence.channel) };
+    if (command.presenceStats !== undefined) {
+      return { presenceStats: await this.#subs.presenceStats(command.presenceStats.channel) };
+    }
+    if (command.subRefresh !== undefined) return { subRefresh: await this.#subs.refresh(command.subRefresh) };
+    if (command.refresh !== undefined) return { refresh: await this.#refresh(command.refresh.token) };
+    if (command.ping !== undefined) return { ping: {} };
+    if (command.send !== undefined) return undefined;
+    if (command.rpc !== undefined) throw clientError(ErrorCode.MethodNotFound);
+    throw clientError(ErrorCode.MethodNotFound);
+  }
+
+  async #connect(id: number, command: Command): Promise<void> {
+    if (this.#state !== 'connecting') {
+      this.close(disconnectOf(DisconnectCode.BadRequest));
+      return;
+    }
+    const request = command.connect ?? {};
+    let credentials: Credentials;
+    try {
+      credentials = await this.#node.authenticator.authenticate({
+        ...(request.token ? { token: request.token } : {}),
+        ...(this.context.headers ? { headers: this.context.headers } : {}),
+        ...(this.context.remoteAddress ? { remoteAddress: this.context.remoteAddress } : {}),
+      });
+    } catch (error) {
+      this.#authFailed(id, error);
+      return;
+    }
+    if (this.#state !== 'connecting') return;
+    this.#credentials = credentials;
+    this.#clientInfo = {
+      user: credentials.userId,
+      client: this.id,
+      ...(credentials.info ? { connInfo: credentials.info } : {}),
+    };
+    this.#state = 'connected';
+    if (this.#connectTimer !== undefined) this.#node.clock.clearTimeout(this.#connectTimer);
+    this.#connectTimer = undefined;
+    this.#node.hub.addSession(this);
+
+    // Server-side subscriptions: the token's channels plus any the client asks to recover.
+    const outcomes: Array<[string, SubscribeOutcome]> = [];
+    const wanted = new Set([...credentials.channels, ...Object.keys(request.subs ?? {})]);
+    for (const channel of wanted) {
+      if (!credentials.channels.includes(channel)) continue;
+      try {
+        const recover = request.subs?.[channel];
+        outcomes.push([channel, await this.#subs.subscribe({ ...recover, channel }, { serverSide: true })]);
+      } catch (error) {
+        this.#node.logger.warn({ client: this.id, channel, err: String(error) }, 'server-side subscription failed');
+      }
+    }
+    if (this.#state !== 'connected') return;
+    const ttl = this.#ttlSeconds(credentials.expireAt);
+    this.#reply({
+      id,
+      connect: {
+        client: this.id,
+        version: this.#node.version,
+        ping: Math.round(this.#node.client.pingIntervalMs / 1000),
+        pong: true,
+        ...(ttl !== undefined ? { expires: true, ttl } : {}),
+        ...(outcomes.length > 0 ? { subs: Object.fromEntries(outcomes.map(([ch, o]) => [ch, o.result])) } : {}),
+      },
+    });
+    for (const [, outcome] of outcomes) outcome.activate();
+    this.#schedulePing();
+    this.#scheduleExpiry(credentials.expireAt);
+  }
+
+  async #refresh(token: string): Promise<NonNullable<Reply['refresh']>> {
+    let credentials: Credentials;
+    try {
+      credentials = await this.#node.authenticator.authenticate({ token });
+    } catch (error) {
+      if (isTidingsError(error) && error.wireCode === ErrorCode.TokenExpired) throw error;
+      this.close(disconnectOf(DisconnectCode.InvalidToken));
+      throw error;
+    }
+    if (credentials.userId !== this.userId) {
+      this.close(disconnectOf(DisconnectCode.InvalidToken));
+      throw clientError(ErrorCode.PermissionDenied);
+    }
+    this.#credentials = { ...this.#credentials!, ...(credentials.expireAt !== undefined ? { expireAt: credentials.expireAt } : {}) };
+    this.#scheduleExpiry(credentials.expireAt);
+    const ttl = this.#ttlSeconds(credentials.expireAt);
+    return { client: this.id, version: this.#node.version, ...(ttl !== undefined ? { expires: true, ttl } : {}) };
+  }
+
+  #authFailed(id: number, error: unknown): void {
+    if (isTidingsError(error) && error.wireCode === ErrorCode.TokenExpired) {
+      this.#replyError(id, error);
+      return;
+    }
+    this.#node.logger.debug({ err: isTidingsError(error) ? error.message : String(error) }, 'connect rejected');
+    this.close(disconnectOf(DisconnectCode.InvalidToken));
+  }
+
+  #ttlSeconds(expireAt: number | undefined): number | undefined {
+    if (expireAt === undefined) return undefined;
+    return Math.max(1, Math.ceil(expireAt - this.#node.clock.now() / 1000));
+  }
+
+  #scheduleExpiry(expireAt: number | undefined): void {
+    if (this.#expireTimer !== undefined) this.#node.clock.clearTimeout(this.#expireTimer);
+    this.#expireTimer = undefined;
+    if (expireAt === undefined) return;
+    const delay = Math.max(0, expireAt * 1000 - this.#node.clock.now());
+    this.#expireTimer = this.#node.clock.setTimeout(() => {
+      const current = this.#credentials?.expireAt;
+      if (current !== undefined && current * 1000 <= this.#node.clock.now()) {
+        this.close(disconnectOf(DisconnectCode.Expired));
+      }
+    }, delay);
+  }
+
+  #schedulePing(): void {
+    this.#pingTimer = this.#node.clock.setTimeout(() => this.#sendPing(), this.#node.client.pingIntervalMs);
+  }
+
+  #sendPing(): void {
+    if (this.#state !== 'connected') return;
+    // Protocol v2: an empty reply is a ping; the client answers with an empty command.
+    this.#reply({});
+    this.#awaitingPong = true;
+    this.#pongTimer = this.#node.clock.setTimeout(() => {
+      if (this.#awaitingPong) this.close(disconnectOf(DisconnectCode.NoPong));
+    }, this.#node.client.pongTimeoutMs);
+    this.#schedulePing();
+  }
+
+  #reply(reply: Reply): void {
+    this.#writer.enqueue(this.codec.encodeReply(reply));
+  }
+
+  #replyError(id: number, error: unknown): void {
+    if (this.#state === 'closed') return;
+    if (isTidingsError(error) && error.wireCode !== undefined) {
+      this.#reply({
+        id,
+        error: { code: error.wireCode, message: error.message, ...(error.temporary ? { temporary: true } : {}) },
+      });
+      return;
+    }
+    const unavailable = isTidingsError(error) && error.code === TidingsErrorCode.Unavailable;
+    if (!unavailable) this.#node.logger.error({ client: this.id, err: String(error) }, 'command failed');
+    const internal = errorMessages[ErrorCode.Internal];
+    this.#reply({ id, error: { code: ErrorCode.Internal, message: internal.message, temporary: true } });
+  }
+
+  #shutdown(): void {
+    if (this.#state === 'closed') return;
+    const wasConnected = this.#state === 'connected';
+    this.#state = 'closed';
+    this.#writer.close();
+    const clock = this.#node.clock;
+    for (const t of [this.#pingTimer, this.#pongTimer, this.#connectTimer, this.#expireTimer]) {
+      if (t !== undefined) clock.clearTimeout(t);
+    }
+    this.#subs.releaseAll();
+    if (wasConnected) this.#node.hub.removeSession(this);
+  }
+}
+
+function isPong(command: Command): boolean {
+  for (const key in command) {
+    if ((command as Record<string, unknown>)[key] !== undefined && key !== 'id') return false;
+  }
+  return !command.id;
+}
+
+function reasonOf(code: number): string {
+  return (unsubscribeReasons as Record<number, string>)[code] ?? 'server unsubscribe';
+}
+
+export { EncodedPush };

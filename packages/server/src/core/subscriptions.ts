@@ -1,0 +1,367 @@
+import {
+  type ClientInfo,
+  clientError,
+  type Disconnect,
+  DisconnectCode,
+  disconnectOf,
+  ErrorCode,
+  type HistoryRequest,
+  type HistoryResult,
+  isTidingsError,
+  type PresenceStatsResult,
+  type Push,
+  type SubRefreshRequest,
+  type SubRefreshResult,
+  type SubscribeRequest,
+  type SubscribeResult,
+  UnsubscribeCode,
+  unsubscribeReasons,
+} from '@tidings/protocol';
+import type { StreamPublication } from '../broker/types.js';
+import type { TimerHandle } from '../internal/clock.js';
+import { type NamespaceOptions, userLimitedUsers } from './channel-options.js';
+import type { HubSession } from './hub.js';
+import type { NodeContext } from './node-context.js';
+import { recoverFromHistory } from './recovery.js';
+
+/** What the subscription manager needs from its session. */
+export interface SubscriberSession extends HubSession {
+  readonly anonymous: boolean;
+  readonly clientInfo: ClientInfo;
+  readonly state: 'connecting' | 'connected' | 'closed';
+  sendPush(push: Push): void;
+  sendPublication(channel: string, pub: StreamPublication): void;
+  close(disconnect: Disconnect): void;
+}
+
+/** What happens to a live publication arriving for a subscription. */
+export type LiveVerdict = 'deliver' | 'skip' | 'insufficient';
+
+interface Subscription {
+  readonly channel: string;
+  readonly options: NamespaceOptions;
+  readonly serverSide: boolean;
+  readonly positioned: boolean;
+  readonly recoverable: boolean;
+  readonly joinLeave: boolean;
+  readonly chanInfo: Uint8Array | undefined;
+  /** Live publications that arrived while the subscribe was reading history; null once active. */
+  buffer: Array<{ pub: StreamPublication; epoch: string }> | null;
+  bufferOverflow: boolean;
+  epoch: string;
+  offset: number;
+  expireAt: number | undefined;
+  expireTimer: TimerHandle | undefined;
+  presenceTimer: TimerHandle | undefined;
+}
+
+/** A prepared subscription: send `result` to the client, then call `activate`. */
+export interface SubscribeOutcome {
+  readonly result: SubscribeResult;
+  /** Flushes publications buffered during the subscribe and switches to live delivery. */
+  activate(): void;
+}
+
+/**
+ * A session's subscriptions: permission checks, race-free recovery and live positioning.
+ *
+ * Recovery is race-free: the subscription joins the hub (buffering) before history is read, so a
+ * publication arriving during the read is either in the history result or in the buffer; after
+ * the reply, buffered publications beyond the returned position are sent, duplicates dropped.
+ * A positioned subscription that sees an offset gap or an epoch change is unsubscribed with
+ * 2500 (insufficient state) so the client resubscribes and recovers: never a silent skip.
+ */
+export class SubscriptionManager {
+  readonly #node: NodeContext;
+  readonly #session: SubscriberSession;
+  readonly #subs = new Map<string, Subscription>();
+
+  constructor(node: NodeContext, session: SubscriberSession) {
+    this.#node = node;
+    this.#session = session;
+  }
+
+  has(channel: string): boolean {
+    return this.#subs.has(channel);
+  }
+
+  channels(): string[] {
+    return [...this.#subs.keys()];
+  }
+
+  wantsJoinLeave(channel: string): boolean {
+    return this.#subs.get(channel)?.joinLeave === true;
+  }
+
+  /** Hot path: decide what to do with a live publication. */
+  acceptLive(channel: string, pub: StreamPublication, epoch: string): LiveVerdict {
+    const sub = this.#subs.get(channel);
+    if (sub === undefined) return 'skip';
+    if (sub.buffer !== null) {
+      if (sub.buffer.length >= this.#node.client.maxRecoveryBuffer) sub.bufferOverflow = true;
+      else sub.buffer.push({ pub, epoch });
+      return 'skip';
+    }
+    if (!sub.positioned) return 'deliver';
+    if (epoch !== sub.epoch || pub.offset > sub.offset + 1) return 'insufficient';
+    if (pub.offset <= sub.offset) return 'skip';
+    sub.offset = pub.offset;
+    return 'deliver';
+  }
+
+  /** Unsubscribe with 2500 so the client resubscribes from its last position. */
+  insufficientState(channel: string): void {
+    if (!this.#subs.has(channel)) return;
+    void this.remove(channel);
+    const code = UnsubscribeCode.InsufficientState;
+    this.#session.sendPush({ channel, unsubscribe: { code, reason: unsubscribeReasons[code] } });
+  }
+
+  async subscribe(request: SubscribeRequest, mode: { serverSide: boolean }): Promise<SubscribeOutcome> {
+    const channel = request.channel ?? '';
+    const { options } = this.#node.rules.resolve(channel);
+    if (this.#subs.has(channel)) throw clientError(ErrorCode.AlreadySubscribed);
+    if (this.#subs.size >= this.#node.client.maxSubscriptions) throw clientError(ErrorCode.LimitExceeded);
+    let expireAt: number | undefined;
+    let chanInfo: Uint8Array | undefined;
+    if (!mode.serverSide) {
+      const grant = await this.#authorize(channel, options, request.token);
+      expireAt = grant.expireAt;
+      chanInfo = grant.info;
+    }
+    if (this.#subs.has(channel)) throw clientError(ErrorCode.AlreadySubscribed);
+    if (this.#session.state !== 'connected') throw clientError(ErrorCode.NotAvailable);
+
+    const hasHistory = options.historySize > 0 && options.historyTtlMs > 0;
+    const recoverable = hasHistory && (options.forceRecovery || (options.allowRecovery && request.recoverable === true));
+    const positioned =
+      recoverable || options.forcePositioning || (options.allowPositioning && request.positioned === true);
+    const sub: Subscription = {
+      channel,
+      options,
+      serverSide: mode.serverSide,
+      positioned,
+      recoverable,
+      joinLeave: options.forcePushJoinLeave || (options.joinLeave && request.joinLeave === true),
+      chanInfo,
+      buffer: [],
+      bufferOverflow: false,
+      epoch: '',
+      offset: 0,
+      expireAt,
+      expireTimer: undefined,
+      presenceTimer: undefined,
+    };
+    this.#subs.set(channel, sub);
+    this.#node.hub.addSubscriber(channel, this.#session);
+
+    const result: SubscribeResult = {};
+    try {
+      await this.#node.ensureChannel(channel);
+      if (positioned) {
+        const wantsRecovery = recoverable && request.recover === true;
+        if (wantsRecovery) {
+          const since = { offset: request.offset ?? 0, epoch: request.epoch ?? '' };
+          const read = await this.#node.readHistory(channel, { since, limit: options.historySize });
+          const outcome = recoverFromHistory(since, read);
+          result.wasRecovering = true;
+          result.recovered = outcome.recovered;
+          if (outcome.publications.length > 0) result.publications = [...outcome.publications];
+          sub.epoch = outcome.position.epoch;
+          sub.offset = outcome.position.offset;
+        } else {
+          const top = await this.#node.readHistory(channel, { limit: 0 });
+          sub.epoch = top.epoch;
+          sub.offset = top.offset;
+        }
+        result.epoch = sub.epoch;
+        if (sub.offset > 0) result.offset = sub.offset;
+        result.positioned = true;
+        if (recoverable) result.recoverable = true;
+      }
+    } catch (error) {
+      if (this.#subs.get(channel) === sub) await this.remove(channel);
+      throw isTidingsError(error) && error.wireCode !== undefined ? error : clientError(ErrorCode.Internal);
+    }
+    if (this.#subs.get(channel) !== sub) throw clientError(ErrorCode.NotAvailable);
+
+    if (expireAt !== undefined) {
+      result.expires = true;
+      result.ttl = Math.max(1, Math.ceil(expireAt - this.#node.clock.now() / 1000));
+    }
+    this.#startPresence(sub);
+    return { result, activate: () => this.#activate(sub) };
+  }
+
+  async remove(channel: string): Promise<void> {
+    const sub = this.#subs.get(channel);
+    if (sub === undefined) return;
+    this.#release(sub);
+    await this.#leave(sub);
+  }
+
+  /** Release every subscription (session closing); presence removal and leaves run in the background. */
+  releaseAll(): void {
+    for (const sub of [...this.#subs.values()]) {
+      this.#release(sub);
+      void this.#leave(sub);
+    }
+  }
+
+  async publish(channel: string, data: Uint8Array): Promise<void> {
+    const { options } = this.#node.rules.resolve(channel);
+    const allowed = this.#session.anonymous
+      ? options.allowPublishForAnonymous
+      : options.allowPublishForClient || (options.allowPublishForSubscriber && this.#subs.has(channel));
+    if (!allowed) throw clientError(ErrorCode.PermissionDenied);
+    await this.#node.publish(channel, data, { info: this.#infoFor(channel) });
+  }
+
+  async history(request: HistoryRequest): Promise<HistoryResult> {
+    const { options } = this.#node.rules.resolve(request.channel);
+    const allowed = this.#session.anonymous
+      ? options.allowHistoryForAnonymous
+      : options.allowHistoryForClient || (options.allowHistoryForSubscriber && this.#subs.has(request.channel));
+    if (!allowed) throw clientError(ErrorCode.PermissionDenied);
+    const read = await this.#node.history(request.channel, {
+      limit: request.limit ?? 0,
+      ...(request.since !== undefined ? { since: request.since } : {}),
+      ...(request.reverse ? { reverse: true } : {}),
+    });
+    return { publications: [...read.publications], epoch: read.epoch, offset: read.offset };
+  }
+
+  async presence(channel: string): Promise<{ presence: Record<string, ClientInfo> }> {
+    this.#checkPresence(channel);
+    return { presence: await this.#node.presence(channel) };
+  }
+
+  async presenceStats(channel: string): Promise<PresenceStatsResult> {
+    this.#checkPresence(channel);
+    return this.#node.presenceStats(channel);
+  }
+
+  async refresh(request: SubRefreshRequest): Promise<SubRefreshResult> {
+    const sub = this.#subs.get(request.channel);
+    if (sub === undefined) throw clientError(ErrorCode.PermissionDenied);
+    const grant = await this.#verifyToken(request.token, request.channel);
+    sub.expireAt = grant.expireAt;
+    this.#scheduleExpiry(sub);
+    if (grant.expireAt === undefined) return {};
+    return { expires: true, ttl: Math.max(1, Math.ceil(grant.expireAt - this.#node.clock.now() / 1000)) };
+  }
+
+  #checkPresence(channel: string): void {
+    const { options } = this.#node.rules.resolve(channel);
+    const allowed = this.#session.anonymous
+      ? options.allowPresenceForAnonymous
+      : options.allowPresenceForClient || (options.allowPresenceForSubscriber && this.#subs.has(channel));
+    if (!allowed) throw clientError(ErrorCode.PermissionDenied);
+  }
+
+  async #authorize(channel: string, options: NamespaceOptions, token: string | undefined) {
+    if (token) return this.#verifyToken(token, channel);
+    const limited = options.allowUserLimitedChannels ? userLimitedUsers(channel) : undefined;
+    if (limited !== undefined && !this.#session.anonymous && limited.includes(this.#session.userId)) return {};
+    const allowed = this.#session.anonymous ? options.allowSubscribeForAnonymous : options.allowSubscribeForClient;
+    if (!allowed) throw clientError(ErrorCode.PermissionDenied);
+    return {};
+  }
+
+  async #verifyToken(token: string, channel: string) {
+    try {
+      return await this.#node.authenticator.verifySubscriptionToken(token, {
+        client: this.#session.id,
+        userId: this.#session.userId,
+        channel,
+      });
+    } catch (error) {
+      if (isTidingsError(error) && error.wireCode === ErrorCode.TokenExpired) throw error;
+      if (isTidingsError(error) && error.wireCode === ErrorCode.PermissionDenied) throw error;
+      // A forged or malformed subscription token ends the connection, as for connection tokens.
+      this.#session.close(disconnectOf(DisconnectCode.InvalidToken));
+      throw clientError(ErrorCode.Unauthorized);
+    }
+  }
+
+  #activate(sub: Subscription): void {
+    if (this.#subs.get(sub.channel) !== sub || sub.buffer === null) return;
+    const buffered = sub.buffer;
+    sub.buffer = null;
+    if (sub.bufferOverflow) {
+      this.insufficientState(sub.channel);
+      return;
+    }
+    for (const { pub, epoch } of buffered) {
+      if (sub.positioned) {
+        if (epoch !== sub.epoch || pub.offset > sub.offset + 1) {
+          this.insufficientState(sub.channel);
+          return;
+        }
+        if (pub.offset <= sub.offset) continue;
+        sub.offset = pub.offset;
+      }
+      this.#session.sendPublication(sub.channel, pub);
+    }
+    this.#scheduleExpiry(sub);
+  }
+
+  #scheduleExpiry(sub: Subscription): void {
+    if (sub.expireTimer !== undefined) this.#node.clock.clearTimeout(sub.expireTimer);
+    sub.expireTimer = undefined;
+    if (sub.expireAt === undefined) return;
+    const delay = Math.max(0, sub.expireAt * 1000 - this.#node.clock.now());
+    sub.expireTimer = this.#node.clock.setTimeout(() => {
+      if (this.#subs.get(sub.channel) !== sub) return;
+      if (sub.expireAt !== undefined && sub.expireAt * 1000 <= this.#node.clock.now()) {
+        const code = UnsubscribeCode.Expired;
+        void this.remove(sub.channel);
+        this.#session.sendPush({ channel: sub.channel, unsubscribe: { code, reason: unsubscribeReasons[code] } });
+      }
+    }, delay);
+  }
+
+  #startPresence(sub: Subscription): void {
+    const { options } = sub;
+    if (options.presence) {
+      const refresh = () => {
+        if (this.#subs.get(sub.channel) !== sub) return;
+        this.#node.presenceStore
+          .add(sub.channel, this.#session.id, this.#infoFor(sub.channel), this.#node.client.presenceTtlMs)
+          .catch((error: unknown) => this.#node.logger.warn({ err: String(error) }, 'presence update failed'));
+        sub.presenceTimer = this.#node.clock.setTimeout(refresh, this.#node.client.presenceRefreshMs);
+      };
+      refresh();
+    }
+    if (options.joinLeave || options.forcePushJoinLeave) {
+      this.#node
+        .publishJoin(sub.channel, this.#infoFor(sub.channel))
+        .catch((error: unknown) => this.#node.logger.warn({ err: String(error) }, 'join publish failed'));
+    }
+  }
+
+  #release(sub: Subscription): void {
+    this.#subs.delete(sub.channel);
+    if (sub.expireTimer !== undefined) this.#node.clock.clearTimeout(sub.expireTimer);
+    if (sub.presenceTimer !== undefined) this.#node.clock.clearTimeout(sub.presenceTimer);
+    this.#node.hub.removeSubscriber(sub.channel, this.#session);
+    this.#node.releaseChannel(sub.channel);
+  }
+
+  async #leave(sub: Subscription): Promise<void> {
+    const { options } = sub;
+    try {
+      if (options.presence) await this.#node.presenceStore.remove(sub.channel, this.#session.id);
+      if (options.joinLeave || options.forcePushJoinLeave) {
+        await this.#node.publishLeave(sub.channel, this.#infoFor(sub.channel, sub));
+      }
+    } catch (error) {
+      this.#node.logger.warn({ channel: sub.channel, err: String(error) }, 'leave failed');
+    }
+  }
+
+  #infoFor(channel: string, sub = this.#subs.get(channel)): ClientInfo {
+    const base = this.#session.clientInfo;
+    return sub?.chanInfo ? { ...base, chanInfo: sub.chanInfo } : base;
+  }
+}

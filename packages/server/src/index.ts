@@ -1,0 +1,14 @@
+/**
+ * @tidings/server: the Tidings library. A `TidingsNode` with an engine (memory, Redis, NATS),
+ * an authenticator and edges (WebSocket, HTTP API) that the `tidings` CLI wires together, or
+ * that any Node server can embed.
+ */
+export * from './api/index.js';
+export * from './auth/index.js';
+export * from './broker/memory/index.js';
+export type * from './broker/types.js';
+export * from './core/index.js';
+export { type Clock, FakeClock, systemClock, type TimerHandle } from './internal/clock.js';
+export { type Logger, silentLogger } from './observability/logger.js';
+export * from './transport/websocket/index.js';
+export type { SessionContext, Transport } from './transport/types.js';

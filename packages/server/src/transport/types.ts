@@ -1,0 +1,29 @@
+import type { Codec, Disconnect } from '@tidings/protocol';
+
+/**
+ * Moves frames between a session and a peer. No protocol logic lives here.
+ *
+ * Contract: `write` sends one transport message (for WebSocket one frame) holding one or more
+ * encoded units joined by the codec; frames are sent in call order. `close` sends the disconnect
+ * (WebSocket close code and reason, or a final push on one-way transports) and then closes;
+ * writes after `close` are ignored. The transport tells its session that the peer went away by
+ * calling `Session.transportClosed()` exactly once.
+ */
+export interface Transport {
+  /** Short name for logs and metrics, e.g. "websocket". */
+  readonly name: string;
+  readonly codec: Codec;
+  /** One-way transports (SSE, HTTP streams) get connect/disconnect as pushes. */
+  readonly unidirectional: boolean;
+  /** Bytes handed to the transport and not yet flushed to the kernel (slow-consumer detection). */
+  readonly bufferedBytes: number;
+  write(frame: Uint8Array): void;
+  writeMany(frames: readonly Uint8Array[]): void;
+  close(disconnect: Disconnect): void;
+}
+
+/** What the edge knows about the peer when it opens a session. */
+export interface SessionContext {
+  readonly remoteAddress?: string;
+  readonly headers?: import('node:http').IncomingHttpHeaders;
+}

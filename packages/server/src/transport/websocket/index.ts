@@ -1,0 +1,3 @@
+export { isOriginAllowed } from './origin.js';
+export { createWebSocketEdge, PROTOBUF_SUBPROTOCOL, type WebSocketEdge, type WebSocketEdgeOptions } from './websocket-edge.js';
+export { WebSocketTransport } from './websocket-transport.js';

@@ -1,0 +1,88 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { jsonCodec, protobufCodec } from '@tidings/protocol';
+import { type WebSocket, WebSocketServer } from 'ws';
+import type { TidingsNode } from '../../core/node.js';
+import { isOriginAllowed } from './origin.js';
+import { WebSocketTransport } from './websocket-transport.js';
+
+/** Subprotocol that selects the Protobuf codec, as the centrifuge SDKs send it. */
+export const PROTOBUF_SUBPROTOCOL = 'centrifuge-protobuf';
+
+/** Options of the WebSocket edge. */
+export interface WebSocketEdgeOptions {
+  /** URL path that accepts upgrades. */
+  readonly path?: string;
+  /** Browser origins allowed besides the server's own; see `isOriginAllowed`. */
+  readonly allowedOrigins?: readonly string[];
+  /** Largest accepted client message; a larger one closes the connection with 1009. */
+  readonly maxFrameBytes?: number;
+  /** permessage-deflate; off by default (CPU per subscriber). */
+  readonly compression?: boolean;
+}
+
+/** The WebSocket edge attached to an HTTP server's `upgrade` event. */
+export interface WebSocketEdge {
+  /** Handles the upgrade when the path matches and returns true; returns false otherwise. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  /** Stops accepting upgrades. Open sessions are closed by `node.shutdown()`. */
+  close(): Promise<void>;
+}
+
+/**
+ * Centrifuge protocol v2 over WebSocket: JSON by default, Protobuf with the
+ * `centrifuge-protobuf` subprotocol. Upgrades from browser origins outside the allow-list get
+ * 403 before any WebSocket is created.
+ */
+export function createWebSocketEdge(node: TidingsNode, options: WebSocketEdgeOptions = {}): WebSocketEdge {
+  const path = options.path ?? '/connection/websocket';
+  const allowed = options.allowedOrigins ?? [];
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: options.maxFrameBytes ?? 65_536,
+    perMessageDeflate: options.compression === true,
+    clientTracking: false,
+    handleProtocols: (protocols) => (protocols.has(PROTOBUF_SUBPROTOCOL) ? PROTOBUF_SUBPROTOCOL : false),
+  });
+  let closed = false;
+
+  const accept = (ws: WebSocket, req: IncomingMessage) => {
+    const codec = ws.protocol === PROTOBUF_SUBPROTOCOL ? protobufCodec : jsonCodec;
+    const session = node.openSession(new WebSocketTransport(ws, codec), {
+      headers: req.headers,
+      ...(req.socket.remoteAddress !== undefined ? { remoteAddress: req.socket.remoteAddress } : {}),
+    });
+    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
+      session.handleFrame(Array.isArray(data) ? Buffer.concat(data) : data instanceof Buffer ? data : new Uint8Array(data));
+    });
+    ws.on('close', () => session.transportClosed());
+    // ws reports protocol violations (e.g. a frame over maxPayload: close 1009) here and closes itself.
+    ws.on('error', () => session.transportClosed());
+  };
+
+  return {
+    handleUpgrade(req, socket, head) {
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      if ((q === -1 ? url : url.slice(0, q)) !== path) return false;
+      if (closed || !node.ready()) {
+        reject(socket, 503, 'Service Unavailable');
+        return true;
+      }
+      if (!isOriginAllowed(req, allowed)) {
+        reject(socket, 403, 'Forbidden');
+        return true;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => accept(ws, req));
+      return true;
+    },
+    async close() {
+      closed = true;
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
+
+function reject(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
