@@ -1,0 +1,269 @@
+import type { NamespaceOptions } from '@tidings/server';
+import { z } from 'zod';
+
+// The one source of defaults, validation, env names (config/fields.ts) and docs (config/docs.ts).
+// Keep it free of transforms that JSON Schema cannot express, except where noted: the docs and the
+// env mapping read `z.toJSONSchema(configSchema, { io: 'input' })`.
+
+const kib = 1024;
+const mib = 1024 * kib;
+const minute = 60_000;
+
+const duration = (min = 1) => z.int().min(min);
+const flag = (description: string) => z.boolean().default(false).describe(description);
+
+const jwtAlgorithms = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'EdDSA'] as const;
+/** Shortest HMAC secret accepted, in bytes (RFC 7518 §3.2: at least the hash size for HS256). */
+export const minHmacSecretBytes = 32;
+/** Shortest API key accepted, in characters. */
+export const minApiKeyLength = 16;
+
+const httpSchema = z
+  .strictObject({
+    host: z.string().min(1).default('127.0.0.1').describe('Interface to bind. Use "0.0.0.0" to accept remote clients.'),
+    port: z.int().min(0).max(65535).default(8000).describe('TCP port; 0 picks a free port (the bound URL is logged).'),
+    maxConnectionsPerIp: z
+      .int()
+      .min(1)
+      .optional()
+      .describe('Open TCP connections allowed per remote address; further ones are closed at once. Unset = no limit.'),
+    shutdownTimeoutMs: duration()
+      .default(10_000)
+      .describe('On SIGTERM/SIGINT, time allowed for a graceful stop before the process is forced to exit.'),
+  })
+  .prefault({})
+  .describe('HTTP listener.');
+
+const memoryEngineSchema = z.strictObject({
+  type: z.literal('memory').describe('Engine kind. "memory": one node, no dependencies; history is lost on restart.'),
+});
+
+// A discriminated union so engines (redis, nats) can be added as new branches.
+const engineSchema = z
+  .discriminatedUnion('type', [memoryEngineSchema])
+  .prefault({ type: 'memory' })
+  .describe('Broker, history and presence engine.');
+
+const clientSchema = z
+  .strictObject({
+    pingIntervalMs: duration(1000).default(25_000).describe('Interval of server pings to each client.'),
+    pongTimeoutMs: duration()
+      .default(8_000)
+      .describe('How long a pong may take after a ping before the client is disconnected (3012).'),
+    maxQueueBytes: z
+      .int()
+      .min(kib)
+      .default(mib)
+      .describe('Outbound bytes queued per client; beyond it the client is disconnected as slow (3008).'),
+    maxSubscriptions: z.int().min(1).default(128).describe('Subscriptions per client; beyond it subscribe fails (106).'),
+    maxCommandsPerFrame: z
+      .int()
+      .min(1)
+      .default(256)
+      .describe('Commands in one frame; beyond it the client is disconnected (3501).'),
+    maxPendingCommands: z
+      .int()
+      .min(1)
+      .default(1024)
+      .describe('Commands waiting to be processed per client; beyond it the client is disconnected (3013).'),
+    maxRecoveryBuffer: z
+      .int()
+      .min(1)
+      .default(10_000)
+      .describe('Live publications buffered per subscription while its history is read for recovery.'),
+    connectTimeoutMs: duration().default(10_000).describe('Time a new connection has to send its connect command.'),
+    presenceTtlMs: duration(1000).default(minute).describe('Lifetime of a presence entry unless refreshed.'),
+    presenceRefreshMs: duration(1000).default(25_000).describe('Interval of presence refreshes while subscribed.'),
+    allowAnonymous: flag('Accept connections without a token (user id "").'),
+  })
+  .superRefine((c, ctx) => {
+    if (c.pongTimeoutMs >= c.pingIntervalMs) {
+      ctx.addIssue({ code: 'custom', path: ['pongTimeoutMs'], message: 'must be shorter than client.pingIntervalMs' });
+    }
+    if (c.presenceRefreshMs >= c.presenceTtlMs) {
+      ctx.addIssue({ code: 'custom', path: ['presenceRefreshMs'], message: 'must be shorter than client.presenceTtlMs' });
+    }
+  })
+  .prefault({})
+  .describe('Per-connection limits and timings.');
+
+const websocketSchema = z
+  .strictObject({
+    path: z
+      .string()
+      .regex(/^\/\S*$/, 'must start with "/"')
+      .default('/connection/websocket')
+      .describe('URL path of the WebSocket endpoint.'),
+    allowedOrigins: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        'Browser origins allowed to connect (e.g. "https://app.example.com"). Empty: only clients that send no Origin.',
+      ),
+    maxFrameBytes: z.int().min(kib).default(64 * kib).describe('Largest incoming frame; larger ones close the connection.'),
+    compression: z.boolean().default(false).describe('Negotiate permessage-deflate (costs CPU and memory per connection).'),
+  })
+  .prefault({})
+  .describe('WebSocket transport (Centrifuge protocol v2).');
+
+const jwtKeySchema = z
+  .strictObject({
+    kid: z.string().min(1).optional().describe('Matched against the token header `kid`.'),
+    alg: z.enum(jwtAlgorithms).describe('The only algorithm this key verifies.'),
+    secret: z
+      .string()
+      .optional()
+      .meta({ secret: true })
+      .describe(`HMAC secret (HS*), at least ${minHmacSecretBytes} bytes.`),
+    publicKey: z.string().optional().describe('PEM SPKI public key for RS*, ES* and EdDSA.'),
+  })
+  .superRefine((key, ctx) => {
+    const hmac = key.alg.startsWith('HS');
+    if (hmac && key.secret === undefined) ctx.addIssue({ code: 'custom', path: ['secret'], message: `${key.alg} needs a secret` });
+    if (hmac && key.secret !== undefined && Buffer.byteLength(key.secret) < minHmacSecretBytes) {
+      ctx.addIssue({ code: 'custom', path: ['secret'], message: `must be at least ${minHmacSecretBytes} bytes long` });
+    }
+    if (hmac && key.publicKey !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['publicKey'], message: `${key.alg} takes a secret, not a publicKey` });
+    }
+    if (!hmac && key.publicKey === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['publicKey'], message: `${key.alg} needs a PEM publicKey` });
+    }
+    if (!hmac && key.secret !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['secret'], message: `${key.alg} takes a publicKey, not a secret` });
+    }
+  });
+
+const authSchema = z
+  .strictObject({
+    keys: z.array(jwtKeySchema).default([]).describe('Keys that verify connection and subscription tokens (JWT).'),
+    hmacSecret: z
+      .string()
+      .min(minHmacSecretBytes)
+      .optional()
+      .meta({ secret: true })
+      .describe('Shortcut: adds one HS256 key with this secret to auth.keys.'),
+    audience: z.string().min(1).optional().describe('When set, tokens must carry this `aud`.'),
+    issuer: z.string().min(1).optional().describe('When set, tokens must carry this `iss`.'),
+    requireExp: z.boolean().default(true).describe('Reject tokens without an `exp` claim.'),
+  })
+  // The shortcut is folded into `keys` so consumers read one list.
+  .transform(({ hmacSecret, ...auth }) =>
+    hmacSecret === undefined ? auth : { ...auth, keys: [...auth.keys, { alg: 'HS256' as const, secret: hmacSecret }] },
+  )
+  .prefault({})
+  .describe('Token verification.');
+
+const apiSchema = z
+  .strictObject({
+    keys: z
+      .array(z.string().min(minApiKeyLength))
+      .default([])
+      .meta({ secret: true })
+      .describe('Keys accepted by the server API (`X-API-Key` header). Empty: the API answers 401.'),
+    maxBodyBytes: z.int().min(kib).default(mib).describe('Largest accepted API request body.'),
+  })
+  .prefault({})
+  .describe('Server HTTP API (/api/*).');
+
+const namespaceShape = {
+  historySize: z.int().min(0).default(0).describe('Publications kept per channel; 0 = no history (and no recovery).'),
+  historyTtlMs: z.int().min(0).default(0).describe('How long a publication is kept in history.'),
+  historyMetaTtlMs: duration()
+    .default(30 * 24 * 60 * minute)
+    .describe('How long stream metadata (top offset and epoch) outlives the last publication.'),
+  allowRecovery: flag('Clients may subscribe with `recover` (needs history).'),
+  forceRecovery: flag('Every subscription is recoverable, whether or not the client asks (needs history).'),
+  allowPositioning: flag('Clients may ask for positioned streams.'),
+  forcePositioning: flag('Every subscription is positioned: offsets are checked for contiguity on delivery.'),
+  presence: flag('Keep presence (who is subscribed) for channels of this namespace.'),
+  joinLeave: flag('Send join/leave pushes to subscribers that ask for them.'),
+  forcePushJoinLeave: flag('Send join/leave pushes to every subscriber.'),
+  allowSubscribeForClient: flag('Authenticated clients may subscribe without a subscription token.'),
+  allowSubscribeForAnonymous: flag('Anonymous clients may subscribe without a subscription token.'),
+  allowPublishForSubscriber: flag('Subscribers of a channel may publish into it.'),
+  allowPublishForClient: flag('Any authenticated client may publish, subscribed or not.'),
+  allowPublishForAnonymous: flag('Anonymous clients may publish.'),
+  allowHistoryForSubscriber: flag('Subscribers may read the channel history.'),
+  allowHistoryForClient: flag('Any authenticated client may read the channel history.'),
+  allowHistoryForAnonymous: flag('Anonymous clients may read the channel history.'),
+  allowPresenceForSubscriber: flag('Subscribers may read the channel presence.'),
+  allowPresenceForClient: flag('Any authenticated client may read the channel presence.'),
+  allowPresenceForAnonymous: flag('Anonymous clients may read the channel presence.'),
+  allowUserLimitedChannels: flag('Channels ending in `#user1,user2` may only be subscribed by those users.'),
+  channelRegex: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('When set, the part of the channel name after `ns:` must match this regular expression.'),
+} satisfies Record<keyof NamespaceOptions, z.ZodType>;
+
+const namespaceSchema = z.strictObject(namespaceShape).superRefine((ns, ctx) => {
+  const needsHistory = ns.allowRecovery || ns.forceRecovery;
+  if (needsHistory && (ns.historySize === 0 || ns.historyTtlMs === 0)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [ns.forceRecovery ? 'forceRecovery' : 'allowRecovery'],
+      message: 'recovery needs history: set historySize and historyTtlMs above 0',
+    });
+  }
+  if ((ns.historySize === 0) !== (ns.historyTtlMs === 0)) {
+    ctx.addIssue({ code: 'custom', path: ['historyTtlMs'], message: 'historySize and historyTtlMs are both 0 or both set' });
+  }
+  if (ns.channelRegex !== undefined) {
+    try {
+      new RegExp(ns.channelRegex);
+    } catch {
+      ctx.addIssue({ code: 'custom', path: ['channelRegex'], message: 'is not a valid regular expression' });
+    }
+  }
+});
+
+const channelsSchema = z
+  .strictObject({
+    defaults: namespaceSchema.prefault({}).describe('Rules of channels without a namespace (no ":" in the name).'),
+    namespaces: z
+      .record(z.string().regex(/^[A-Za-z0-9_\-.]+$/, 'a namespace name holds letters, digits, "_", "-", "."'), namespaceSchema)
+      .default({})
+      .describe('Rules per namespace: channel "ns:rest" uses namespaces.ns. Unknown namespaces are rejected (102).'),
+    maxChannelLength: z.int().min(1).max(1024).default(255).describe('Longest accepted channel name, in bytes.'),
+  })
+  .prefault({})
+  .describe('Channel namespaces and rules. Everything is denied unless enabled.');
+
+const logSchema = z
+  .strictObject({
+    level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('Lowest level logged.'),
+    pretty: z
+      .union([z.boolean(), z.literal('auto')])
+      .default('auto')
+      .describe('Human-readable logs instead of JSON lines; "auto" = when stdout is a terminal.'),
+  })
+  .prefault({})
+  .describe('Logging (pino).');
+
+/** The Tidings server configuration: every option, its default and its validation. */
+export const configSchema = z
+  .strictObject({
+    http: httpSchema,
+    engine: engineSchema,
+    client: clientSchema,
+    websocket: websocketSchema,
+    auth: authSchema,
+    api: apiSchema,
+    channels: channelsSchema,
+    log: logSchema,
+    idempotencyWindowMs: duration()
+      .default(5 * minute)
+      .describe('How long a publish idempotency key is remembered; a repeat inside it returns the first result.'),
+  })
+  .describe('Tidings server configuration.');
+
+/** A validated configuration with every default filled in. */
+export type TidingsConfig = z.output<typeof configSchema>;
+/** What a config file (or an overlay) may contain: every option is optional. */
+export type ConfigInput = z.input<typeof configSchema>;
+/** One namespace's resolved rules. */
+export type NamespaceConfig = z.output<typeof namespaceSchema>;
+/** One JWT verification key. */
+export type JwtKeyConfig = TidingsConfig['auth']['keys'][number];
