@@ -1,0 +1,7 @@
+import { runBrokerConformance, runHistoryModelTest } from '@tidings/testkit';
+import { createMemoryEngine } from './memory-engine.js';
+
+const create = async () => createMemoryEngine();
+
+runBrokerConformance({ name: 'memory engine', create });
+runHistoryModelTest({ name: 'memory engine', create });

@@ -1,0 +1,22 @@
+export { type BrokerConformanceOptions, type OpenEngine, runBrokerConformance } from './broker-conformance.js';
+export {
+  comparableInfo,
+  type DeliveredPublication,
+  type EngineFactory,
+  type EngineUnderTest,
+  EventRecorder,
+  fromUtf8,
+  sleep,
+  uniqueChannel,
+  utf8,
+  waitFor,
+} from './engine-harness.js';
+export { type HistoryModelOptions, runHistoryModelTest } from './history-model.js';
+export {
+  createLedger,
+  type Ledger,
+  type LedgerCheckOptions,
+  type LedgerDiscontinuity,
+  type LedgerEntry,
+} from './ledger.js';
+export { formatLedgerReport, type LedgerReport, type SubscriberLedgerReport } from './ledger-report.js';
