@@ -65,6 +65,7 @@ export interface SubscriberCounts {
   discontinuities: number;
 }
 
+/** All counters at zero. */
 export function emptyCounts(): SubscriberCounts {
   return { received: 0, lost: 0, duplicated: 0, reordered: 0, silentGaps: 0, excused: 0, discontinuities: 0 };
 }
