@@ -1,0 +1,190 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ErrorCode, TidingsError, TidingsErrorCode } from '@tidings/protocol';
+import { type Logger, silentLogger } from '../observability/logger.js';
+import { type ApiFailure, type FailureKind, statusOf, wireError } from './api-errors.js';
+import { ApiKeyChecker, readBody, sendError, sendJson } from './api-http.js';
+import { type ApiNode, type CallContext, callMethod, type MethodOutcome } from './api-methods.js';
+import {
+  type ApiMethod,
+  type ApiRequest,
+  apiMethods,
+  batchSchema,
+  describeIssues,
+  isApiMethod,
+  methodSchemas,
+} from './api-schemas.js';
+import type { JsonOut } from './json-output.js';
+
+/** Options of `createApiHandler`. */
+export interface ApiHandlerOptions {
+  /** Accepted API keys (at least one). Compared in constant time. */
+  readonly apiKeys: readonly string[];
+  /** Largest accepted request body; larger bodies get 413. Default 1 MiB. */
+  readonly maxBodyBytes?: number;
+  readonly logger?: Logger;
+  /** Path prefix of the API. Default `/api`. */
+  readonly prefix?: string;
+  /** `Retry-After` seconds sent with 503. Default 1. */
+  readonly retryAfterSec?: number;
+}
+
+/** Handles a request when its path is under the API prefix; resolves true when it did. */
+export type ApiRequestHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+
+type Parsed<M extends ApiMethod = ApiMethod> = { readonly method: M; readonly req: ApiRequest<M> };
+
+class BadRequest extends Error {}
+
+function parseCommand(method: ApiMethod, body: unknown, at: readonly PropertyKey[]): Parsed {
+  const parsed = methodSchemas[method].safeParse(body);
+  if (!parsed.success) throw new BadRequest(describeIssues(parsed.error, at));
+  return { method, req: parsed.data } as Parsed;
+}
+
+function parseBatch(body: unknown): { commands: Parsed[]; parallel: boolean } {
+  const parsed = batchSchema.safeParse(body);
+  if (!parsed.success) throw new BadRequest(describeIssues(parsed.error));
+  const commands = parsed.data.commands.map((command, i) => {
+    const names = Object.keys(command);
+    const name = names[0];
+    if (names.length !== 1 || name === undefined) throw new BadRequest(`commands[${i}]: expected exactly one method`);
+    if (!isApiMethod(name)) throw new BadRequest(`commands[${i}]: unknown method (batch cannot nest)`);
+    return parseCommand(name, command[name], ['commands', i, name]);
+  });
+  return { commands, parallel: parsed.data.parallel ?? false };
+}
+
+function idempotencyHeader(req: IncomingMessage): string | undefined {
+  const value = req.headers['idempotency-key'];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length === 0 || value.length > 256) {
+    throw new BadRequest('Idempotency-Key header: expected 1 to 256 characters');
+  }
+  return value;
+}
+
+/**
+ * The Centrifugo v5 compatible server HTTP API: `POST <prefix>/<method>` with a JSON body, for
+ * publish, broadcast, history, history_remove, presence, presence_stats, channels, info,
+ * disconnect, unsubscribe, subscribe and batch.
+ *
+ * Status codes (docs/api.md): bad input answers 4xx with `{ "error": { code, message } }` —
+ * 401 (no or wrong key), 400 (unparsable JSON, wrong field types, bad header), 404 (unknown
+ * method), 405 (not POST), 413 (body too large) — and nothing runs. Errors of a well-formed
+ * request (unknown channel 102, not available 108, ...) answer 200 with the error object, as
+ * Centrifugo does. When the engine cannot store or read, the answer is 503 with Retry-After,
+ * never 200; other server faults answer 500. Batch and broadcast answer per item; their HTTP
+ * status is 503 (or 500) when any item failed that way.
+ * @throws TidingsError `TIDINGS_ERR_CONFIG` for missing API keys or bad limits.
+ */
+export function createApiHandler(node: ApiNode, options: ApiHandlerOptions): ApiRequestHandler {
+  const keys = new ApiKeyChecker(options.apiKeys);
+  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const retryAfter = String(options.retryAfterSec ?? 1);
+  const prefix = options.prefix ?? '/api';
+  const logger = options.logger ?? silentLogger;
+  if (!Number.isInteger(maxBodyBytes) || maxBodyBytes <= 0) {
+    throw new TidingsError(TidingsErrorCode.Config, 'api.maxBodyBytes: expected a positive integer');
+  }
+  if (!prefix.startsWith('/') || prefix.endsWith('/')) {
+    throw new TidingsError(TidingsErrorCode.Config, 'api.prefix: must start with "/" and not end with "/"');
+  }
+
+  const logFailure = (method: string, failure: ApiFailure): void => {
+    if (failure.kind === 'unavailable') logger.warn({ method, err: failure.cause }, 'api: engine unavailable');
+    else if (failure.kind === 'internal') logger.error({ method, err: failure.cause }, 'api: internal error');
+  };
+
+  const respond = (res: ServerResponse, kinds: readonly FailureKind[], body: JsonOut): void => {
+    const status = statusOf(kinds);
+    sendJson(res, status, body, status === 503 ? { 'Retry-After': retryAfter } : {});
+  };
+
+  const outcomeKinds = (outcome: MethodOutcome): readonly FailureKind[] =>
+    outcome.ok ? outcome.inner : [outcome.failure.kind];
+
+  async function runSingle(res: ServerResponse, cmd: Parsed, ctx: CallContext): Promise<void> {
+    const outcome = await callMethod(node, cmd.method, cmd.req, ctx);
+    if (!outcome.ok) logFailure(cmd.method, outcome.failure);
+    const body = outcome.ok ? { result: outcome.result } : { error: { ...outcome.failure.error } };
+    respond(res, outcomeKinds(outcome), body);
+  }
+
+  async function runBatch(res: ServerResponse, batch: { commands: Parsed[]; parallel: boolean }): Promise<void> {
+    const call = async (cmd: Parsed): Promise<MethodOutcome> => {
+      const outcome = await callMethod(node, cmd.method, cmd.req, {});
+      if (!outcome.ok) logFailure(cmd.method, outcome.failure);
+      return outcome;
+    };
+    let outcomes: MethodOutcome[];
+    if (batch.parallel) outcomes = await Promise.all(batch.commands.map(call));
+    else {
+      outcomes = [];
+      for (const cmd of batch.commands) outcomes.push(await call(cmd));
+    }
+    const replies = outcomes.map(
+      (o, i): JsonOut => (o.ok ? { [batch.commands[i]!.method]: o.result } : { error: { ...o.failure.error } }),
+    );
+    respond(res, outcomes.flatMap(outcomeKinds), { replies });
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
+    if (req.method !== 'POST') {
+      sendError(res, 405, wireError(ErrorCode.BadRequest, 'method not allowed, use POST'), { Allow: 'POST' });
+      return;
+    }
+    if (!keys.allows(ApiKeyChecker.presented(req))) {
+      sendError(res, 401, wireError(ErrorCode.Unauthorized));
+      return;
+    }
+    if (!apiMethods.includes(name)) {
+      sendError(res, 404, wireError(ErrorCode.MethodNotFound));
+      return;
+    }
+    try {
+      const idempotencyKey = idempotencyHeader(req);
+      if (name === 'batch' && idempotencyKey !== undefined) {
+        throw new BadRequest('Idempotency-Key header: not supported by batch, set idempotency_key per command');
+      }
+      const read = await readBody(req, maxBodyBytes);
+      if (!read.ok) {
+        sendError(res, 413, wireError(ErrorCode.LimitExceeded, `request body exceeds ${maxBodyBytes} bytes`), {
+          Connection: 'close',
+        });
+        return;
+      }
+      let body: unknown = {};
+      if (read.text.trim() !== '') {
+        try {
+          body = JSON.parse(read.text);
+        } catch {
+          throw new BadRequest('request body is not valid JSON');
+        }
+      }
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+        throw new BadRequest('request body must be a JSON object');
+      }
+      if (name === 'batch') await runBatch(res, parseBatch(body));
+      else if (isApiMethod(name)) {
+        const ctx = idempotencyKey === undefined ? {} : { idempotencyKey };
+        await runSingle(res, parseCommand(name, body, []), ctx);
+      }
+    } catch (error) {
+      if (!(error instanceof BadRequest)) throw error;
+      sendError(res, 400, wireError(ErrorCode.BadRequest, `bad request: ${error.message}`));
+    }
+  }
+
+  return async (req, res) => {
+    const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+    if (path !== prefix && !path.startsWith(`${prefix}/`)) return false;
+    try {
+      await handle(req, res, path.slice(prefix.length + 1));
+    } catch (error) {
+      logger.error({ err: error, path }, 'api: request failed');
+      if (!res.headersSent) sendError(res, 500, wireError(ErrorCode.Internal));
+      else res.destroy();
+    }
+    return true;
+  };
+}
