@@ -324,9 +324,25 @@ describe('server API: batch and broadcast', () => {
 });
 
 describe('createApiHandler: configuration', () => {
-  it('requires at least one non-empty API key and a sane body limit', async () => {
+  it('denies every request when no API key is configured', async () => {
     const h = await start();
-    expect(() => createApiHandler(h.node, { apiKeys: [] })).toThrow(/api\.apiKeys/);
+    const handler = createApiHandler(h.node, { apiKeys: [] });
+    const server = createServer((req, res) => void handler(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      for (const headers of [{}, { 'X-API-Key': '' }, { 'X-API-Key': apiKey }] as Array<Record<string, string>>) {
+        const res = await fetch(`http://127.0.0.1:${port}/api/info`, { method: 'POST', headers, body: '{}' });
+        expect(res.status).toBe(401);
+      }
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('rejects blank API keys and a bad body limit', async () => {
+    const h = await start();
     expect(() => createApiHandler(h.node, { apiKeys: [' '] })).toThrow(/api\.apiKeys\[0\]/);
     expect(() => createApiHandler(h.node, { apiKeys: ['k'], maxBodyBytes: 0 })).toThrow(/api\.maxBodyBytes/);
   });

@@ -17,7 +17,7 @@ import type { JsonOut } from './json-output.js';
 
 /** Options of `createApiHandler`. */
 export interface ApiHandlerOptions {
-  /** Accepted API keys (at least one). Compared in constant time. */
+  /** Accepted API keys, compared in constant time. Empty: every request gets 401. */
   readonly apiKeys: readonly string[];
   /** Largest accepted request body; larger bodies get 413. Default 1 MiB. */
   readonly maxBodyBytes?: number;
@@ -75,7 +75,7 @@ function idempotencyHeader(req: IncomingMessage): string | undefined {
  * Centrifugo does. When the engine cannot store or read, the answer is 503 with Retry-After,
  * never 200; other server faults answer 500. Batch and broadcast answer per item; their HTTP
  * status is 503 (or 500) when any item failed that way.
- * @throws TidingsError `TIDINGS_ERR_CONFIG` for missing API keys or bad limits.
+ * @throws TidingsError `TIDINGS_ERR_CONFIG` for a blank API key or bad limits.
  */
 export function createApiHandler(node: ApiNode, options: ApiHandlerOptions): ApiRequestHandler {
   const keys = new ApiKeyChecker(options.apiKeys);

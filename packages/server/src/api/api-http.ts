@@ -13,11 +13,12 @@ const digest = (value: string): Buffer => createHash('sha256').update(value, 'ut
 export class ApiKeyChecker {
   readonly #digests: readonly Buffer[];
 
-  /** @throws TidingsError `TIDINGS_ERR_CONFIG` (path `api.apiKeys`) when no usable key is given. */
+  /**
+   * An empty list denies every request (the API answers 401 until a key is configured).
+   * @throws TidingsError `TIDINGS_ERR_CONFIG` (path `api.apiKeys[i]`) for a blank key.
+   */
   constructor(keys: readonly string[]) {
-    if (!Array.isArray(keys) || keys.length === 0) {
-      throw new TidingsError(TidingsErrorCode.Config, 'api.apiKeys: at least one API key is required');
-    }
+    if (!Array.isArray(keys)) throw new TidingsError(TidingsErrorCode.Config, 'api.apiKeys: expected a list of keys');
     this.#digests = keys.map((key, i) => {
       if (typeof key !== 'string' || key.trim() === '') {
         throw new TidingsError(TidingsErrorCode.Config, `api.apiKeys[${i}]: must be a non-empty string`);

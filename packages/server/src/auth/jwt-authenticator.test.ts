@@ -232,6 +232,12 @@ describe('anonymous connections', () => {
     expect(await auth.authenticate({ token: '' })).toMatchObject({ anonymous: true });
   });
 
+  it('with no keys configured every token is rejected (101)', async () => {
+    const auth = createJwtAuthenticator({ clock, allowAnonymous: true, keys: [] });
+    const token = await signToken({ sub: 'u' }, { alg: 'HS256', secret }, { expiresInSec: 60, clock });
+    expect((await rejection(auth.authenticate({ token }))).wireCode).toBe(101);
+  });
+
   it('no token → 101 when not allowed', async () => {
     const auth = createJwtAuthenticator({ clock, keys: [{ alg: 'HS256', secret }] });
     expect((await rejection(auth.authenticate({}))).wireCode).toBe(101);

@@ -13,7 +13,7 @@ import type {
 
 /** Options of `createJwtAuthenticator`. */
 export interface JwtAuthenticatorOptions {
-  /** Verification keys, each pinned to one algorithm. May be empty only with `allowAnonymous`. */
+  /** Verification keys, each pinned to one algorithm. Empty: every token is rejected (101). */
   readonly keys: readonly JwtKeyConfig[];
   /** When set, tokens must carry this `aud`. */
   readonly audience?: string;
@@ -59,12 +59,6 @@ export class JwtAuthenticator implements Authenticator {
     const path = options.configPath ?? 'auth';
     this.#keys = Object.freeze(resolveJwtKeys(options.keys, `${path}.keys`));
     this.#allowAnonymous = options.allowAnonymous ?? false;
-    if (this.#keys.length === 0 && !this.#allowAnonymous) {
-      throw new TidingsError(
-        TidingsErrorCode.Config,
-        `${path}.keys: at least one key is required unless anonymous connections are allowed`,
-      );
-    }
     const tolerance = options.clockToleranceSec ?? 5;
     if (!Number.isFinite(tolerance) || tolerance < 0 || tolerance > 300) {
       throw new TidingsError(TidingsErrorCode.Config, `${path}.clockToleranceSec: must be between 0 and 300`);

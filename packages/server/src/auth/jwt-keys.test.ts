@@ -66,13 +66,12 @@ describe('key configuration is validated at construction', () => {
     );
   });
 
-  it('rejects duplicate kids and an empty key list without anonymous access', () => {
+  it('rejects duplicate kids', () => {
     const dup = build([
       { alg: 'HS256', kid: 'a', secret },
       { alg: 'HS384', kid: 'a', secret },
     ]);
     expect(configError(dup)).toMatch(/^auth\.keys\[1\]\.kid: duplicate/);
-    expect(configError(build([]))).toMatch(/^auth\.keys: /);
   });
 
   it('never echoes the secret or the PEM', () => {
