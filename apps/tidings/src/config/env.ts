@@ -66,7 +66,12 @@ function acceptsType(field: ConfigField, type: string): boolean {
 export function convertText(field: ConfigField, text: string): { value: unknown } | { error: string } {
   const kind: EnvKind = field.envKind;
   if (kind === 'list') {
-    return { value: text.split(',').map((item) => item.trim()).filter((item) => item !== '') };
+    return {
+      value: text
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== ''),
+    };
   }
   if (kind === 'json') {
     try {

@@ -94,7 +94,8 @@ function collect(
   }
   const recordValue = recordValueOf(node);
   const listOfObjects = node.type === 'array' && isObjectLike(node.items);
-  const envKind: EnvKind = recordValue !== undefined || listOfObjects ? 'json' : node.type === 'array' ? 'list' : 'scalar';
+  const envKind: EnvKind =
+    recordValue !== undefined || listOfObjects ? 'json' : node.type === 'array' ? 'list' : 'scalar';
   out.push({
     path: docPath,
     env: inEnv ? envNameOf(segments) : undefined,

@@ -66,7 +66,11 @@ export function problemsFromIssues(issues: readonly z.core.$ZodIssue[]): ConfigP
       case 'unrecognized_keys':
         for (const key of issue.keys) {
           const segments = [...issue.path, key];
-          out.push({ path: formatPath(segments), reason: `unknown option${suggestion(key, childNames(node))}`, segments });
+          out.push({
+            path: formatPath(segments),
+            reason: `unknown option${suggestion(key, childNames(node))}`,
+            segments,
+          });
         }
         break;
       case 'custom':

@@ -56,7 +56,10 @@ describe('loadConfig precedence', () => {
 
   it('merges objects key by key and replaces lists', () => {
     const config = loadConfig({
-      base: { websocket: { allowedOrigins: ['https://a.example'] }, channels: { namespaces: { a: { presence: true } } } },
+      base: {
+        websocket: { allowedOrigins: ['https://a.example'] },
+        channels: { namespaces: { a: { presence: true } } },
+      },
       file: file({ websocket: { allowedOrigins: ['https://b.example'] }, channels: { namespaces: { b: {} } } }),
     });
     expect(config.websocket.allowedOrigins).toEqual(['https://b.example']);
@@ -127,7 +130,9 @@ describe('config errors', () => {
   it('names the path, the expectation, the value and its source', () => {
     const message = configErrorOf(() => loadConfig({ env: { TIDINGS_HTTP_PORT: 'abc' } }));
     expect(message).toContain('http.port: expected an integer between 0 and 65535, got "abc" (from TIDINGS_HTTP_PORT)');
-    const flagMessage = configErrorOf(() => loadConfig({ flags: [{ path: 'http.port', value: '70000', source: '--port' }] }));
+    const flagMessage = configErrorOf(() =>
+      loadConfig({ flags: [{ path: 'http.port', value: '70000', source: '--port' }] }),
+    );
     expect(flagMessage).toContain('http.port: expected an integer between 0 and 65535, got 70000 (from --port)');
   });
 
@@ -139,7 +144,9 @@ describe('config errors', () => {
       client: { pingIntervalMs: 5000, pongTimeoutMs: 6000 },
     });
     const message = configErrorOf(() => loadConfig({ file: path }));
-    expect(message).toContain('log.level: expected one of "trace", "debug", "info", "warn", "error", "fatal", "silent", got "loud"');
+    expect(message).toContain(
+      'log.level: expected one of "trace", "debug", "info", "warn", "error", "fatal", "silent", got "loud"',
+    );
     expect(message).toContain('auth.keys[0].alg: expected one of "HS256"');
     expect(message).toContain('auth.keys[1].publicKey: RS256 needs a PEM publicKey');
     expect(message).toContain('channels.namespaces.chat.allowRecovery: recovery needs history');

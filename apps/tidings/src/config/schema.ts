@@ -55,7 +55,11 @@ const clientSchema = z
       .min(kib)
       .default(mib)
       .describe('Outbound bytes queued per client; beyond it the client is disconnected as slow (3008).'),
-    maxSubscriptions: z.int().min(1).default(128).describe('Subscriptions per client; beyond it subscribe fails (106).'),
+    maxSubscriptions: z
+      .int()
+      .min(1)
+      .default(128)
+      .describe('Subscriptions per client; beyond it subscribe fails (106).'),
     maxCommandsPerFrame: z
       .int()
       .min(1)
@@ -81,7 +85,11 @@ const clientSchema = z
       ctx.addIssue({ code: 'custom', path: ['pongTimeoutMs'], message: 'must be shorter than client.pingIntervalMs' });
     }
     if (c.presenceRefreshMs >= c.presenceTtlMs) {
-      ctx.addIssue({ code: 'custom', path: ['presenceRefreshMs'], message: 'must be shorter than client.presenceTtlMs' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['presenceRefreshMs'],
+        message: 'must be shorter than client.presenceTtlMs',
+      });
     }
   })
   .prefault({})
@@ -100,8 +108,15 @@ const websocketSchema = z
       .describe(
         'Browser origins allowed to connect (e.g. "https://app.example.com"). Empty: only clients that send no Origin.',
       ),
-    maxFrameBytes: z.int().min(kib).default(64 * kib).describe('Largest incoming frame; larger ones close the connection.'),
-    compression: z.boolean().default(false).describe('Negotiate permessage-deflate (costs CPU and memory per connection).'),
+    maxFrameBytes: z
+      .int()
+      .min(kib)
+      .default(64 * kib)
+      .describe('Largest incoming frame; larger ones close the connection.'),
+    compression: z
+      .boolean()
+      .default(false)
+      .describe('Negotiate permessage-deflate (costs CPU and memory per connection).'),
   })
   .prefault({})
   .describe('WebSocket transport (Centrifuge protocol v2).');
@@ -119,7 +134,8 @@ const jwtKeySchema = z
   })
   .superRefine((key, ctx) => {
     const hmac = key.alg.startsWith('HS');
-    if (hmac && key.secret === undefined) ctx.addIssue({ code: 'custom', path: ['secret'], message: `${key.alg} needs a secret` });
+    if (hmac && key.secret === undefined)
+      ctx.addIssue({ code: 'custom', path: ['secret'], message: `${key.alg} needs a secret` });
     if (hmac && key.secret !== undefined && Buffer.byteLength(key.secret) < minHmacSecretBytes) {
       ctx.addIssue({ code: 'custom', path: ['secret'], message: `must be at least ${minHmacSecretBytes} bytes long` });
     }
@@ -208,7 +224,11 @@ const namespaceSchema = z.strictObject(namespaceShape).superRefine((ns, ctx) => 
     });
   }
   if ((ns.historySize === 0) !== (ns.historyTtlMs === 0)) {
-    ctx.addIssue({ code: 'custom', path: ['historyTtlMs'], message: 'historySize and historyTtlMs are both 0 or both set' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['historyTtlMs'],
+      message: 'historySize and historyTtlMs are both 0 or both set',
+    });
   }
   if (ns.channelRegex !== undefined) {
     try {
@@ -223,7 +243,10 @@ const channelsSchema = z
   .strictObject({
     defaults: namespaceSchema.prefault({}).describe('Rules of channels without a namespace (no ":" in the name).'),
     namespaces: z
-      .record(z.string().regex(/^[A-Za-z0-9_\-.]+$/, 'a namespace name holds letters, digits, "_", "-", "."'), namespaceSchema)
+      .record(
+        z.string().regex(/^[A-Za-z0-9_\-.]+$/, 'a namespace name holds letters, digits, "_", "-", "."'),
+        namespaceSchema,
+      )
       .default({})
       .describe('Rules per namespace: channel "ns:rest" uses namespaces.ns. Unknown namespaces are rejected (102).'),
     maxChannelLength: z.int().min(1).max(1024).default(255).describe('Longest accepted channel name, in bytes.'),
@@ -233,7 +256,10 @@ const channelsSchema = z
 
 const logSchema = z
   .strictObject({
-    level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('Lowest level logged.'),
+    level: z
+      .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+      .default('info')
+      .describe('Lowest level logged.'),
     pretty: z
       .union([z.boolean(), z.literal('auto')])
       .default('auto')

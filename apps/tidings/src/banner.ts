@@ -1,0 +1,62 @@
+import type { DevSecrets } from './config/dev-profile.js';
+
+/** What the development banner shows. */
+export interface BannerInfo {
+  readonly version: string;
+  readonly url: string;
+  readonly websocketPath: string;
+  readonly secrets: DevSecrets;
+  /** Connection token for the dashboard and SDK experiments. */
+  readonly devToken: string | undefined;
+  readonly devTokenUser: string;
+  readonly devTokenTtlSec: number;
+  readonly channel: string;
+}
+
+function shellQuote(text: string): string {
+  return `'${text.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * The start-up banner of the development profile. It is the only place the generated secrets
+ * are ever shown: it goes to the terminal once and never through the logger.
+ */
+export function renderBanner(info: BannerInfo): string {
+  const ws = `${info.url.replace(/^http/, 'ws')}${info.websocketPath}`;
+  const lines = [
+    '',
+    `  Tidings ${info.version} — development profile (no --config). Not for production.`,
+    '',
+    `  Dashboard    ${info.url}/`,
+    `  WebSocket    ${ws}`,
+    `  Health       ${info.url}/healthz   ${info.url}/readyz`,
+    '',
+    '  Generated for this run only (shown once, never logged):',
+  ];
+  if (info.secrets.apiKey !== undefined) lines.push(`  API key      ${info.secrets.apiKey}`);
+  if (info.secrets.hmacSecret !== undefined)
+    lines.push(`  HMAC secret  ${info.secrets.hmacSecret}   (HS256, kid "dev")`);
+  if (info.devToken !== undefined) {
+    const hours = Math.round(info.devTokenTtlSec / 3600);
+    lines.push(`  Dev token    ${info.devToken}`);
+    lines.push(`               (user "${info.devTokenUser}", expires in ${hours} h; the dashboard already uses it)`);
+  }
+  if (info.secrets.apiKey !== undefined) {
+    const body = JSON.stringify({ channel: info.channel, data: { text: 'hello from curl' } });
+    lines.push(
+      '',
+      `  Publish to ${info.channel} (watch it arrive in the dashboard):`,
+      '',
+      `    curl -sS -X POST ${info.url}/api/publish \\`,
+      `      -H ${shellQuote(`X-API-Key: ${info.secrets.apiKey}`)} -H 'Content-Type: application/json' \\`,
+      `      -d ${shellQuote(body)}`,
+    );
+  }
+  lines.push(
+    '',
+    '  Anyone on this machine may connect anonymously and use demo:* channels.',
+    '  For production: tidings genconfig > tidings.json && tidings serve --config tidings.json',
+    '',
+  );
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,55 @@
+import type {
+  ChannelsOptions,
+  ClientOptions,
+  JwtAuthenticatorOptions,
+  JwtKeyConfig,
+  NamespaceOptions,
+} from '@tidings/server';
+import type { NamespaceConfig, TidingsConfig } from './schema.js';
+
+// The library takes plain option objects without `undefined` members (exactOptionalPropertyTypes);
+// these adapters copy the validated config into them.
+
+function namespaceOptions(ns: NamespaceConfig): Partial<NamespaceOptions> {
+  const { channelRegex, ...rest } = ns;
+  return channelRegex === undefined ? rest : { ...rest, channelRegex };
+}
+
+/** `channels.*` as the node's `ChannelsOptions`. */
+export function toChannelsOptions(channels: TidingsConfig['channels']): ChannelsOptions {
+  const namespaces: Record<string, Partial<NamespaceOptions>> = {};
+  for (const [name, ns] of Object.entries(channels.namespaces)) namespaces[name] = namespaceOptions(ns);
+  return {
+    defaults: namespaceOptions(channels.defaults),
+    namespaces,
+    maxChannelLength: channels.maxChannelLength,
+  };
+}
+
+/** `client.*` (minus the auth-related `allowAnonymous`) as the node's `ClientOptions`. */
+export function toClientOptions(client: TidingsConfig['client']): ClientOptions {
+  const { allowAnonymous: _, ...options } = client;
+  return options;
+}
+
+/** The verification keys of `auth.keys` (the `auth.hmacSecret` shortcut is already among them). */
+export function toJwtKeys(keys: TidingsConfig['auth']['keys']): JwtKeyConfig[] {
+  return keys.map((key) => ({
+    alg: key.alg,
+    ...(key.kid === undefined ? {} : { kid: key.kid }),
+    ...(key.secret === undefined ? {} : { secret: key.secret }),
+    ...(key.publicKey === undefined ? {} : { publicKey: key.publicKey }),
+  }));
+}
+
+/** `auth.*` and `client.allowAnonymous` as `createJwtAuthenticator` options. */
+export function toAuthenticatorOptions(config: TidingsConfig): JwtAuthenticatorOptions {
+  const { audience, issuer, requireExp, keys } = config.auth;
+  return {
+    keys: toJwtKeys(keys),
+    requireExp,
+    allowAnonymous: config.client.allowAnonymous,
+    ...(audience === undefined ? {} : { audience }),
+    ...(issuer === undefined ? {} : { issuer }),
+  };
+}

@@ -1,0 +1,89 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger, TidingsNode } from '@tidings/server';
+
+/** Handles `/api/*`; resolves true when it answered the request. */
+export type ApiHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+
+/** What the plain HTTP routes need. */
+export interface RoutesOptions {
+  readonly node: TidingsNode;
+  /** Undefined when no API keys are configured: `/api/*` then answers 401. */
+  readonly api: ApiHandler | undefined;
+  /** The dashboard page, or undefined when it is not installed. */
+  readonly dashboardHtml: string | undefined;
+  readonly logger: Logger;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    ...headers,
+  });
+  res.end(res.req.method === 'HEAD' ? undefined : text);
+}
+
+function sendError(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+  sendJson(res, status, { error: { code: status, message } }, headers);
+}
+
+function sendDashboard(res: ServerResponse, html: string): void {
+  res.writeHead(200, {
+    'content-type': 'text/html; charset=utf-8',
+    'content-length': Buffer.byteLength(html),
+    // The development page embeds a token: never cache it, never frame it.
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    'x-frame-options': 'DENY',
+    'referrer-policy': 'no-referrer',
+    'content-security-policy':
+      "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self' ws: wss:; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  });
+  res.end(res.req.method === 'HEAD' ? undefined : html);
+}
+
+/**
+ * The request listener of `tidings serve`: `/healthz` (liveness: 200 while the process runs),
+ * `/readyz` (200 when the node is ready, else 503), `/api/*`, the dashboard at `/`, and a JSON
+ * 404 for everything else. Never throws: an unexpected error answers 500 and is logged.
+ */
+export function createRoutes(options: RoutesOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const { node, api, dashboardHtml, logger } = options;
+
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const readOnly = req.method === 'GET' || req.method === 'HEAD';
+
+    if (path === '/healthz' || path === '/readyz') {
+      if (!readOnly) return sendError(res, 405, 'method not allowed', { allow: 'GET, HEAD' });
+      if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+      return node.ready()
+        ? sendJson(res, 200, { status: 'ready' })
+        : sendJson(res, 503, { status: 'unavailable' }, { 'retry-after': '1' });
+    }
+    if (path === '/api' || path.startsWith('/api/')) {
+      if (api === undefined) return sendError(res, 401, 'the server API is disabled: configure api.keys');
+      if (await api(req, res)) return;
+      return sendError(res, 404, 'unknown API method');
+    }
+    if (path === '/' || path === '/index.html') {
+      if (!readOnly) return sendError(res, 405, 'method not allowed', { allow: 'GET, HEAD' });
+      if (dashboardHtml === undefined) return sendError(res, 404, 'the dashboard is not installed');
+      return sendDashboard(res, dashboardHtml);
+    }
+    sendError(res, 404, 'not found');
+  };
+
+  return (req, res) => {
+    route(req, res).catch((error: unknown) => {
+      logger.error({ err: error, method: req.method, path: req.url?.split('?')[0] }, 'request failed');
+      if (!res.headersSent) sendError(res, 500, 'internal server error');
+      else res.destroy();
+    });
+  };
+}

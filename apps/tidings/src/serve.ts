@@ -1,0 +1,192 @@
+import { createServer, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { TidingsError, TidingsErrorCode } from '@tidings/protocol';
+import {
+  createApiHandler,
+  createJwtAuthenticator,
+  createMemoryEngine,
+  createNode,
+  createWebSocketEdge,
+  type Logger,
+  type TidingsNode,
+} from '@tidings/server';
+import type { TidingsConfig } from './config/schema.js';
+import { toAuthenticatorOptions, toChannelsOptions, toClientOptions } from './config/to-library.js';
+import { renderDashboard } from './dashboard.js';
+import { createRoutes } from './http-routes.js';
+import { createLogger } from './logger.js';
+import { packageVersion } from './version.js';
+
+/** Options of `startServer`. */
+export interface StartServerOptions {
+  /** Defaults to a pino logger built from `config.log`. */
+  readonly logger?: Logger;
+  /** Which profile produced the config; the dashboard page adapts to it. Default "file". */
+  readonly profile?: 'development' | 'file';
+  /** A connection token injected into the dashboard page (development profile only). */
+  readonly dashboardToken?: string;
+  /** Channel the dashboard opens first. */
+  readonly dashboardChannel?: string;
+}
+
+/** A running server. */
+export interface RunningServer {
+  /** Base URL to reach it from this machine, e.g. `http://127.0.0.1:8000`. */
+  readonly url: string;
+  /** The bound port (useful with `http.port: 0`). */
+  readonly port: number;
+  readonly node: TidingsNode;
+  /**
+   * Graceful stop: stop accepting, disconnect every client with 3001 (shutdown), let in-flight
+   * requests finish, then drop what is left when `http.shutdownTimeoutMs` runs out. Idempotent.
+   */
+  close(): Promise<void>;
+}
+
+function createEngine(config: TidingsConfig) {
+  switch (config.engine.type) {
+    case 'memory':
+      return createMemoryEngine({ idempotencyWindowMs: config.idempotencyWindowMs });
+  }
+}
+
+function listenError(error: NodeJS.ErrnoException, config: TidingsConfig): TidingsError {
+  const { host, port } = config.http;
+  const reasons: Record<string, string> = {
+    EADDRINUSE: `port ${port} is in use; pass --port or set TIDINGS_HTTP_PORT`,
+    EACCES: `no permission to bind port ${port}; use a port above 1023 or grant the capability`,
+    EADDRNOTAVAIL: `address ${host} is not available on this machine; pass --host or set TIDINGS_HTTP_HOST`,
+  };
+  const reason = reasons[error.code ?? ''] ?? `cannot listen on ${host}:${port}: ${error.message}`;
+  return new TidingsError(TidingsErrorCode.Config, reason, { cause: error });
+}
+
+function urlOf(host: string, port: number): string {
+  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
+}
+
+/** Tracks open sockets, enforcing `http.maxConnectionsPerIp`, so shutdown can drop stragglers. */
+function trackConnections(server: Server, maxPerIp: number | undefined): Set<Socket> {
+  const sockets = new Set<Socket>();
+  const perIp = new Map<string, number>();
+  server.on('connection', (socket: Socket) => {
+    const ip = socket.remoteAddress ?? '';
+    const count = perIp.get(ip) ?? 0;
+    if (maxPerIp !== undefined && count >= maxPerIp) {
+      socket.destroy();
+      return;
+    }
+    perIp.set(ip, count + 1);
+    sockets.add(socket);
+    socket.once('close', () => {
+      sockets.delete(socket);
+      const left = (perIp.get(ip) ?? 1) - 1;
+      if (left === 0) perIp.delete(ip);
+      else perIp.set(ip, left);
+    });
+  });
+  return sockets;
+}
+
+/**
+ * Wires the configured engine, authenticator, node, WebSocket edge, server API and dashboard
+ * into one HTTP server and starts listening.
+ *
+ * @throws TidingsError `TIDINGS_ERR_CONFIG` for a config the library rejects or an address that
+ *   cannot be bound (port in use, no permission); nothing is left running then.
+ */
+export async function startServer(config: TidingsConfig, options: StartServerOptions = {}): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger(config.log);
+  const engine = createEngine(config);
+  const node = createNode({
+    ...engine,
+    authenticator: createJwtAuthenticator(toAuthenticatorOptions(config)),
+    channels: toChannelsOptions(config.channels),
+    client: toClientOptions(config.client),
+    logger,
+    version: packageVersion(),
+    idempotencyWindowMs: config.idempotencyWindowMs,
+  });
+  await node.start();
+
+  const edge = createWebSocketEdge(node, {
+    path: config.websocket.path,
+    allowedOrigins: config.websocket.allowedOrigins,
+    maxFrameBytes: config.websocket.maxFrameBytes,
+    compression: config.websocket.compression,
+  });
+  const api =
+    config.api.keys.length === 0
+      ? undefined
+      : createApiHandler(node, { apiKeys: [...config.api.keys], maxBodyBytes: config.api.maxBodyBytes, logger });
+  const dashboardHtml = renderDashboard({
+    websocketPath: config.websocket.path,
+    profile: options.profile ?? 'file',
+    ...(options.dashboardToken === undefined ? {} : { token: options.dashboardToken }),
+    ...(options.dashboardChannel === undefined ? {} : { channel: options.dashboardChannel }),
+  });
+  if (dashboardHtml === undefined) logger.warn({}, 'dashboard page not found; GET / answers 404');
+
+  const server = createServer(createRoutes({ node, api, dashboardHtml, logger }));
+  // Headers must arrive promptly; keep-alive outlives common load-balancer idle timeouts (60 s).
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 60_000;
+  server.keepAliveTimeout = 65_000;
+  const sockets = trackConnections(server, config.http.maxConnectionsPerIp);
+  server.on('upgrade', (req, socket: Socket, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    if (!edge.handleUpgrade(req, socket, head)) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      socket.destroy();
+    }
+  });
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.http.port, config.http.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    await edge.close();
+    await node.shutdown();
+    throw listenError(error as NodeJS.ErrnoException, config);
+  }
+  server.on('error', (error) => logger.error({ err: error }, 'http server error'));
+
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.http.port;
+  let closing: Promise<void> | undefined;
+
+  const close = async (): Promise<void> => {
+    const deadline = Date.now() + config.http.shutdownTimeoutMs;
+    const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    await edge.close();
+    await node.shutdown();
+    server.closeIdleConnections();
+    // In-flight requests may finish until the deadline; then whatever is left is dropped.
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, Math.max(0, deadline - Date.now() - 250));
+    });
+    await Promise.race([serverClosed, timeout]);
+    clearTimeout(timer);
+    for (const socket of sockets) socket.destroy();
+    server.closeAllConnections();
+    await serverClosed;
+  };
+
+  return {
+    url: urlOf(config.http.host, port),
+    port,
+    node,
+    close() {
+      closing ??= close();
+      return closing;
+    },
+  };
+}
