@@ -37,6 +37,13 @@ function cell(text: string): string {
   return text.replaceAll('|', '\\|').replaceAll('\n', ' ');
 }
 
+/** A Markdown table with padded columns, as Biome's formatter writes it (CI runs `biome check`). */
+function table(head: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: readonly string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+}
+
 function human(path: string, value: number): string {
   if (path.endsWith('Bytes') && value >= 1024) {
     const mib = value / (1024 * 1024);
@@ -95,14 +102,14 @@ export function renderConfigDocs(): string {
     const isLeaf = fields.length === 1 && fields[0]?.path === name;
     parts.push(`## \`${name}\`\n`);
     if (description !== undefined && !isLeaf) parts.push(`${description}\n`);
-    parts.push('| Option | Env | Type | Default | Description |');
-    parts.push('|---|---|---|---|---|');
-    for (const field of fields) {
-      const secret = field.secret ? ' Secret: never logged.' : '';
-      parts.push(
-        `| \`${field.path}\` | ${envOf(field)} | ${cell(describeType(field.node))} | ${cell(defaultOf(field, defaults))} | ${cell(field.description + secret)} |`,
-      );
-    }
+    const rows = fields.map((field) => [
+      `\`${field.path}\``,
+      envOf(field),
+      cell(describeType(field.node)),
+      cell(defaultOf(field, defaults)),
+      cell(field.description + (field.secret ? ' Secret: never logged.' : '')),
+    ]);
+    parts.push(...table(['Option', 'Env', 'Type', 'Default', 'Description'], rows));
     parts.push('');
   }
   return parts.join('\n');
