@@ -53,7 +53,11 @@ export function createProgram(io: CliIo): Command {
   program
     .command('serve')
     .description('run the server; without --config, a development profile with generated secrets (loopback only)')
-    .addOption(new Option('-c, --config <file>', 'JSON config file (see docs/configuration.md)').env('TIDINGS_CONFIG'))
+    .addOption(
+      new Option('-c, --config <file>', 'JSON config file, or - for stdin (see docs/configuration.md)').env(
+        'TIDINGS_CONFIG',
+      ),
+    )
     .option('-p, --port <n>', 'port to listen on; 0 picks a free one (http.port)')
     .option('-H, --host <host>', 'interface to bind (http.host)')
     .option('-l, --log-level <level>', 'trace, debug, info, warn, error, fatal or silent (log.level)')

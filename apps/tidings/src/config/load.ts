@@ -6,7 +6,7 @@ import { type ConfigInput, configSchema, type TidingsConfig } from './schema.js'
 
 /** Inputs of `loadConfig`, lowest precedence first: defaults < base < file < env < flags. */
 export interface LoadConfigOptions {
-  /** Path of a JSON config file. Unknown keys in it are errors. */
+  /** Path of a JSON config file, or `-` for stdin. Unknown keys in it are errors. */
   readonly file?: string;
   /** Environment; `TIDINGS_<PATH>` variables override the file (see docs/configuration.md). */
   readonly env?: Readonly<Record<string, string | undefined>>;
@@ -72,7 +72,8 @@ function configError(problems: readonly ConfigProblem[]): TidingsError {
 function readConfigFile(file: string): Json {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    // `-` reads stdin, so `tidings genconfig | tidings serve --config -` works.
+    text = readFileSync(file === '-' ? 0 : file, 'utf8');
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : String(error);
     throw new TidingsError(TidingsErrorCode.Config, `cannot read config file ${file}: ${reason}`, { cause: error });
