@@ -137,6 +137,12 @@ export function schemaAt(path: readonly PropertyKey[]): SchemaNode | undefined {
   return node;
 }
 
+/** True when the value at `path`, or a list or object holding it, is marked secret. */
+export function isSecretPath(path: readonly PropertyKey[]): boolean {
+  for (let i = 1; i <= path.length; i++) if (schemaAt(path.slice(0, i))?.secret === true) return true;
+  return false;
+}
+
 /** Option names directly under an object node (for "did you mean" hints). */
 export function childNames(node: SchemaNode | undefined): string[] {
   return node === undefined ? [] : Object.keys(propertiesOf(node) ?? {});

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { childNames, describeExpected, schemaAt } from './fields.js';
+import { childNames, describeExpected, isSecretPath, schemaAt } from './fields.js';
 
 /** One validation problem: the option path as written by the user and the reason. */
 export interface ConfigProblem {
@@ -22,6 +22,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
 
 function show(value: unknown, secret: boolean): string {
   if (secret && typeof value === 'string') return `a ${value.length}-character string (not shown)`;
+  if (secret && value !== undefined) return `${Array.isArray(value) ? 'a list' : `a ${typeof value}`} (not shown)`;
   if (value === undefined) return 'nothing';
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
@@ -61,7 +62,7 @@ export function problemsFromIssues(issues: readonly z.core.$ZodIssue[]): ConfigP
   const out: ConfigProblem[] = [];
   for (const issue of issues) {
     const node = schemaAt(issue.path);
-    const secret = node?.secret === true;
+    const secret = isSecretPath(issue.path);
     switch (issue.code) {
       case 'unrecognized_keys':
         for (const key of issue.keys) {
