@@ -2,12 +2,16 @@
 // `npm run build`, on loopback, port 0.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { loadConfig } from '../../apps/tidings/src/config/load.js';
+import { startServer } from '../../apps/tidings/src/serve.js';
+import { FakeDocument, textOf } from './fake-dom.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const bin = join(root, 'apps/tidings/bin/tidings.js');
@@ -108,21 +112,38 @@ function request(ws: WebSocket, command: { id: number } & Record<string, unknown
   });
 }
 
+/** The JSON the server injected into the dashboard page. */
+function bootstrapOf(html: string): Record<string, unknown> {
+  const json = /<script id="tidings-bootstrap" type="application\/json">([^<]*)<\/script>/.exec(html)?.[1];
+  return JSON.parse(json ?? 'null') as Record<string, unknown>;
+}
+
+async function waitFor<T>(probe: () => T | undefined, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 function closeCode(ws: WebSocket): Promise<number> {
   return new Promise((resolve) => ws.once('close', (code) => resolve(code)));
 }
 
-beforeAll(() => {
+function requireBuild(): void {
   if (!existsSync(join(root, 'apps/tidings/dist/cli.js'))) {
     throw new Error('apps/tidings is not built: run `npm run build` first (npm test does)');
   }
-});
+}
 
 afterAll(() => {
   for (const proc of running) if (proc.exitCode === null) proc.kill('SIGKILL');
 });
 
 describe('tidings CLI', () => {
+  beforeAll(requireBuild);
   it('prints its version', () => {
     const result = run(['version']);
     expect(result.status).toBe(0);
@@ -149,8 +170,7 @@ describe('tidings CLI', () => {
     expect(page.status).toBe(200);
     const html = await page.text();
     expect(html).toContain('Tidings dashboard');
-    expect(html).toContain('"profile":"file"');
-    expect(html).not.toContain('"token"');
+    expect(bootstrapOf(html)).toEqual({ websocketPath: '/connection/websocket', profile: 'file' });
 
     expect((await fetch(`${server.url}/api/info`, { method: 'POST', body: '{}' })).status).toBe(401);
     const published = await fetch(`${server.url}/api/publish`, {
@@ -196,16 +216,18 @@ describe('tidings CLI', () => {
 
   it('runs the development profile without a config file', async () => {
     const server = await serve([]);
-    const banner = server.stderr();
+    const banner = await waitFor(() => (server.stderr().includes('For production') ? server.stderr() : undefined));
     expect(banner).toContain('development profile');
     const apiKey = /API key\s+(\S+)/.exec(banner)?.[1] ?? '';
     expect(apiKey).not.toBe('');
     expect(banner).toContain(`curl -sS -X POST ${server.url}/api/publish`);
     expect(server.stdout()).not.toContain(apiKey);
 
-    const html = await (await fetch(`${server.url}/`)).text();
-    const token = /"token":"([^"]+)"/.exec(html)?.[1];
+    const bootstrap = bootstrapOf(await (await fetch(`${server.url}/`)).text());
+    expect(bootstrap).toMatchObject({ profile: 'development', channel: 'demo:chat' });
+    const token = typeof bootstrap.token === 'string' ? bootstrap.token : undefined;
     expect(token).toBeDefined();
+    expect(banner).toContain(`Dev token    ${token}`);
     const { ws, reply } = await connectClient(server.url, token);
     expect(reply).toMatchObject({ connect: { client: expect.any(String) } });
     const sub = await request(ws, { id: 2, subscribe: { channel: 'demo:chat', recoverable: true } });
@@ -271,5 +293,118 @@ describe('tidings CLI', () => {
     const result = run(['gentoken', '--user', 'a']);
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('pass --config FILE');
+  });
+});
+
+describe('dashboard page', () => {
+  beforeAll(requireBuild);
+  // No browser on this machine: the page's own script runs in a VM against a minimal DOM, with
+  // the `ws` client as its WebSocket, talking to a real development-profile server.
+  it('connects with the injected token, shows live publications and publishes over the socket', async () => {
+    const server = await serve([]);
+    const banner = await waitFor(() => (server.stderr().includes('For production') ? server.stderr() : undefined));
+    const apiKey = /API key\s+(\S+)/.exec(banner)?.[1] ?? '';
+    const html = await (await fetch(`${server.url}/`)).text();
+    const script = /<script>([\s\S]*?)<\/script>/.exec(html)?.[1] ?? '';
+    const document = new FakeDocument(html);
+    const timers = new Set<ReturnType<typeof setInterval>>();
+    const sockets: WebSocket[] = [];
+    class PageWebSocket extends WebSocket {
+      constructor(url: string) {
+        super(url);
+        sockets.push(this);
+      }
+    }
+    runInNewContext(script, {
+      document,
+      location: { protocol: 'http:', host: new URL(server.url).host },
+      WebSocket: PageWebSocket,
+      fetch: (path: string, init?: RequestInit) => fetch(`${server.url}${path}`, init),
+      setTimeout,
+      clearTimeout,
+      setInterval: (fn: () => void, ms: number) => {
+        const t = setInterval(fn, ms);
+        timers.add(t);
+        return t;
+      },
+      clearInterval,
+      atob,
+      JSON,
+      Math,
+      Date,
+      Promise,
+      String,
+      Object,
+      Array,
+      console,
+    });
+    try {
+      const feed = document.byId('feed');
+      await waitFor(() => (textOf(feed).includes('recoverable') ? true : undefined));
+      expect(textOf(document.byId('status'))).toBe('connected');
+      expect(textOf(document.byId('subs'))).toContain('demo:chat');
+
+      await fetch(`${server.url}/api/publish`, {
+        method: 'POST',
+        headers: { 'X-API-Key': apiKey },
+        body: JSON.stringify({ channel: 'demo:chat', data: { text: 'from the API' } }),
+      });
+      await waitFor(() => (textOf(feed).includes('from the API') ? true : undefined));
+
+      document.byId('pub-data').value = '{"text":"from the page"}';
+      document.byId('publish-form').dispatch('submit');
+      await waitFor(() => (textOf(feed).includes('from the page') ? true : undefined));
+      expect(textOf(feed)).toContain('from dashboard');
+      expect(textOf(document.byId('pub-error'))).toBe('');
+      expect(textOf(document.byId('health'))).toBe('health: ok');
+    } finally {
+      for (const t of timers) clearInterval(t);
+      for (const ws of sockets) ws.terminate();
+      server.proc.kill('SIGTERM');
+      await server.exit;
+    }
+  });
+});
+
+describe('startServer in-process', () => {
+  const config = (extra: Record<string, string> = {}) =>
+    loadConfig({
+      env: { TIDINGS_HTTP_PORT: '0', TIDINGS_LOG_LEVEL: 'silent', TIDINGS_CLIENT_ALLOW_ANONYMOUS: 'true', ...extra },
+    });
+
+  it('serves on port 0 and disconnects clients with 3001 on close', async () => {
+    const server = await startServer(config());
+    expect(server.url).toBe(`http://127.0.0.1:${server.port}`);
+    expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+    expect((await fetch(`${server.url}/api/info`, { method: 'POST' })).status).toBe(401);
+    const { ws, reply } = await connectClient(server.url);
+    expect(reply).toMatchObject({ connect: { client: expect.any(String) } });
+    const closed = closeCode(ws);
+    await server.close();
+    expect(await closed).toBe(3001);
+    expect(server.node.ready()).toBe(false);
+    await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
+  });
+
+  it('closes connections beyond http.maxConnectionsPerIp at once', async () => {
+    const server = await startServer(config({ TIDINGS_HTTP_MAX_CONNECTIONS_PER_IP: '2' }));
+    const open = () =>
+      new Promise<{ closed: Promise<void> }>((resolve, reject) => {
+        const socket = connect(server.port, '127.0.0.1', () =>
+          resolve({ closed: new Promise((r) => socket.once('close', () => r())) }),
+        );
+        socket.once('error', reject);
+      });
+    const kept = [await open(), await open()];
+    const third = await open();
+    await third.closed;
+    let keptClosed = false;
+    for (const k of kept)
+      void k.closed.then(() => {
+        keptClosed = true;
+      });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(keptClosed).toBe(false);
+    await server.close();
   });
 });

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { TidingsError, TidingsErrorCode } from '@tidings/protocol';
 import {
@@ -66,9 +66,16 @@ function urlOf(host: string, port: number): string {
   return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
 }
 
-/** Tracks open sockets, enforcing `http.maxConnectionsPerIp`, so shutdown can drop stragglers. */
-function trackConnections(server: Server, maxPerIp: number | undefined): Set<Socket> {
-  const sockets = new Set<Socket>();
+/** Open sockets, and which of them are serving a request or were upgraded to WebSocket. */
+interface Connections {
+  readonly all: Set<Socket>;
+  readonly busy: Set<Socket>;
+  readonly upgraded: WeakSet<Socket>;
+}
+
+/** Tracks open sockets, enforcing `http.maxConnectionsPerIp`, so shutdown can drop the idle ones. */
+function trackConnections(server: Server, maxPerIp: number | undefined): Connections {
+  const connections: Connections = { all: new Set(), busy: new Set(), upgraded: new WeakSet() };
   const perIp = new Map<string, number>();
   server.on('connection', (socket: Socket) => {
     const ip = socket.remoteAddress ?? '';
@@ -78,15 +85,21 @@ function trackConnections(server: Server, maxPerIp: number | undefined): Set<Soc
       return;
     }
     perIp.set(ip, count + 1);
-    sockets.add(socket);
+    connections.all.add(socket);
     socket.once('close', () => {
-      sockets.delete(socket);
+      connections.all.delete(socket);
+      connections.busy.delete(socket);
       const left = (perIp.get(ip) ?? 1) - 1;
       if (left === 0) perIp.delete(ip);
       else perIp.set(ip, left);
     });
   });
-  return sockets;
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    connections.busy.add(req.socket);
+    res.once('close', () => connections.busy.delete(req.socket));
+  });
+  server.on('upgrade', (req: IncomingMessage) => connections.upgraded.add(req.socket));
+  return connections;
 }
 
 /**
@@ -109,6 +122,10 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     idempotencyWindowMs: config.idempotencyWindowMs,
   });
   await node.start();
+  if (config.auth.keys.length === 0 && !config.client.allowAnonymous) {
+    logger.warn({}, 'no auth.keys and client.allowAnonymous is off: every client connection will be refused');
+  }
+  if (config.api.keys.length === 0) logger.warn({}, 'api.keys is empty: the server API (/api/*) answers 401');
 
   const edge = createWebSocketEdge(node, {
     path: config.websocket.path,
@@ -133,7 +150,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
   server.headersTimeout = 20_000;
   server.requestTimeout = 60_000;
   server.keepAliveTimeout = 65_000;
-  const sockets = trackConnections(server, config.http.maxConnectionsPerIp);
+  const connections = trackConnections(server, config.http.maxConnectionsPerIp);
   server.on('upgrade', (req, socket: Socket, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     if (!edge.handleUpgrade(req, socket, head)) {
@@ -168,6 +185,11 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     await edge.close();
     await node.shutdown();
     server.closeIdleConnections();
+    // Sockets with no request in flight (idle keep-alive, or connected and silent) go now;
+    // WebSockets close themselves after the 3001 close handshake.
+    for (const socket of connections.all) {
+      if (!connections.busy.has(socket) && !connections.upgraded.has(socket)) socket.destroy();
+    }
     // In-flight requests may finish until the deadline; then whatever is left is dropped.
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {
@@ -175,7 +197,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     });
     await Promise.race([serverClosed, timeout]);
     clearTimeout(timer);
-    for (const socket of sockets) socket.destroy();
+    for (const socket of connections.all) socket.destroy();
     server.closeAllConnections();
     await serverClosed;
   };
