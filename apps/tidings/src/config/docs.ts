@@ -11,8 +11,8 @@ const header = `# Configuration
 \`tidings serve\` builds its configuration from these layers, lowest precedence first:
 
 1. the defaults below;
-2. a JSON config file: \`--config FILE\` (or \`TIDINGS_CONFIG=FILE\`). Unknown keys are errors,
-   so typos fail at start;
+2. a JSON config file: \`--config FILE\` (\`-\` reads stdin; or set \`TIDINGS_CONFIG=FILE\`).
+   Unknown keys are errors, so typos fail at start;
 3. environment variables \`TIDINGS_<PATH>\`, named after the option path in SCREAMING_SNAKE_CASE
    (\`client.pingIntervalMs\` → \`TIDINGS_CLIENT_PING_INTERVAL_MS\`). Numbers and booleans are
    written as text, lists comma-separated (\`TIDINGS_API_KEYS=key1,key2\`), maps and lists of
