@@ -27,3 +27,16 @@ export interface Codec {
   /** Join encoded units into one transport message. */
   join(units: readonly Uint8Array[]): Uint8Array;
 }
+
+/**
+ * The client side of a codec, the reverse direction of `Codec`: what an SDK (ours, or a test
+ * client) needs. `encodeCommands` returns one transport message holding the batch;
+ * `decodeReplies` splits one transport message into replies (malformed input throws a
+ * `TidingsError` BadFrame).
+ */
+export interface ClientCodec {
+  readonly name: CodecName;
+  readonly binary: boolean;
+  encodeCommands(commands: readonly Command[]): Uint8Array;
+  decodeReplies(frame: Uint8Array): Reply[];
+}
