@@ -15,7 +15,7 @@ import { decodeUtf8Lossy } from './utf8.js';
  *
  * One pass over the UTF-8 bytes builds our plain objects directly: known fields are read with
  * their type checked, unknown fields are validated and skipped (newer SDKs send extra fields),
- * `null` means absent. Byte fields (`data`, `conn_info`, `chan_info`) hold embedded JSON: their
+ * `null` means absent (in byte fields it is the JSON value null). Byte fields (`data`, `conn_info`, `chan_info`) hold embedded JSON: their
  * exact source bytes are copied out (json.RawMessage semantics: numbers beyond 2^53, escapes and
  * key order survive untouched). Any error throws `TidingsError` BadFrame.
  */
@@ -183,7 +183,8 @@ function readMessage(r: JsonReader, plan: MessagePlan): Record<string, unknown> 
         r.skip();
         continue;
       }
-      if (r.acceptNull()) {
+      // null means absent, except in byte fields, where it is the embedded JSON value null.
+      if (field.scalar !== 'bytes' && r.acceptNull()) {
         delete out[field.local];
         continue;
       }

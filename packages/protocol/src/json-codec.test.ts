@@ -1,0 +1,164 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { isTidingsError, TidingsErrorCode } from './errors.js';
+import { decodeJsonCommand, jsonCodec } from './json-codec.js';
+import { jsonBytes, messageArbitraries } from './message-arbitraries.test-helpers.js';
+import type { Command, Reply } from './messages.js';
+
+const te = new TextEncoder();
+const td = new TextDecoder();
+const bytes = (s: string) => te.encode(s);
+const text = (b: Uint8Array) => td.decode(b);
+const arb = messageArbitraries(jsonBytes);
+
+function expectBadFrame(fn: () => unknown): void {
+  try {
+    fn();
+  } catch (err) {
+    expect(isTidingsError(err) && err.code === TidingsErrorCode.BadFrame, String(err)).toBe(true);
+    return;
+  }
+  expect.fail('expected a BadFrame error');
+}
+
+describe('jsonCodec round trips', () => {
+  it('commands survive encodeCommands / decodeCommands, one at a time and batched', () => {
+    fc.assert(
+      fc.property(fc.array(arb.command, { minLength: 1, maxLength: 4 }), (commands) => {
+        expect(jsonCodec.decodeCommands(jsonCodec.encodeCommands(commands))).toEqual(commands);
+      }),
+    );
+  });
+
+  it('replies survive encodeReply / join / decodeReplies', () => {
+    fc.assert(
+      fc.property(fc.array(arb.reply, { minLength: 1, maxLength: 4 }), (replies) => {
+        const frame = jsonCodec.join(replies.map((r) => jsonCodec.encodeReply(r)));
+        expect(jsonCodec.decodeReplies(frame)).toEqual(replies);
+      }),
+    );
+  });
+
+  it('encodePush is encodeReply({ push })', () => {
+    fc.assert(
+      fc.property(arb.push, (push) => {
+        const unit = jsonCodec.encodePush(push);
+        expect(unit).toEqual(jsonCodec.encodeReply({ push }));
+        expect(jsonCodec.decodeReplies(unit)).toEqual([{ push }]);
+      }),
+    );
+  });
+
+  it('every unit is one line of JSON that JSON.parse accepts', () => {
+    fc.assert(
+      fc.property(arb.reply, (reply) => {
+        const line = text(jsonCodec.encodeReply(reply));
+        expect(line).not.toContain('\n');
+        expect(typeof JSON.parse(line)).toBe('object');
+      }),
+    );
+  });
+});
+
+describe('jsonCodec wire format', () => {
+  it('writes snake_case names, omits defaults and keeps fields the SDKs read unguarded', () => {
+    const reply: Reply = { id: 3, presenceStats: { numClients: 0, numUsers: 2 } };
+    expect(text(jsonCodec.encodeReply(reply))).toBe('{"id":3,"presence_stats":{"num_clients":0,"num_users":2}}');
+    const sub: Reply = { id: 1, subscribe: { wasRecovering: true, recovered: false, epoch: '' } };
+    expect(text(jsonCodec.encodeReply(sub))).toBe('{"id":1,"subscribe":{"was_recovering":true}}');
+    const info: Reply = { push: { channel: 'c', join: { info: { user: '', client: 'x' } } } };
+    expect(text(jsonCodec.encodeReply(info))).toBe('{"push":{"channel":"c","join":{"info":{"user":"","client":"x"}}}}');
+  });
+
+  it('splices data verbatim and decodes it byte for byte (json.RawMessage)', () => {
+    const raw = '{"id":12345678901234567890,"f":1.10,"s":"\\u00e9"}';
+    const push = { channel: 'n', pub: { data: bytes(raw), offset: 5, time: 1_700_000_000_000 } };
+    const line = text(jsonCodec.encodePush(push));
+    expect(line).toBe(`{"push":{"channel":"n","pub":{"data":${raw},"offset":5,"time":1700000000000}}}`);
+    const [cmd] = jsonCodec.decodeCommands(bytes(`{"id":7,"publish":{"channel":"n","data":  ${raw} }}`));
+    expect(text(cmd?.publish?.data as Uint8Array)).toBe(raw);
+  });
+
+  it('sends bytes that are not JSON as a JSON string, and compacts JSON holding line breaks', () => {
+    const notJson = jsonCodec.encodePush({ message: { data: bytes('plain "text"') } });
+    expect(JSON.parse(text(notJson))).toEqual({ push: { message: { data: 'plain "text"' } } });
+    const binary = jsonCodec.encodePush({ message: { data: new Uint8Array([0xff, 0x41]) } });
+    expect(JSON.parse(text(binary))).toEqual({ push: { message: { data: '\ufffdA' } } });
+    const pretty = jsonCodec.encodePush({ message: { data: bytes('{\n  "a": "x y",\r\n  "b": [1, 2]\n}') } });
+    expect(text(pretty)).toBe('{"push":{"message":{"data":{"a":"x y","b":[1,2]}}}}');
+  });
+
+  it('reads the empty command as the pong and writes the empty reply as the ping', () => {
+    expect(jsonCodec.decodeCommands(bytes('{}'))).toEqual([{}]);
+    expect(text(jsonCodec.encodeReply({}))).toBe('{}');
+  });
+
+  it('joins with newlines and no trailing newline; decoding skips blank lines and a trailing newline', () => {
+    const frame = jsonCodec.join([bytes('{"id":1}'), bytes('{"id":2}')]);
+    expect(text(frame)).toBe('{"id":1}\n{"id":2}');
+    expect(jsonCodec.decodeCommands(bytes('{"id":1}\n\n  \r\n{"id":2}\n'))).toEqual([{ id: 1 }, { id: 2 }]);
+    expect(jsonCodec.decodeCommands(new Uint8Array(0))).toEqual([]);
+  });
+
+  it('ignores unknown fields of newer SDKs and treats null as absent', () => {
+    const frame = bytes('{"id":2,"subscribe":{"channel":"a","flag":3,"tf":{"op":"and","nodes":[]},"token":null}}');
+    expect(jsonCodec.decodeCommands(frame)).toEqual([{ id: 2, subscribe: { channel: 'a' } }]);
+  });
+
+  it('keeps a "__proto__" map key as data', () => {
+    const [cmd] = jsonCodec.decodeCommands(bytes('{"connect":{"headers":{"__proto__":"x"}}}'));
+    expect(Object.getPrototypeOf(cmd?.connect?.headers)).toBe(Object.prototype);
+    expect(Object.entries(cmd?.connect?.headers ?? {})).toEqual([['__proto__', 'x']]);
+  });
+
+  it('decodeJsonCommand reads exactly one command object', () => {
+    const command: Command = decodeJsonCommand(bytes(' {"id":4,"rpc":{"method":"m","data":[1]}} '));
+    expect(command).toEqual({ id: 4, rpc: { method: 'm', data: bytes('[1]') } });
+    expectBadFrame(() => decodeJsonCommand(bytes('{"id":1}\n{"id":2}')));
+  });
+});
+
+describe('jsonCodec malformed frames', () => {
+  const cases: Record<string, string> = {
+    'invalid JSON': '{"id":1,',
+    'unterminated string': '{"id":1,"subscribe":{"channel":"a}}',
+    'a JSON array': '[{"id":1}]',
+    'a JSON string line': '"ping"',
+    'a number line': '42',
+    'trailing garbage': '{"id":1} x',
+    'two objects on a line': '{"id":1}{"id":2}',
+    'id as a string': '{"id":"1"}',
+    'negative id': '{"id":-1}',
+    'fractional id': '{"id":1.5}',
+    'id beyond uint32': '{"id":4294967296}',
+    'offset beyond 2^53': '{"subscribe":{"offset":9007199254740993}}',
+    'channel as a number': '{"subscribe":{"channel":5}}',
+    'bool as a string': '{"subscribe":{"recover":"true"}}',
+    'request as an array': '{"publish":[]}',
+    'map value of wrong type': '{"connect":{"headers":{"a":1}}}',
+    'invalid raw data': '{"publish":{"channel":"a","data":{"a":}}}',
+    'bad literal': '{"subscribe":{"recover":tru}}',
+    'bad escape': '{"subscribe":{"channel":"\\x"}}',
+    'control character in string': '{"subscribe":{"channel":"a\tb"}}',
+    'invalid UTF-8 in data': '{"publish":{"data":"\xff"}}',
+    'one bad line in a batch': '{"id":1}\n{"id":}',
+  };
+  for (const [name, frame] of Object.entries(cases)) {
+    it(`rejects ${name} with BadFrame`, () => {
+      const raw = name === 'invalid UTF-8 in data' ? Uint8Array.from(frame, (c) => c.charCodeAt(0)) : bytes(frame);
+      expectBadFrame(() => jsonCodec.decodeCommands(raw));
+    });
+  }
+
+  it('throws only BadFrame on arbitrary input', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 64 }), fc.string().map(bytes)), (frame) => {
+        try {
+          jsonCodec.decodeCommands(frame);
+        } catch (err) {
+          expect(isTidingsError(err) && err.code === TidingsErrorCode.BadFrame).toBe(true);
+        }
+      }),
+    );
+  });
+});
