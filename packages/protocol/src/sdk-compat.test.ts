@@ -106,14 +106,16 @@ const variants = [
   {
     name: 'json',
     codec: jsonCodec,
-    make: (opts: object) => new Centrifuge('ws://tidings.test/connection/websocket', opts),
+    make: (opts: object): Centrifuge => new Centrifuge('ws://tidings.test/connection/websocket', opts),
     payload: (v: unknown) => v,
     received: (d: unknown) => d,
   },
   {
     name: 'protobuf',
     codec: protobufCodec,
-    make: (opts: object) => new CentrifugeProtobuf('ws://tidings.test/connection/websocket', opts),
+    // Same public API as the JSON build; the two declare their private members separately.
+    make: (opts: object): Centrifuge =>
+      new CentrifugeProtobuf('ws://tidings.test/connection/websocket', opts) as unknown as Centrifuge,
     payload: (v: unknown) => te.encode(JSON.stringify(v)),
     received: (d: unknown) => JSON.parse(td.decode(d as Uint8Array)),
   },
@@ -126,9 +128,10 @@ describe.each(variants)('centrifuge-js ($name) against our codec', ({ codec, mak
   it('connects, subscribes, receives pushes, calls methods and answers pings', async () => {
     const server = new ScriptedServer(codec, respond);
     FakeSocket.server = server;
-    client = make({ websocket: FakeSocket, token: 'tok', data: payload({ hello: 'world' }), name: 'sdk-test' });
-    const connected = new Promise<{ client: string }>((resolve) => client?.once('connected', resolve));
-    client.connect();
+    const sdk = make({ websocket: FakeSocket, token: 'tok', data: payload({ hello: 'world' }), name: 'sdk-test' });
+    client = sdk;
+    const connected = new Promise<{ client: string }>((resolve) => sdk.once('connected', resolve));
+    sdk.connect();
     expect((await connected).client).toBe('c1');
 
     const connect = await nextCommand(server, (c) => c.connect !== undefined);
@@ -136,7 +139,7 @@ describe.each(variants)('centrifuge-js ($name) against our codec', ({ codec, mak
     expect(connect.connect?.name).toBe('sdk-test');
     expect(JSON.parse(td.decode(connect.connect?.data))).toEqual({ hello: 'world' });
 
-    const sub = client.newSubscription('news');
+    const sub = sdk.newSubscription('news');
     const subscribed = new Promise<{ streamPosition?: { offset: number; epoch: string } }>((resolve) =>
       sub.once('subscribed', resolve),
     );
@@ -176,7 +179,7 @@ describe.each(variants)('centrifuge-js ($name) against our codec', ({ codec, mak
     expect(published.publish?.channel).toBe('news');
     expect(JSON.parse(td.decode(published.publish?.data))).toEqual({ say: 'hi' });
 
-    const rpc = await client.rpc('echo', payload({ x: [1, 2] }));
+    const rpc = await sdk.rpc('echo', payload({ x: [1, 2] }));
     expect(received(rpc.data)).toEqual({ x: [1, 2] });
 
     // The server's ping is the empty reply; the SDK answers with the empty command (pong).
@@ -188,13 +191,12 @@ describe.each(variants)('centrifuge-js ($name) against our codec', ({ codec, mak
   it('follows a server disconnect push with its code', async () => {
     const server = new ScriptedServer(codec, respond);
     FakeSocket.server = server;
-    client = make({ websocket: FakeSocket });
-    const connected = new Promise((resolve) => client?.once('connected', resolve));
-    client.connect();
+    const sdk = make({ websocket: FakeSocket });
+    client = sdk;
+    const connected = new Promise((resolve) => sdk.once('connected', resolve));
+    sdk.connect();
     await connected;
-    const disconnected = new Promise<{ code: number; reason: string }>((resolve) =>
-      client?.once('disconnected', resolve),
-    );
+    const disconnected = new Promise<{ code: number; reason: string }>((resolve) => sdk.once('disconnected', resolve));
     server.send(codec.encodePush({ disconnect: { code: 3503, reason: 'force disconnect' } }));
     server.socket?.close();
     expect(await disconnected).toMatchObject({ code: 3503, reason: 'force disconnect' });
