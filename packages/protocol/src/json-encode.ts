@@ -1,4 +1,4 @@
-import { compactJson, isValidJson } from './json-scan.js';
+import { compactJson, jsonShape } from './json-scan.js';
 import { type FieldPlan, isEmptyValue, type MessagePlan, type ScalarKind } from './message-plan.js';
 import { decodeUtf8Lossy, encodeUtf8 } from './utf8.js';
 
@@ -50,13 +50,10 @@ class JsonWriter {
 }
 
 function writeRaw(w: JsonWriter, bytes: Uint8Array): void {
-  if (!isValidJson(bytes)) {
-    w.text(JSON.stringify(decodeUtf8Lossy(bytes)));
-  } else if (bytes.includes(0x0a) || bytes.includes(0x0d)) {
-    w.bytes(compactJson(bytes));
-  } else {
-    w.bytes(bytes);
-  }
+  const shape = jsonShape(bytes);
+  if (shape === 'valid') w.bytes(bytes);
+  else if (shape === 'multiline') w.bytes(compactJson(bytes));
+  else w.text(JSON.stringify(decodeUtf8Lossy(bytes)));
 }
 
 function writeNumber(w: JsonWriter, value: number, field: string): void {

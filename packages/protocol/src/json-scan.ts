@@ -17,11 +17,17 @@ const BACKSLASH = 0x5c;
 export function skipWhitespace(buf: Uint8Array, pos: number, end: number): number {
   while (pos < end) {
     const c = buf[pos] as number;
-    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
-    pos++;
+    if (c === 0x20 || c === 0x09) pos++;
+    else if (c === 0x0a || c === 0x0d) {
+      sawLineBreak = true;
+      pos++;
+    } else break;
   }
   return pos;
 }
+
+// Set by skipWhitespace; read by jsonShape, which resets it first (the scan is synchronous).
+let sawLineBreak = false;
 
 function isHex(c: number): boolean {
   return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
@@ -63,7 +69,10 @@ function utf8Sequence(buf: Uint8Array, pos: number, end: number, c: number): num
 export function scanString(buf: Uint8Array, pos: number, end: number): number {
   pos++;
   while (pos < end) {
-    const c = buf[pos] as number;
+    let c = buf[pos] as number;
+    // Fast path: plain printable ASCII, the bulk of most payloads.
+    while (c >= 0x20 && c < 0x80 && c !== QUOTE && c !== BACKSLASH && ++pos < end) c = buf[pos] as number;
+    if (pos >= end) return -1;
     if (c === QUOTE) return pos + 1;
     if (c < 0x20) return -1;
     if (c === BACKSLASH) {
@@ -189,11 +198,22 @@ export function scanValue(buf: Uint8Array, pos: number, end: number): number {
   }
 }
 
+/**
+ * Whether `bytes` hold exactly one JSON value (surrounding whitespace allowed): 'invalid',
+ * 'valid', or 'multiline' when valid but with line breaks between tokens (a string cannot hold a
+ * raw line break, so these are the only line breaks in the bytes).
+ */
+export function jsonShape(bytes: Uint8Array): 'invalid' | 'valid' | 'multiline' {
+  const end = bytes.length;
+  sawLineBreak = false;
+  const stop = scanValue(bytes, 0, end);
+  if (stop < 0 || skipWhitespace(bytes, stop, end) !== end) return 'invalid';
+  return sawLineBreak ? 'multiline' : 'valid';
+}
+
 /** True when `bytes` hold exactly one JSON value (surrounding whitespace allowed). */
 export function isValidJson(bytes: Uint8Array): boolean {
-  const end = bytes.length;
-  const stop = scanValue(bytes, 0, end);
-  return stop >= 0 && skipWhitespace(bytes, stop, end) === end;
+  return jsonShape(bytes) !== 'invalid';
 }
 
 /**

@@ -38,7 +38,19 @@ describe('positions', () => {
   });
 
   it('rejects malformed text with BadCursor', () => {
-    for (const bad of ['', '42', 'abc', 'a.', 'a.-1', 'a.01', 'a.1.5', 'a.1e3', 'a b.1', 'a.9007199254740992', `${'e'.repeat(65)}.1`]) {
+    for (const bad of [
+      '',
+      '42',
+      'abc',
+      'a.',
+      'a.-1',
+      'a.01',
+      'a.1.5',
+      'a.1e3',
+      'a b.1',
+      'a.9007199254740992',
+      `${'e'.repeat(65)}.1`,
+    ]) {
       expectBadCursor(() => parsePosition(bad));
     }
     expectBadCursor(() => formatPosition({ epoch: 'a.b', offset: 1 }));
@@ -85,7 +97,10 @@ describe('cursors', () => {
   });
 
   it('is compact', () => {
-    const token = encodeCursor({ 'prices:AAPL': { epoch: 'Xy3_kQ12', offset: 1234 }, news: { epoch: 'ab', offset: 7 } });
+    const token = encodeCursor({
+      'prices:AAPL': { epoch: 'Xy3_kQ12', offset: 1234 },
+      news: { epoch: 'ab', offset: 7 },
+    });
     expect(token.length).toBeLessThan(50);
   });
 
