@@ -1,0 +1,335 @@
+import {
+  type Codec,
+  clientError,
+  type Disconnect,
+  ErrorCode,
+  jsonCodec,
+  type Push,
+  type Reply,
+} from '@tidings/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Authenticator, Credentials } from '../auth/types.js';
+import type { HistoryQuery, HistoryReadResult } from '../broker/types.js';
+import { createMemoryEngine } from '../broker/memory/index.js';
+import { FakeClock } from '../internal/clock.js';
+import type { Transport } from '../transport/types.js';
+import type { NamespaceOptions } from './channel-options.js';
+import { createNode, type TidingsNode } from './node.js';
+import type { Session } from './session.js';
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** An in-memory transport that records what the session writes. */
+class MemoryTransport implements Transport {
+  readonly name = 'memory';
+  readonly unidirectional = false;
+  readonly codec: Codec;
+  bufferedBytes = 0;
+  frames: Uint8Array[] = [];
+  closed: Disconnect | undefined;
+  constructor(codec: Codec = jsonCodec) {
+    this.codec = codec;
+  }
+  write(frame: Uint8Array): void {
+    this.frames.push(frame);
+  }
+  writeMany(frames: readonly Uint8Array[]): void {
+    for (const f of frames) this.write(f);
+  }
+  close(disconnect: Disconnect): void {
+    this.closed = disconnect;
+  }
+  /** Every reply written so far, parsed from the JSON lines. */
+  replies(): Array<Record<string, unknown>> {
+    return this.frames.flatMap((f) =>
+      dec
+        .decode(f)
+        .split('\n')
+        .filter((l) => l.length > 0)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+    );
+  }
+  pushes(): Array<Record<string, unknown>> {
+    return this.replies()
+      .filter((r) => r.push !== undefined)
+      .map((r) => r.push as Record<string, unknown>);
+  }
+}
+
+/** Tokens are user ids; "expired" fails with 109 and "bad" with 101. */
+const authenticator: Authenticator = {
+  async authenticate(req) {
+    if (req.token === undefined) return { userId: '', anonymous: true, channels: [] };
+    if (req.token === 'expired') throw clientError(ErrorCode.TokenExpired);
+    if (req.token === 'bad') throw clientError(ErrorCode.Unauthorized);
+    const [user, exp, channels] = req.token.split('|');
+    const creds: Credentials = {
+      userId: user ?? '',
+      anonymous: false,
+      channels: channels ? channels.split(',') : [],
+      ...(exp ? { expireAt: Number(exp) } : {}),
+    };
+    return creds;
+  },
+  async verifySubscriptionToken() {
+    throw clientError(ErrorCode.Unauthorized);
+  },
+};
+
+const open: Partial<NamespaceOptions> = {
+  historySize: 100,
+  historyTtlMs: 600_000,
+  allowRecovery: true,
+  allowSubscribeForClient: true,
+  allowPublishForSubscriber: true,
+  allowHistoryForSubscriber: true,
+  presence: true,
+  allowPresenceForSubscriber: true,
+  joinLeave: true,
+};
+
+const flush = () => new Promise((r) => setImmediate(r));
+const nodes: TidingsNode[] = [];
+
+async function setup(opts: { clock?: FakeClock; history?: (q: HistoryQuery, read: () => Promise<HistoryReadResult>) => Promise<HistoryReadResult> } = {}) {
+  const clock = opts.clock ?? new FakeClock(Date.now());
+  const engine = createMemoryEngine({ clock });
+  const history = opts.history
+    ? {
+        history: (ch: string, q: HistoryQuery) => opts.history!(q, () => engine.history.history(ch, q)),
+        removeHistory: (ch: string) => engine.history.removeHistory(ch),
+      }
+    : engine.history;
+  const node = createNode({
+    broker: engine.broker,
+    history,
+    presence: engine.presence,
+    authenticator,
+    clock,
+    channels: { namespaces: { room: open, closed: {} } },
+    client: { pingIntervalMs: 10_000, pongTimeoutMs: 3_000, maxQueueBytes: 4096, maxSubscriptions: 3 },
+  });
+  await node.start();
+  nodes.push(node);
+  const connect = async (token = 'alice', codec?: Codec) => {
+    const t = new MemoryTransport(codec);
+    const s = node.openSession(t);
+    s.handleFrame(enc.encode(JSON.stringify({ id: 1, connect: { token } })));
+    await flush();
+    await flush();
+    return { t, s };
+  };
+  const send = async (s: Session, cmd: object) => {
+    s.handleFrame(enc.encode(JSON.stringify(cmd)));
+    for (let i = 0; i < 5; i++) await flush();
+  };
+  return { node, clock, connect, send };
+}
+
+afterEach(async () => {
+  for (const n of nodes.splice(0)) await n.shutdown();
+});
+
+const replyTo = (t: MemoryTransport, id: number) => t.replies().find((r) => r.id === id) as Reply & Record<string, unknown>;
+
+describe('Session', () => {
+  it('answers connect with client id, ping interval and pong requirement', async () => {
+    const { connect } = await setup();
+    const { t, s } = await connect();
+    const r = replyTo(t, 1) as { connect: { client: string; ping: number; pong: boolean } };
+    expect(r.connect.client).toBe(s.id);
+    expect(r.connect.ping).toBe(10);
+    expect(r.connect.pong).toBe(true);
+    expect(s.state).toBe('connected');
+  });
+
+  it('closes with 3501 when a command comes before connect', async () => {
+    const { node } = await setup();
+    const t = new MemoryTransport();
+    const s = node.openSession(t);
+    s.handleFrame(enc.encode('{"id":1,"subscribe":{"channel":"room:a"}}'));
+    await flush();
+    expect(t.closed?.code).toBe(3501);
+  });
+
+  it('closes with 3501 on a malformed frame', async () => {
+    const { connect } = await setup();
+    const { t, s } = await connect();
+    s.handleFrame(enc.encode('{"id":2,"subscribe":'));
+    expect(t.closed?.code).toBe(3501);
+  });
+
+  it('closes with 3500 on an invalid token and replies 109 on an expired one', async () => {
+    const { connect } = await setup();
+    const bad = await connect('bad');
+    expect(bad.t.closed?.code).toBe(3500);
+    const expired = await connect('expired');
+    expect(replyTo(expired.t, 1).error?.code).toBe(109);
+    expect(expired.t.closed).toBeUndefined();
+  });
+
+  it('maps subscribe errors to wire codes', async () => {
+    const { connect, send } = await setup();
+    const { t, s } = await connect();
+    await send(s, { id: 2, subscribe: { channel: 'nope:x' } });
+    await send(s, { id: 3, subscribe: { channel: 'closed:x' } });
+    await send(s, { id: 4, subscribe: { channel: 'bad channel' } });
+    await send(s, { id: 5, subscribe: { channel: 'room:a' } });
+    await send(s, { id: 6, subscribe: { channel: 'room:a' } });
+    await send(s, { id: 7, subscribe: { channel: 'room:b' } });
+    await send(s, { id: 8, subscribe: { channel: 'room:c' } });
+    await send(s, { id: 9, subscribe: { channel: 'room:d' } });
+    expect([2, 3, 4, 6, 9].map((id) => replyTo(t, id).error?.code)).toEqual([102, 103, 107, 105, 106]);
+    expect(replyTo(t, 5).subscribe).toBeDefined();
+  });
+
+  it('delivers a publication to subscribers, encoding it once per codec', async () => {
+    const { node, connect, send } = await setup();
+    let encodes = 0;
+    const counting: Codec = { ...jsonCodec, encodePush: (p: Push) => (encodes++, jsonCodec.encodePush(p)) };
+    const subs = await Promise.all([connect('a', counting), connect('b', counting), connect('c', counting)]);
+    for (const { s } of subs) await send(s, { id: 2, subscribe: { channel: 'room:fan' } });
+    encodes = 0;
+    await node.publish('room:fan', enc.encode('{"n":1}'));
+    await flush();
+    for (const { t } of subs) {
+      const pubs = t.pushes().filter((p) => p.pub !== undefined);
+      expect(pubs).toEqual([{ channel: 'room:fan', pub: expect.objectContaining({ data: { n: 1 }, offset: 1 }) }]);
+    }
+    expect(encodes).toBe(1);
+  });
+
+  it('recovers exactly the missed publications after a resubscribe', async () => {
+    const { node, connect, send } = await setup();
+    const { t, s } = await connect();
+    await send(s, { id: 2, subscribe: { channel: 'room:r', recoverable: true } });
+    const first = replyTo(t, 2).subscribe as { epoch: string; recoverable: boolean };
+
+    expect(first.recoverable).toBe(true);
+    await node.publish('room:r', enc.encode('1'));
+    await send(s, { id: 3, unsubscribe: { channel: 'room:r' } });
+    for (let i = 2; i <= 6; i++) await node.publish('room:r', enc.encode(String(i)));
+    await send(s, { id: 4, subscribe: { channel: 'room:r', recover: true, epoch: first.epoch, offset: 1 } });
+
+    const res = replyTo(t, 4).subscribe as { recovered: boolean; was_recovering: boolean; publications: Array<{ data: number; offset: number }> };
+    expect(res.recovered).toBe(true);
+    expect(res.was_recovering).toBe(true);
+    expect(res.publications.map((p) => [p.offset, p.data])).toEqual([[2, 2], [3, 3], [4, 4], [5, 5], [6, 6]]);
+  });
+
+  it('reports recovered: false for a foreign epoch', async () => {
+    const { node, connect, send } = await setup();
+    const { t, s } = await connect();
+    await node.publish('room:e', enc.encode('1'));
+    await send(s, { id: 2, subscribe: { channel: 'room:e', recoverable: true, recover: true, epoch: 'other', offset: 1 } });
+    const res = replyTo(t, 2).subscribe as { recovered?: boolean; was_recovering: boolean };
+    expect(res.was_recovering).toBe(true);
+    expect(res.recovered).toBeUndefined();
+  });
+
+  it('buffers publications that arrive while history is read (no loss, no duplicate)', async () => {
+    let node!: TidingsNode;
+    let inject = false;
+    const env = await setup({
+      history: async (q, read) => {
+        if (inject && q.limit !== 0) {
+          const result = await read();
+          // Published after the read: must come from the live buffer.
+          await node.publish('room:race', enc.encode('"late1"'));
+          await node.publish('room:race', enc.encode('"late2"'));
+          return result;
+        }
+        return read();
+      },
+    });
+    node = env.node;
+    const { t, s } = await env.connect();
+    await env.send(s, { id: 2, subscribe: { channel: 'room:race', recoverable: true } });
+    const epoch = (replyTo(t, 2).subscribe as { epoch: string }).epoch;
+    await env.send(s, { id: 3, unsubscribe: { channel: 'room:race' } });
+    await node.publish('room:race', enc.encode('"missed"'));
+    inject = true;
+    await env.send(s, { id: 4, subscribe: { channel: 'room:race', recover: true, epoch, offset: 0 } });
+    const res = replyTo(t, 4).subscribe as { recovered: boolean; publications: Array<{ offset: number }> };
+    expect(res.recovered).toBe(true);
+    expect(res.publications.map((p) => p.offset)).toEqual([1]);
+    const live = t.pushes().filter((p) => p.pub !== undefined).map((p) => (p.pub as { offset: number }).offset);
+    expect(live).toEqual([2, 3]);
+  });
+
+  it('disconnects a slow consumer with 3008 and keeps the queue bounded', async () => {
+    const { node, connect, send } = await setup();
+    const { t, s } = await connect();
+    await send(s, { id: 2, subscribe: { channel: 'room:slow' } });
+    t.bufferedBytes = 4000; // the peer stopped reading
+    for (let i = 0; i < 10; i++) await node.publish('room:slow', enc.encode(`"${'x'.repeat(50)}"`));
+    expect(t.closed?.code).toBe(3008);
+    expect(s.state).toBe('closed');
+  });
+
+  it('pings, and closes with 3012 when no pong comes back', async () => {
+    const clock = new FakeClock(Date.now());
+    const { connect } = await setup({ clock });
+    const quiet = await connect('q');
+    const polite = await connect('p');
+    clock.advance(10_000);
+    await flush();
+    expect(quiet.t.replies().some((r) => Object.keys(r).length === 0)).toBe(true);
+    polite.s.handleFrame(enc.encode('{}'));
+    clock.advance(3_000);
+    expect(quiet.t.closed?.code).toBe(3012);
+    expect(polite.t.closed).toBeUndefined();
+  });
+
+  it('closes a connection that never sends connect with 3502 (stale)', async () => {
+    const clock = new FakeClock(Date.now());
+    const { node } = await setup({ clock });
+    const t = new MemoryTransport();
+    node.openSession(t);
+    clock.advance(10_000);
+    expect(t.closed?.code).toBe(3502);
+  });
+
+  it('closes with 3005 when the token expires without refresh', async () => {
+    const clock = new FakeClock(Date.now());
+    const { connect } = await setup({ clock });
+    const exp = Math.floor(clock.now() / 1000) + 8;
+    const { t } = await connect(`alice|${exp}`);
+    const r = replyTo(t, 1) as { connect: { expires: boolean; ttl: number } };
+    expect(r.connect.expires).toBe(true);
+    expect(r.connect.ttl).toBeGreaterThan(6);
+    clock.advance(9_000);
+    expect(t.closed?.code).toBe(3005);
+  });
+
+  it('sends unsubscribe 2500 when a positioned stream sees an offset gap', async () => {
+    const { node, connect, send } = await setup();
+    const { t, s } = await connect();
+    await send(s, { id: 2, subscribe: { channel: 'room:gap', recoverable: true } });
+    // Simulate a lost cross-node delivery: the node learns of offset 3 without 1 and 2.
+    s.deliverPublication('room:gap', { offset: 3, time: 0, data: enc.encode('3') }, (replyTo(t, 2).subscribe as { epoch: string }).epoch, new (await import('./encoded-push.js')).EncodedPush({}));
+    await flush();
+    expect(t.pushes()).toContainEqual({ channel: 'room:gap', unsubscribe: { code: 2500, reason: 'insufficient state' } });
+    expect(s.channels()).toEqual([]);
+    expect(node.info().numSubs).toBe(0);
+  });
+
+  it('subscribes server-side channels from the token and reports them in connect', async () => {
+    const { node, connect } = await setup();
+    const { t } = await connect('alice||room:srv');
+    const r = replyTo(t, 1) as { connect: { subs: Record<string, unknown> } };
+    expect(Object.keys(r.connect.subs)).toEqual(['room:srv']);
+    await node.publish('room:srv', enc.encode('1'));
+    await flush();
+    expect(t.pushes().some((p) => p.channel === 'room:srv' && p.pub !== undefined)).toBe(true);
+  });
+
+  it('disconnects every session with 3001 on shutdown', async () => {
+    const { node, connect } = await setup();
+    const a = await connect('a');
+    const b = await connect('b');
+    await node.shutdown();
+    expect([a.t.closed?.code, b.t.closed?.code]).toEqual([3001, 3001]);
+  });
+});
