@@ -4,8 +4,8 @@
 // a disconnect (exactly the missed publications, checked by the ledger) or after an epoch change.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { createLedger, formatLedgerReport } from '@tidings/testkit';
 import { signToken } from '@tidings/server';
+import { createLedger, formatLedgerReport } from '@tidings/testkit';
 import { Centrifuge, type Subscription } from 'centrifuge';
 import { Centrifuge as CentrifugeProtobuf } from 'centrifuge/build/protobuf';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -182,7 +182,11 @@ describe.each(flavours)('centrifuge SDK over WebSocket (%s)', (name, Sdk) => {
     await subB.ready(5000);
     expect((await joined).info.user).toBe('bob');
     const presence = await subA.presence();
-    expect(Object.values(presence.clients).map((c) => c.user).sort()).toEqual(['alice', 'bob']);
+    expect(
+      Object.values(presence.clients)
+        .map((c) => c.user)
+        .sort(),
+    ).toEqual(['alice', 'bob']);
     expect(await subA.presenceStats()).toEqual({ numClients: 2, numUsers: 2 });
     const left = waitFor<{ info: { user: string } }>(subA, 'leave');
     subB.unsubscribe();

@@ -43,9 +43,16 @@ interface Closed {
 }
 
 /** Open a raw client, send `frames` after open, resolve with the close code and what arrived. */
-function session(frames: Array<string | Uint8Array>, options: { protocol?: string; origin?: string; answerPings?: boolean } = {}) {
+function session(
+  frames: Array<string | Uint8Array>,
+  options: { protocol?: string; origin?: string; answerPings?: boolean } = {},
+) {
   return new Promise<Closed>((resolve, reject) => {
-    const ws = new WebSocket(url, options.protocol ? [options.protocol] : [], options.origin ? { origin: options.origin } : {});
+    const ws = new WebSocket(
+      url,
+      options.protocol ? [options.protocol] : [],
+      options.origin ? { origin: options.origin } : {},
+    );
     const messages: string[] = [];
     ws.on('open', () => {
       for (const f of frames) ws.send(f);
@@ -63,7 +70,8 @@ function session(frames: Array<string | Uint8Array>, options: { protocol?: strin
   });
 }
 
-const hs = (claims: Record<string, unknown>, ttl = 60) => signToken(claims, { alg: 'HS256', secret }, { expiresInSec: ttl });
+const hs = (claims: Record<string, unknown>, ttl = 60) =>
+  signToken(claims, { alg: 'HS256', secret }, { expiresInSec: ttl });
 const b64url = (s: string) => Buffer.from(s).toString('base64url');
 const connectFrame = (token: string) => JSON.stringify({ id: 1, connect: { token } });
 

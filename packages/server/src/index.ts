@@ -10,5 +10,5 @@ export type * from './broker/types.js';
 export * from './core/index.js';
 export { type Clock, FakeClock, systemClock, type TimerHandle } from './internal/clock.js';
 export { type Logger, silentLogger } from './observability/logger.js';
-export * from './transport/websocket/index.js';
 export type { SessionContext, Transport } from './transport/types.js';
+export * from './transport/websocket/index.js';

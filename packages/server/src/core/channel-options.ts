@@ -120,9 +120,13 @@ export class ChannelRules {
         try {
           this.#regex.set(name, new RegExp(resolved.channelRegex));
         } catch (error) {
-          throw new TidingsError(TidingsErrorCode.Config, `channels.namespaces.${name}.channelRegex: invalid regular expression`, {
-            cause: error,
-          });
+          throw new TidingsError(
+            TidingsErrorCode.Config,
+            `channels.namespaces.${name}.channelRegex: invalid regular expression`,
+            {
+              cause: error,
+            },
+          );
         }
       }
     }

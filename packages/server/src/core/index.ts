@@ -6,8 +6,8 @@ export {
   type ResolvedChannel,
   userLimitedUsers,
 } from './channel-options.js';
-export type { NodePublishOptions } from './node-context.js';
 export { createNode, type NodeInfo, type NodeOptions, TidingsNode } from './node.js';
+export type { NodePublishOptions } from './node-context.js';
 export { type ClientOptions, defaultClientOptions, resolveClientOptions } from './options.js';
 export { type RecoveryOutcome, recoverFromHistory } from './recovery.js';
 export { Session, type SessionState } from './session.js';

@@ -99,7 +99,6 @@ export class TidingsNode {
     this.#logger = options.logger ?? silentLogger;
     this.#clock = options.clock ?? systemClock;
     this.#idempotencyWindowMs = options.idempotencyWindowMs ?? 5 * 60_000;
-    const node = this;
     this.#ctx = {
       nodeId: this.id,
       nodeName: this.name,
@@ -112,15 +111,15 @@ export class TidingsNode {
       logger: this.#logger,
       authenticator: options.authenticator,
       presenceStore: options.presence,
-      ensureChannel: (channel) => node.#ensureChannel(channel),
-      releaseChannel: (channel) => node.#releaseChannel(channel),
-      publish: (channel, data, opts) => node.publish(channel, data, opts),
-      publishJoin: (channel, info) => node.#broker.publishJoin(channel, info),
-      publishLeave: (channel, info) => node.#broker.publishLeave(channel, info),
-      readHistory: (channel, query) => node.#readHistory(channel, query),
-      history: (channel, query) => node.history(channel, query),
-      presence: (channel) => node.presence(channel),
-      presenceStats: (channel) => node.presenceStats(channel),
+      ensureChannel: (channel) => this.#ensureChannel(channel),
+      releaseChannel: (channel) => this.#releaseChannel(channel),
+      publish: (channel, data, opts) => this.publish(channel, data, opts),
+      publishJoin: (channel, info) => this.#broker.publishJoin(channel, info),
+      publishLeave: (channel, info) => this.#broker.publishLeave(channel, info),
+      readHistory: (channel, query) => this.#readHistory(channel, query),
+      history: (channel, query) => this.history(channel, query),
+      presence: (channel) => this.presence(channel),
+      presenceStats: (channel) => this.presenceStats(channel),
     };
   }
 
@@ -272,7 +271,10 @@ export class TidingsNode {
 
   #assertRunning(): void {
     if (this.#state !== 'running') {
-      throw new TidingsError(TidingsErrorCode.Unavailable, 'node is not running', { wireCode: ErrorCode.Internal, temporary: true });
+      throw new TidingsError(TidingsErrorCode.Unavailable, 'node is not running', {
+        wireCode: ErrorCode.Internal,
+        temporary: true,
+      });
     }
   }
 

@@ -42,7 +42,10 @@ export function resolveClientOptions(partial: Partial<ClientOptions> = {}): Clie
   const merged: ClientOptions = { ...defaultClientOptions, ...partial };
   for (const [key, value] of Object.entries(merged)) {
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-      throw new TidingsError(TidingsErrorCode.Config, `client.${key}: expected a positive number, got ${String(value)}`);
+      throw new TidingsError(
+        TidingsErrorCode.Config,
+        `client.${key}: expected a positive number, got ${String(value)}`,
+      );
     }
   }
   if (merged.pongTimeoutMs >= merged.pingIntervalMs) {

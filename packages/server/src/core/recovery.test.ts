@@ -38,28 +38,25 @@ describe('recoverFromHistory', () => {
 
   it('reports recovered: false for a hole in the middle', () => {
     const pubs = [...range(6, 7), ...range(9, 10)];
-    expect(recoverFromHistory({ offset: 5, epoch: 'e' }, { offset: 10, epoch: 'e', publications: pubs }).recovered).toBe(
-      false,
-    );
+    expect(
+      recoverFromHistory({ offset: 5, epoch: 'e' }, { offset: 10, epoch: 'e', publications: pubs }).recovered,
+    ).toBe(false);
   });
 
   it('never claims recovery unless the result is exactly since+1..top (property)', () => {
     fc.assert(
-      fc.property(
-        fc.nat(50),
-        fc.nat(50),
-        fc.nat(60),
-        fc.nat(60),
-        (since, top, keepFrom, drop) => {
-          const retained = range(Math.max(1, keepFrom), top).filter((p) => p.offset !== drop);
-          const out = recoverFromHistory({ offset: since, epoch: 'e' }, { offset: top, epoch: 'e', publications: retained });
-          if (out.recovered) {
-            expect(out.publications.map((p) => p.offset)).toEqual(range(since + 1, top).map((p) => p.offset));
-          } else {
-            expect(out.publications).toEqual([]);
-          }
-        },
-      ),
+      fc.property(fc.nat(50), fc.nat(50), fc.nat(60), fc.nat(60), (since, top, keepFrom, drop) => {
+        const retained = range(Math.max(1, keepFrom), top).filter((p) => p.offset !== drop);
+        const out = recoverFromHistory(
+          { offset: since, epoch: 'e' },
+          { offset: top, epoch: 'e', publications: retained },
+        );
+        if (out.recovered) {
+          expect(out.publications.map((p) => p.offset)).toEqual(range(since + 1, top).map((p) => p.offset));
+        } else {
+          expect(out.publications).toEqual([]);
+        }
+      }),
     );
   });
 });

@@ -9,8 +9,8 @@ import {
 } from '@tidings/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Authenticator, Credentials } from '../auth/types.js';
-import type { HistoryQuery, HistoryReadResult } from '../broker/types.js';
 import { createMemoryEngine } from '../broker/memory/index.js';
+import type { HistoryQuery, HistoryReadResult } from '../broker/types.js';
 import { FakeClock } from '../internal/clock.js';
 import type { Transport } from '../transport/types.js';
 import type { NamespaceOptions } from './channel-options.js';
@@ -92,7 +92,12 @@ const open: Partial<NamespaceOptions> = {
 const flush = () => new Promise((r) => setImmediate(r));
 const nodes: TidingsNode[] = [];
 
-async function setup(opts: { clock?: FakeClock; history?: (q: HistoryQuery, read: () => Promise<HistoryReadResult>) => Promise<HistoryReadResult> } = {}) {
+async function setup(
+  opts: {
+    clock?: FakeClock;
+    history?: (q: HistoryQuery, read: () => Promise<HistoryReadResult>) => Promise<HistoryReadResult>;
+  } = {},
+) {
   const clock = opts.clock ?? new FakeClock(Date.now());
   const engine = createMemoryEngine({ clock });
   const history = opts.history
@@ -131,7 +136,8 @@ afterEach(async () => {
   for (const n of nodes.splice(0)) await n.shutdown();
 });
 
-const replyTo = (t: MemoryTransport, id: number) => t.replies().find((r) => r.id === id) as Reply & Record<string, unknown>;
+const replyTo = (t: MemoryTransport, id: number) =>
+  t.replies().find((r) => r.id === id) as Reply & Record<string, unknown>;
 
 describe('Session', () => {
   it('answers connect with client id, ping interval and pong requirement', async () => {
@@ -187,7 +193,13 @@ describe('Session', () => {
   it('delivers a publication to subscribers, encoding it once per codec', async () => {
     const { node, connect, send } = await setup();
     let encodes = 0;
-    const counting: Codec = { ...jsonCodec, encodePush: (p: Push) => (encodes++, jsonCodec.encodePush(p)) };
+    const counting: Codec = {
+      ...jsonCodec,
+      encodePush: (p: Push) => {
+        encodes++;
+        return jsonCodec.encodePush(p);
+      },
+    };
     const subs = await Promise.all([connect('a', counting), connect('b', counting), connect('c', counting)]);
     for (const { s } of subs) await send(s, { id: 2, subscribe: { channel: 'room:fan' } });
     encodes = 0;
@@ -212,17 +224,30 @@ describe('Session', () => {
     for (let i = 2; i <= 6; i++) await node.publish('room:r', enc.encode(String(i)));
     await send(s, { id: 4, subscribe: { channel: 'room:r', recover: true, epoch: first.epoch, offset: 1 } });
 
-    const res = replyTo(t, 4).subscribe as { recovered: boolean; was_recovering: boolean; publications: Array<{ data: number; offset: number }> };
+    const res = replyTo(t, 4).subscribe as {
+      recovered: boolean;
+      was_recovering: boolean;
+      publications: Array<{ data: number; offset: number }>;
+    };
     expect(res.recovered).toBe(true);
     expect(res.was_recovering).toBe(true);
-    expect(res.publications.map((p) => [p.offset, p.data])).toEqual([[2, 2], [3, 3], [4, 4], [5, 5], [6, 6]]);
+    expect(res.publications.map((p) => [p.offset, p.data])).toEqual([
+      [2, 2],
+      [3, 3],
+      [4, 4],
+      [5, 5],
+      [6, 6],
+    ]);
   });
 
   it('reports recovered: false for a foreign epoch', async () => {
     const { node, connect, send } = await setup();
     const { t, s } = await connect();
     await node.publish('room:e', enc.encode('1'));
-    await send(s, { id: 2, subscribe: { channel: 'room:e', recoverable: true, recover: true, epoch: 'other', offset: 1 } });
+    await send(s, {
+      id: 2,
+      subscribe: { channel: 'room:e', recoverable: true, recover: true, epoch: 'other', offset: 1 },
+    });
     const res = replyTo(t, 2).subscribe as { recovered?: boolean; was_recovering: boolean };
     expect(res.was_recovering).toBe(true);
     expect(res.recovered).toBeUndefined();
@@ -254,7 +279,10 @@ describe('Session', () => {
     const res = replyTo(t, 4).subscribe as { recovered: boolean; publications: Array<{ offset: number }> };
     expect(res.recovered).toBe(true);
     expect(res.publications.map((p) => p.offset)).toEqual([1]);
-    const live = t.pushes().filter((p) => p.pub !== undefined).map((p) => (p.pub as { offset: number }).offset);
+    const live = t
+      .pushes()
+      .filter((p) => p.pub !== undefined)
+      .map((p) => (p.pub as { offset: number }).offset);
     expect(live).toEqual([2, 3]);
   });
 
@@ -308,9 +336,17 @@ describe('Session', () => {
     const { t, s } = await connect();
     await send(s, { id: 2, subscribe: { channel: 'room:gap', recoverable: true } });
     // Simulate a lost cross-node delivery: the node learns of offset 3 without 1 and 2.
-    s.deliverPublication('room:gap', { offset: 3, time: 0, data: enc.encode('3') }, (replyTo(t, 2).subscribe as { epoch: string }).epoch, new (await import('./encoded-push.js')).EncodedPush({}));
+    s.deliverPublication(
+      'room:gap',
+      { offset: 3, time: 0, data: enc.encode('3') },
+      (replyTo(t, 2).subscribe as { epoch: string }).epoch,
+      new (await import('./encoded-push.js')).EncodedPush({}),
+    );
     await flush();
-    expect(t.pushes()).toContainEqual({ channel: 'room:gap', unsubscribe: { code: 2500, reason: 'insufficient state' } });
+    expect(t.pushes()).toContainEqual({
+      channel: 'room:gap',
+      unsubscribe: { code: 2500, reason: 'insufficient state' },
+    });
     expect(s.channels()).toEqual([]);
     expect(node.info().numSubs).toBe(0);
   });

@@ -309,7 +309,10 @@ export class Session implements HubSession {
       this.close(disconnectOf(DisconnectCode.InvalidToken));
       throw clientError(ErrorCode.PermissionDenied);
     }
-    this.#credentials = { ...this.#credentials!, ...(credentials.expireAt !== undefined ? { expireAt: credentials.expireAt } : {}) };
+    this.#credentials = {
+      ...this.#credentials!,
+      ...(credentials.expireAt !== undefined ? { expireAt: credentials.expireAt } : {}),
+    };
     this.#scheduleExpiry(credentials.expireAt);
     const ttl = this.#ttlSeconds(credentials.expireAt);
     return { client: this.id, version: this.#node.version, ...(ttl !== undefined ? { expires: true, ttl } : {}) };

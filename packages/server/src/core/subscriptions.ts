@@ -133,7 +133,9 @@ export class SubscriptionManager {
     if (this.#session.state !== 'connected') throw clientError(ErrorCode.NotAvailable);
 
     const hasHistory = options.historySize > 0 && options.historyTtlMs > 0;
-    const recoverable = hasHistory && (options.forceRecovery || (options.allowRecovery && (request.recoverable === true || request.recover === true)));
+    const recoverable =
+      hasHistory &&
+      (options.forceRecovery || (options.allowRecovery && (request.recoverable === true || request.recover === true)));
     const positioned =
       recoverable || options.forcePositioning || (options.allowPositioning && request.positioned === true);
     const sub: Subscription = {

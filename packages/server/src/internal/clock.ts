@@ -60,7 +60,8 @@ export class FakeClock implements Clock {
     for (;;) {
       let next: FakeTimer | undefined;
       for (const t of this.#timers.values()) {
-        if (t.at <= target && (next === undefined || t.at < next.at || (t.at === next.at && t.seq < next.seq))) next = t;
+        if (t.at <= target && (next === undefined || t.at < next.at || (t.at === next.at && t.seq < next.seq)))
+          next = t;
       }
       if (next === undefined) break;
       this.#timers.delete(next.seq);

@@ -29,5 +29,7 @@ function matches(origin: string, pattern: string): boolean {
   const [scheme, rest] = pattern.split('://', 2);
   if (rest === undefined || !rest.startsWith('*.')) return false;
   const suffix = rest.slice(1);
-  return origin.startsWith(`${scheme}://`) && origin.endsWith(suffix) && origin.length > scheme!.length + 3 + suffix.length;
+  return (
+    origin.startsWith(`${scheme}://`) && origin.endsWith(suffix) && origin.length > scheme!.length + 3 + suffix.length
+  );
 }

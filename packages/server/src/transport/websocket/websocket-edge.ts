@@ -53,7 +53,9 @@ export function createWebSocketEdge(node: TidingsNode, options: WebSocketEdgeOpt
       ...(req.socket.remoteAddress !== undefined ? { remoteAddress: req.socket.remoteAddress } : {}),
     });
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
-      session.handleFrame(Array.isArray(data) ? Buffer.concat(data) : data instanceof Buffer ? data : new Uint8Array(data));
+      session.handleFrame(
+        Array.isArray(data) ? Buffer.concat(data) : data instanceof Buffer ? data : new Uint8Array(data),
+      );
     });
     ws.on('close', () => session.transportClosed());
     // ws reports protocol violations (e.g. a frame over maxPayload: close 1009) here and closes itself.
