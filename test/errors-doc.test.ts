@@ -12,8 +12,9 @@ function tableCodes(heading: string): string[] {
   const section = doc.slice(start, next === -1 ? undefined : next);
   return section
     .split('\n')
-    .filter((l) => l.startsWith('| ') && !l.startsWith('| code') && !l.startsWith('|---'))
-    .map((l) => l.split('|')[1]!.trim());
+    .filter((l) => l.startsWith('|'))
+    .map((l) => l.split('|')[1]!.trim())
+    .filter((cell) => cell !== 'code' && !/^:?-+:?$/.test(cell));
 }
 
 describe('docs/errors.md', () => {
