@@ -42,13 +42,18 @@ function payloadBytes(req: { data?: unknown; b64data?: string | undefined }): Ui
 }
 
 function publishOptions(
-  req: { tags?: Record<string, string> | undefined; idempotency_key?: string | undefined },
+  req: {
+    tags?: Record<string, string> | undefined;
+    idempotency_key?: string | undefined;
+    skip_history?: boolean | undefined;
+  },
   ctx: CallContext,
-): { idempotencyKey?: string; tags?: Record<string, string> } {
+): { idempotencyKey?: string; tags?: Record<string, string>; skipHistory?: boolean } {
   const key = req.idempotency_key ?? ctx.idempotencyKey;
   return {
     ...(key === undefined ? {} : { idempotencyKey: key }),
     ...(req.tags === undefined ? {} : { tags: req.tags }),
+    ...(req.skip_history === true ? { skipHistory: true } : {}),
   };
 }
 

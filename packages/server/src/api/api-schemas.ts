@@ -19,10 +19,7 @@ const payloadFields = {
   b64data: base64.optional(),
   tags: tags.optional(),
   idempotency_key: idempotencyKey.optional(),
-  skip_history: z
-    .boolean()
-    .refine((v) => !v, 'skip_history: true is not supported by Tidings')
-    .optional(),
+  skip_history: z.boolean().optional(),
   delta: z
     .boolean()
     .refine((v) => !v, 'delta: true is not supported by Tidings')

@@ -19,6 +19,8 @@ export interface NodePublishOptions {
   readonly idempotencyKey?: string;
   readonly tags?: Readonly<Record<string, string>>;
   readonly info?: ClientInfo;
+  /** Deliver without storing in history; the publication still gets an offset. */
+  readonly skipHistory?: boolean;
 }
 
 /**

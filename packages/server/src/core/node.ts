@@ -154,7 +154,11 @@ export class TidingsNode {
     this.#assertRunning();
     try {
       return await this.#broker.publish(channel, data, {
-        history: { size: ns.historySize, ttlMs: ns.historyTtlMs, metaTtlMs: ns.historyMetaTtlMs },
+        history: {
+          size: options.skipHistory ? 0 : ns.historySize,
+          ttlMs: options.skipHistory ? 0 : ns.historyTtlMs,
+          metaTtlMs: ns.historyMetaTtlMs,
+        },
         ...(options.info !== undefined ? { info: options.info } : {}),
         ...(options.tags !== undefined ? { tags: options.tags } : {}),
         ...(options.idempotencyKey !== undefined

@@ -240,6 +240,25 @@ describe('Session', () => {
     ]);
   });
 
+  it('reports recovered: false across a publication sent with skipHistory, and history skips it', async () => {
+    const { node, connect, send } = await setup();
+    const { t, s } = await connect();
+    await send(s, { id: 2, subscribe: { channel: 'room:skip', recoverable: true } });
+    const epoch = (replyTo(t, 2).subscribe as { epoch: string }).epoch;
+    await send(s, { id: 3, unsubscribe: { channel: 'room:skip' } });
+    await node.publish('room:skip', enc.encode('1'));
+    const skipped = await node.publish('room:skip', enc.encode('2'), { skipHistory: true });
+    await node.publish('room:skip', enc.encode('3'));
+    expect(skipped.offset).toBe(2);
+    const read = await node.history('room:skip', { limit: -1, since: { offset: 2, epoch } });
+    expect(read.publications.map((p) => p.offset)).toEqual([3]);
+    await send(s, { id: 4, subscribe: { channel: 'room:skip', recover: true, epoch, offset: 0 } });
+    const res = replyTo(t, 4).subscribe as { recovered?: boolean; was_recovering: boolean; offset: number };
+    expect(res.was_recovering).toBe(true);
+    expect(res.recovered).toBeUndefined();
+    expect(res.offset).toBe(3);
+  });
+
   it('reports recovered: false for a foreign epoch', async () => {
     const { node, connect, send } = await setup();
     const { t, s } = await connect();

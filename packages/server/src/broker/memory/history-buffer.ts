@@ -17,10 +17,11 @@ export interface BufferSlice {
 }
 
 /**
- * The retained publications of one channel, oldest first, with contiguous offsets.
+ * The retained publications of one channel, oldest first, with increasing offsets: contiguous
+ * except where a publication was sent with `skipHistory` (offset assigned, nothing stored).
  *
- * Retention (size and TTL) only ever drops the oldest entries, so the retained range is always
- * one contiguous run of offsets ending at the newest publication. To keep that true when
+ * Retention (size and TTL) only ever drops the oldest entries, so the retained range always ends
+ * at the newest stored publication. To keep that true when
  * publishes use different TTLs, an entry never outlives a newer one: pushing an entry that
  * expires earlier pulls the expiry of older entries down to it.
  */
@@ -33,7 +34,7 @@ export class HistoryBuffer {
     return this.#entries.length - this.#head;
   }
 
-  /** Appends `pub` (its offset must be one more than the newest entry's), then trims to `size`. */
+  /** Appends `pub` (its offset must exceed the newest entry's), then trims to `size`. */
   push(pub: StreamPublication, expiresAt: number, size: number): void {
     for (let i = this.#entries.length - 1; i >= this.#head; i--) {
       const entry = this.#entries[i]!;
@@ -74,11 +75,16 @@ export class HistoryBuffer {
   }
 
   #firstIndexAfter(offset: number): number {
-    const first = this.#entries[this.#head];
-    if (first === undefined) return this.#head;
-    // Offsets are contiguous, so the position is arithmetic rather than a search.
-    const skip = Math.floor(offset) - first.pub.offset + 1;
-    return this.#head + Math.min(Math.max(0, skip), this.length);
+    // Offsets increase but may have holes (publishes with skipHistory), so search rather than
+    // compute the index.
+    let lo = this.#head;
+    let hi = this.#entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.#entries[mid]!.pub.offset <= offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   #dropFront(n: number): void {
