@@ -75,6 +75,11 @@ const clientSchema = z
       .min(1)
       .default(10_000)
       .describe('Live publications buffered per subscription while its history is read for recovery.'),
+    expiredCloseDelayMs: z
+      .int()
+      .min(0)
+      .default(25_000)
+      .describe('Grace after a token expires before the client is disconnected (3005) unless it refreshed.'),
     connectTimeoutMs: duration().default(10_000).describe('Time a new connection has to send its connect command.'),
     presenceTtlMs: duration(1000).default(minute).describe('Lifetime of a presence entry unless refreshed.'),
     presenceRefreshMs: duration(1000).default(25_000).describe('Interval of presence refreshes while subscribed.'),
@@ -120,6 +125,33 @@ const websocketSchema = z
   })
   .prefault({})
   .describe('WebSocket transport (Centrifuge protocol v2).');
+
+const streamPath = (path: string) =>
+  z
+    .string()
+    .regex(/^\/\S*$/, 'must start with "/"')
+    .default(path);
+const heartbeatIntervalMs = () =>
+  duration(1000).default(15_000).describe('Keep-alive output on an idle stream, so proxies do not cut it.');
+
+const sseSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe('Serve Server-Sent Events streams.'),
+    path: streamPath('/connection/sse').describe('URL path of the SSE endpoint.'),
+    heartbeatIntervalMs: heartbeatIntervalMs(),
+    retryMs: duration(0).default(3_000).describe('Reconnection delay advised to browsers (`retry:`).'),
+  })
+  .prefault({})
+  .describe('Server-Sent Events transport (one-way; see docs/transports.md).');
+
+const httpStreamSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe('Serve NDJSON streams.'),
+    path: streamPath('/connection/stream').describe('URL path of the NDJSON streaming endpoint.'),
+    heartbeatIntervalMs: heartbeatIntervalMs(),
+  })
+  .prefault({})
+  .describe('NDJSON streaming transport (one-way; see docs/transports.md).');
 
 const jwtKeySchema = z
   .strictObject({
@@ -275,6 +307,8 @@ export const configSchema = z
     engine: engineSchema,
     client: clientSchema,
     websocket: websocketSchema,
+    sse: sseSchema,
+    httpStream: httpStreamSchema,
     auth: authSchema,
     api: apiSchema,
     channels: channelsSchema,

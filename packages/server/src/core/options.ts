@@ -21,6 +21,11 @@ export interface ClientOptions {
   readonly presenceRefreshMs: number;
   /** Live publications buffered per subscription while its history is read. */
   readonly maxRecoveryBuffer: number;
+  /**
+   * Grace after a token's expiry before the connection closes with 3005 (or the subscription
+   * with 2501), so an SDK that refreshes right at the TTL is not cut off.
+   */
+  readonly expiredCloseDelayMs: number;
 }
 
 /** Defaults of `ClientOptions`. */
@@ -35,6 +40,7 @@ export const defaultClientOptions: ClientOptions = Object.freeze({
   presenceTtlMs: 60_000,
   presenceRefreshMs: 25_000,
   maxRecoveryBuffer: 10_000,
+  expiredCloseDelayMs: 25_000,
 });
 
 /** Merges defaults, validates and freezes client options once. */

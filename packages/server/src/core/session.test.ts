@@ -113,7 +113,13 @@ async function setup(
     authenticator,
     clock,
     channels: { namespaces: { room: open, closed: {} } },
-    client: { pingIntervalMs: 10_000, pongTimeoutMs: 3_000, maxQueueBytes: 4096, maxSubscriptions: 3 },
+    client: {
+      pingIntervalMs: 10_000,
+      pongTimeoutMs: 3_000,
+      maxQueueBytes: 4096,
+      maxSubscriptions: 3,
+      expiredCloseDelayMs: 1_000,
+    },
   });
   await node.start();
   nodes.push(node);
@@ -346,7 +352,9 @@ describe('Session', () => {
     const r = replyTo(t, 1) as { connect: { expires: boolean; ttl: number } };
     expect(r.connect.expires).toBe(true);
     expect(r.connect.ttl).toBeGreaterThan(6);
-    clock.advance(9_000);
+    clock.advance(8_500);
+    expect(t.closed).toBeUndefined(); // within the grace after expiry
+    clock.advance(1_000);
     expect(t.closed?.code).toBe(3005);
   });
 

@@ -78,6 +78,11 @@ export class Session implements HubSession {
     return this.#credentials?.userId ?? '';
   }
 
+  /** True on one-way transports (SSE, HTTP streams): the peer cannot answer pings or resubscribe. */
+  get unidirectional(): boolean {
+    return this.transport.unidirectional;
+  }
+
   get anonymous(): boolean {
     return this.#credentials?.anonymous ?? true;
   }
@@ -285,14 +290,14 @@ export class Session implements HubSession {
       connect: {
         client: this.id,
         version: this.#node.version,
-        ping: Math.round(this.#node.client.pingIntervalMs / 1000),
-        pong: true,
+        // One-way peers cannot pong; their transport sends its own heartbeats instead.
+        ...(this.transport.unidirectional ? {} : { ping: Math.round(this.#node.client.pingIntervalMs / 1000), pong: true }),
         ...(ttl !== undefined ? { expires: true, ttl } : {}),
         ...(outcomes.length > 0 ? { subs: Object.fromEntries(outcomes.map(([ch, o]) => [ch, o.result])) } : {}),
       },
     });
     for (const [, outcome] of outcomes) outcome.activate();
-    this.#schedulePing();
+    if (!this.transport.unidirectional) this.#schedulePing();
     this.#scheduleExpiry(credentials.expireAt);
   }
 
@@ -336,7 +341,7 @@ export class Session implements HubSession {
     if (this.#expireTimer !== undefined) this.#node.clock.clearTimeout(this.#expireTimer);
     this.#expireTimer = undefined;
     if (expireAt === undefined) return;
-    const delay = Math.max(0, expireAt * 1000 - this.#node.clock.now());
+    const delay = Math.max(0, expireAt * 1000 - this.#node.clock.now()) + this.#node.client.expiredCloseDelayMs;
     this.#expireTimer = this.#node.clock.setTimeout(() => {
       const current = this.#credentials?.expireAt;
       if (current !== undefined && current * 1000 <= this.#node.clock.now()) {

@@ -27,6 +27,8 @@ import { recoverFromHistory } from './recovery.js';
 /** What the subscription manager needs from its session. */
 export interface SubscriberSession extends HubSession {
   readonly anonymous: boolean;
+  /** A one-way peer cannot resubscribe, so insufficient state closes it (3010) to resume. */
+  readonly unidirectional: boolean;
   readonly clientInfo: ClientInfo;
   readonly state: 'connecting' | 'connected' | 'closed';
   sendPush(push: Push): void;
@@ -109,9 +111,16 @@ export class SubscriptionManager {
     return 'deliver';
   }
 
-  /** Unsubscribe with 2500 so the client resubscribes from its last position. */
+  /**
+   * Unsubscribe with 2500 so the client resubscribes from its last position; a one-way session
+   * is closed with 3010 instead, and its client resumes from its cursor on reconnect.
+   */
   insufficientState(channel: string): void {
     if (!this.#subs.has(channel)) return;
+    if (this.#session.unidirectional) {
+      this.#session.close(disconnectOf(DisconnectCode.InsufficientState));
+      return;
+    }
     void this.remove(channel);
     const code = UnsubscribeCode.InsufficientState;
     this.#session.sendPush({ channel, unsubscribe: { code, reason: unsubscribeReasons[code] } });
@@ -312,7 +321,7 @@ export class SubscriptionManager {
     if (sub.expireTimer !== undefined) this.#node.clock.clearTimeout(sub.expireTimer);
     sub.expireTimer = undefined;
     if (sub.expireAt === undefined) return;
-    const delay = Math.max(0, sub.expireAt * 1000 - this.#node.clock.now());
+    const delay = Math.max(0, sub.expireAt * 1000 - this.#node.clock.now()) + this.#node.client.expiredCloseDelayMs;
     sub.expireTimer = this.#node.clock.setTimeout(() => {
       if (this.#subs.get(sub.channel) !== sub) return;
       if (sub.expireAt !== undefined && sub.expireAt * 1000 <= this.#node.clock.now()) {
