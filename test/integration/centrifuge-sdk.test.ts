@@ -302,3 +302,96 @@ describe('epoch change', () => {
     }
   });
 });
+
+describe('token refresh and subscription tokens (centrifuge SDK, JSON)', () => {
+  let server: RunningServer;
+  const clients: Centrifuge[] = [];
+  beforeAll(async () => {
+    const cfg = loadConfig({
+      base: {
+        http: { host: '127.0.0.1', port: 0 },
+        auth: { keys: [{ alg: 'HS256', secret }] },
+        api: { keys: [apiKey] },
+        client: { expiredCloseDelayMs: 1_500 },
+        channels: { namespaces: { secure: { presence: true, allowPresenceForSubscriber: true } } },
+        log: { level: 'error' },
+      },
+    });
+    server = await startServer(cfg, { logger: silentLogger });
+  });
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.disconnect();
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+  const make = (opts: object) => {
+    const c = new Centrifuge(`ws://127.0.0.1:${server.port}/connection/websocket`, {
+      websocket: WebSocket,
+      minReconnectDelay: 50,
+      maxReconnectDelay: 300,
+      ...opts,
+    });
+    clients.push(c);
+    return c;
+  };
+
+  it('keeps a connection whose SDK refreshes its short-lived token; the server closes one that does not (3005)', async () => {
+    let refreshed = 0;
+    const refreshing = make({
+      token: await token('alice', 2),
+      getToken: async () => {
+        refreshed++;
+        return token('alice', 3600);
+      },
+    });
+    const drops: number[] = [];
+    refreshing.on('connecting', (ctx) => drops.push(ctx.code));
+    refreshing.connect();
+    await refreshing.ready(5000);
+    // A raw client that never sends `refresh`: the server closes it after expiry + grace.
+    const rawToken = await token('bob', 2);
+    const raw = new WebSocket(`ws://127.0.0.1:${server.port}/connection/websocket`);
+    const closed = new Promise<number>((resolve) => raw.on('close', (code) => resolve(code)));
+    raw.on('open', () => raw.send(JSON.stringify({ id: 1, connect: { token: rawToken } })));
+    expect(await closed).toBe(3005);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(refreshed).toBeGreaterThanOrEqual(1);
+    expect(refreshing.state).toBe('connected');
+    expect(drops.filter((c) => c >= 3000)).toEqual([]);
+  });
+
+  it('subscribes to a protected channel only with a matching subscription token', async () => {
+    const c = make({ token: await token('alice') });
+    c.connect();
+    await c.ready(5000);
+    const errors: number[] = [];
+    const denied = c.newSubscription('secure:vault');
+    // A permanent subscribe error moves the SDK subscription to unsubscribed with that code.
+    denied.on('unsubscribed', (ctx) => errors.push(ctx.code));
+    denied.subscribe();
+    await until(() => errors.includes(103));
+    c.removeSubscription(denied);
+
+    const subToken = await signToken(
+      { sub: 'alice', channel: 'secure:vault' },
+      { alg: 'HS256', secret },
+      { expiresInSec: 600 },
+    );
+    const allowed = c.newSubscription('secure:vault', { token: subToken });
+    allowed.subscribe();
+    await allowed.ready(5000);
+    expect(await allowed.presenceStats()).toEqual({ numClients: 1, numUsers: 1 });
+
+    const wrongErrors: number[] = [];
+    const otherToken = await signToken(
+      { sub: 'alice', channel: 'secure:other' },
+      { alg: 'HS256', secret },
+      { expiresInSec: 600 },
+    );
+    const wrong = c.newSubscription('secure:elsewhere', { token: otherToken });
+    wrong.on('unsubscribed', (ctx) => wrongErrors.push(ctx.code));
+    wrong.subscribe();
+    await until(() => wrongErrors.includes(103));
+  });
+});
