@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { describeCodecRoundTrips, expectBadFrame } from './codec-suite.test-helpers.js';
 import { isTidingsError, TidingsErrorCode } from './errors.js';
 import { decodeJsonCommand, jsonCodec } from './json-codec.js';
 import { jsonBytes, messageArbitraries } from './message-arbitraries.test-helpers.js';
@@ -11,54 +12,7 @@ const bytes = (s: string) => te.encode(s);
 const text = (b: Uint8Array) => td.decode(b);
 const arb = messageArbitraries(jsonBytes);
 
-function expectBadFrame(fn: () => unknown): void {
-  try {
-    fn();
-  } catch (err) {
-    expect(isTidingsError(err) && err.code === TidingsErrorCode.BadFrame, String(err)).toBe(true);
-    return;
-  }
-  expect.fail('expected a BadFrame error');
-}
-
-describe('jsonCodec round trips', () => {
-  it('commands survive encodeCommands / decodeCommands, one at a time and batched', () => {
-    fc.assert(
-      fc.property(fc.array(arb.command, { minLength: 1, maxLength: 4 }), (commands) => {
-        expect(jsonCodec.decodeCommands(jsonCodec.encodeCommands(commands))).toEqual(commands);
-      }),
-    );
-  });
-
-  it('replies survive encodeReply / join / decodeReplies', () => {
-    fc.assert(
-      fc.property(fc.array(arb.reply, { minLength: 1, maxLength: 4 }), (replies) => {
-        const frame = jsonCodec.join(replies.map((r) => jsonCodec.encodeReply(r)));
-        expect(jsonCodec.decodeReplies(frame)).toEqual(replies);
-      }),
-    );
-  });
-
-  it('encodePush is encodeReply({ push })', () => {
-    fc.assert(
-      fc.property(arb.push, (push) => {
-        const unit = jsonCodec.encodePush(push);
-        expect(unit).toEqual(jsonCodec.encodeReply({ push }));
-        expect(jsonCodec.decodeReplies(unit)).toEqual([{ push }]);
-      }),
-    );
-  });
-
-  it('every unit is one line of JSON that JSON.parse accepts', () => {
-    fc.assert(
-      fc.property(arb.reply, (reply) => {
-        const line = text(jsonCodec.encodeReply(reply));
-        expect(line).not.toContain('\n');
-        expect(typeof JSON.parse(line)).toBe('object');
-      }),
-    );
-  });
-});
+describeCodecRoundTrips(jsonCodec, arb);
 
 describe('jsonCodec wire format', () => {
   it('writes snake_case names, omits defaults and keeps fields the SDKs read unguarded', () => {

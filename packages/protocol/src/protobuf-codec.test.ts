@@ -1,6 +1,7 @@
 import { create, toBinary } from '@bufbuild/protobuf';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { describeCodecRoundTrips, expectBadFrame } from './codec-suite.test-helpers.js';
 import { isTidingsError, TidingsErrorCode } from './errors.js';
 import { ReplySchema } from './gen/client_pb.js';
 import { anyBytes, messageArbitraries } from './message-arbitraries.test-helpers.js';
@@ -12,44 +13,7 @@ import { readVarint } from './varint.js';
 const arb = messageArbitraries(anyBytes);
 const te = new TextEncoder();
 
-function expectBadFrame(fn: () => unknown): void {
-  try {
-    fn();
-  } catch (err) {
-    expect(isTidingsError(err) && err.code === TidingsErrorCode.BadFrame, String(err)).toBe(true);
-    return;
-  }
-  expect.fail('expected a BadFrame error');
-}
-
-describe('protobufCodec round trips', () => {
-  it('commands survive encodeCommands / decodeCommands, batched', () => {
-    fc.assert(
-      fc.property(fc.array(arb.command, { minLength: 1, maxLength: 4 }), (commands) => {
-        expect(protobufCodec.decodeCommands(protobufCodec.encodeCommands(commands))).toEqual(commands);
-      }),
-    );
-  });
-
-  it('replies survive encodeReply / join / decodeReplies', () => {
-    fc.assert(
-      fc.property(fc.array(arb.reply, { minLength: 1, maxLength: 4 }), (replies) => {
-        const frame = protobufCodec.join(replies.map((r) => protobufCodec.encodeReply(r)));
-        expect(protobufCodec.decodeReplies(frame)).toEqual(replies);
-      }),
-    );
-  });
-
-  it('encodePush decodes to { push } and equals encodeReply({ push })', () => {
-    fc.assert(
-      fc.property(arb.push, (push) => {
-        const unit = protobufCodec.encodePush(push);
-        expect(unit).toEqual(protobufCodec.encodeReply({ push }));
-        expect(protobufCodec.decodeReplies(unit)).toEqual([{ push }]);
-      }),
-    );
-  });
-});
+describeCodecRoundTrips(protobufCodec, arb);
 
 describe('fast fan-out push encoder', () => {
   // The reference: protobuf-es serializing the same reply (64-bit fields as bigint).
