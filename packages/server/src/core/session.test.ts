@@ -14,6 +14,7 @@ import type { HistoryQuery, HistoryReadResult } from '../broker/types.js';
 import { FakeClock } from '../internal/clock.js';
 import type { Transport } from '../transport/types.js';
 import type { NamespaceOptions } from './channel-options.js';
+import { EncodedPush } from './encoded-push.js';
 import { createNode, type TidingsNode } from './node.js';
 import type { Session } from './session.js';
 
@@ -345,7 +346,7 @@ describe('Session', () => {
   });
 
   it('closes with 3005 when the token expires without refresh', async () => {
-    const clock = new FakeClock(Date.now());
+    const clock = new FakeClock(Math.floor(Date.now() / 1000) * 1000); // whole second: exp is in seconds
     const { connect } = await setup({ clock });
     const exp = Math.floor(clock.now() / 1000) + 8;
     const { t } = await connect(`alice|${exp}`);
@@ -367,7 +368,7 @@ describe('Session', () => {
       'room:gap',
       { offset: 3, time: 0, data: enc.encode('3') },
       (replyTo(t, 2).subscribe as { epoch: string }).epoch,
-      new (await import('./encoded-push.js')).EncodedPush({}),
+      new EncodedPush({}),
     );
     await flush();
     expect(t.pushes()).toContainEqual({

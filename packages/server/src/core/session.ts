@@ -20,7 +20,7 @@ import type { Credentials } from '../auth/types.js';
 import type { StreamPublication } from '../broker/types.js';
 import type { TimerHandle } from '../internal/clock.js';
 import type { SessionContext, Transport } from '../transport/types.js';
-import { EncodedPush } from './encoded-push.js';
+import type { EncodedPush } from './encoded-push.js';
 import type { HubSession } from './hub.js';
 import type { NodeContext } from './node-context.js';
 import { type SubscribeOutcome, SubscriptionManager } from './subscriptions.js';
@@ -238,7 +238,7 @@ export class Session implements HubSession {
     if (command.refresh !== undefined) return { refresh: await this.#refresh(command.refresh.token) };
     if (command.ping !== undefined) return { ping: {} };
     if (command.send !== undefined) return undefined;
-    if (command.rpc !== undefined) throw clientError(ErrorCode.MethodNotFound);
+    // No RPC handler is configured, and anything else is a command this server does not know.
     throw clientError(ErrorCode.MethodNotFound);
   }
 
@@ -291,7 +291,9 @@ export class Session implements HubSession {
         client: this.id,
         version: this.#node.version,
         // One-way peers cannot pong; their transport sends its own heartbeats instead.
-        ...(this.transport.unidirectional ? {} : { ping: Math.round(this.#node.client.pingIntervalMs / 1000), pong: true }),
+        ...(this.transport.unidirectional
+          ? {}
+          : { ping: Math.round(this.#node.client.pingIntervalMs / 1000), pong: true }),
         ...(ttl !== undefined ? { expires: true, ttl } : {}),
         ...(outcomes.length > 0 ? { subs: Object.fromEntries(outcomes.map(([ch, o]) => [ch, o.result])) } : {}),
       },
@@ -408,5 +410,3 @@ function isPong(command: Command): boolean {
 function reasonOf(code: number): string {
   return (unsubscribeReasons as Record<number, string>)[code] ?? 'server unsubscribe';
 }
-
-export { EncodedPush };
