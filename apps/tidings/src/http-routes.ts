@@ -9,6 +9,8 @@ export interface RoutesOptions {
   readonly node: TidingsNode;
   /** Undefined when no API keys are configured: `/api/*` then answers 401. */
   readonly api: ApiHandler | undefined;
+  /** One-way stream endpoints (SSE, NDJSON): each serves its own path and returns true, else false. */
+  readonly streams?: ReadonlyArray<(req: IncomingMessage, res: ServerResponse) => boolean>;
   /** The dashboard page, or undefined when it is not installed. */
   readonly dashboardHtml: string | undefined;
   readonly logger: Logger;
@@ -47,11 +49,12 @@ function sendDashboard(res: ServerResponse, html: string): void {
 
 /**
  * The request listener of `tidings serve`: `/healthz` (liveness: 200 while the process runs),
- * `/readyz` (200 when the node is ready, else 503), `/api/*`, the dashboard at `/`, and a JSON
- * 404 for everything else. Never throws: an unexpected error answers 500 and is logged.
+ * `/readyz` (200 when the node is ready, else 503), `/api/*`, the one-way streams (SSE, NDJSON),
+ * the dashboard at `/`, and a JSON 404 for everything else. Never throws: an unexpected error answers 500 and is logged.
  */
 export function createRoutes(options: RoutesOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { node, api, dashboardHtml, logger } = options;
+  const streams = options.streams ?? [];
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = req.url ?? '/';
@@ -71,6 +74,7 @@ export function createRoutes(options: RoutesOptions): (req: IncomingMessage, res
       if (await api(req, res)) return;
       return sendError(res, 404, 'unknown API method');
     }
+    for (const stream of streams) if (stream(req, res)) return;
     if (path === '/' || path === '/index.html') {
       if (!readOnly) return sendError(res, 405, 'method not allowed', { allow: 'GET, HEAD' });
       if (dashboardHtml === undefined) return sendError(res, 404, 'the dashboard is not installed');

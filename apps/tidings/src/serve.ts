@@ -3,9 +3,11 @@ import type { Socket } from 'node:net';
 import { TidingsError, TidingsErrorCode } from '@tidings/protocol';
 import {
   createApiHandler,
+  createHttpStreamHandler,
   createJwtAuthenticator,
   createMemoryEngine,
   createNode,
+  createSseHandler,
   createWebSocketEdge,
   type Logger,
   type TidingsNode,
@@ -145,7 +147,27 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
   });
   if (dashboardHtml === undefined) logger.warn({}, 'dashboard page not found; GET / answers 404');
 
-  const server = createServer(createRoutes({ node, api, dashboardHtml, logger }));
+  const streams = [
+    ...(config.sse.enabled
+      ? [
+          createSseHandler(node, {
+            path: config.sse.path,
+            heartbeatIntervalMs: config.sse.heartbeatIntervalMs,
+            retryMs: config.sse.retryMs,
+          }),
+        ]
+      : []),
+    ...(config.httpStream.enabled
+      ? [
+          createHttpStreamHandler(node, {
+            path: config.httpStream.path,
+            heartbeatIntervalMs: config.httpStream.heartbeatIntervalMs,
+          }),
+        ]
+      : []),
+  ];
+
+  const server = createServer(createRoutes({ node, api, streams, dashboardHtml, logger }));
   // Headers must arrive promptly; keep-alive outlives common load-balancer idle timeouts (60 s).
   server.headersTimeout = 20_000;
   server.requestTimeout = 60_000;

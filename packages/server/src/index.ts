@@ -10,5 +10,8 @@ export type * from './broker/types.js';
 export * from './core/index.js';
 export { type Clock, FakeClock, systemClock, type TimerHandle } from './internal/clock.js';
 export { type Logger, silentLogger } from './observability/logger.js';
+export * from './transport/http-stream/index.js';
+export * from './transport/one-way/index.js';
+export * from './transport/sse/index.js';
 export type { SessionContext, Transport } from './transport/types.js';
 export * from './transport/websocket/index.js';

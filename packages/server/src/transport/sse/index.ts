@@ -1,0 +1,2 @@
+export { createSseFramer } from './sse-framer.js';
+export { createSseHandler, type SseHandlerOptions } from './sse-handler.js';
