@@ -9,6 +9,7 @@ const alias = {
   '@tidings/protocol': src('./packages/protocol/src/index.ts'),
   '@tidings/server': src('./packages/server/src/index.ts'),
   '@tidings/testkit': src('./packages/testkit/src/index.ts'),
+  '@tidings/redis': src('./packages/redis/src/index.ts'),
 };
 
 export default defineConfig({

@@ -1,0 +1,154 @@
+import { createHash } from 'node:crypto';
+import { isTidingsError, TidingsError, TidingsErrorCode } from '@tidings/protocol';
+import { createClient, RESP_TYPES } from 'redis';
+
+/** Connection options shared by every Redis connection of an engine. */
+export interface RedisConnectionOptions {
+  /** `redis://[[user][:password]@]host[:port][/db]` or `rediss://...`. */
+  readonly url: string;
+  /** How long one connection attempt may take. */
+  readonly connectTimeoutMs: number;
+  /** How long a command may wait for its reply before it is rejected as unavailable. */
+  readonly commandTimeoutMs: number;
+  /** Upper bound of the reconnect backoff. */
+  readonly maxReconnectDelayMs: number;
+  /** Interval of keep-alive PINGs, so a silent peer is noticed. 0 disables them. */
+  readonly pingIntervalMs: number;
+}
+
+type NodeRedisClient = ReturnType<typeof createClient>;
+
+/** The reply types the engine reads: bulk strings arrive as `Buffer`, integers as `number`. */
+export type Reply = Buffer | number | null | Reply[];
+
+// Binary-safe replies: publication bodies are arbitrary bytes.
+const binaryReplies = { [RESP_TYPES.BLOB_STRING]: Buffer, [RESP_TYPES.SIMPLE_STRING]: Buffer } as const;
+
+/**
+ * One node-redis client configured to fail fast: no offline queue (a command issued while
+ * disconnected rejects at once instead of waiting for a reconnect), a per-command timeout, and
+ * background reconnects with capped exponential backoff. Every failure surfaces as
+ * `TIDINGS_ERR_UNAVAILABLE`, so callers never acknowledge what Redis did not confirm.
+ *
+ * The first command connects if `open` was not called (waiting at most the connect timeout).
+ * A connection may be shared: `retain` adds a user, and the last `close` destroys it.
+ */
+export class RedisConnection {
+  readonly client: NodeRedisClient;
+  readonly #options: RedisConnectionOptions;
+  readonly #onState: (ready: boolean) => void;
+  #connecting: Promise<unknown> | undefined;
+  #refs = 1;
+
+  constructor(options: RedisConnectionOptions, name: string, onState: (ready: boolean) => void = () => {}) {
+    this.#options = options;
+    this.#onState = onState;
+    this.client = createClient({
+      url: options.url,
+      name,
+      disableOfflineQueue: true,
+      ...(options.pingIntervalMs > 0 ? { pingInterval: options.pingIntervalMs } : {}),
+      socket: {
+        connectTimeout: options.connectTimeoutMs,
+        reconnectStrategy: (retries: number) => Math.min(25 * 2 ** Math.min(retries, 10), options.maxReconnectDelayMs),
+      },
+    });
+    // node-redis emits 'error' on every failed attempt; without a listener that would crash the
+    // process. Reconnects are automatic, state changes are reported through onState.
+    this.client.on('error', () => this.#onState(false));
+    this.client.on('end', () => this.#onState(false));
+    this.client.on('ready', () => this.#onState(true));
+  }
+
+  /** True while the connection can run commands. */
+  get ready(): boolean {
+    return this.client.isReady;
+  }
+
+  /**
+   * Opens the connection (retrying in the background until `close`). Resolves when ready;
+   * rejects with `TIDINGS_ERR_UNAVAILABLE` if not ready within `waitMs`, while reconnect
+   * attempts go on.
+   */
+  async open(waitMs: number): Promise<void> {
+    this.#connecting ??= this.client.connect().catch(() => undefined);
+    if (this.client.isReady) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), waitMs);
+    });
+    const ready = new Promise<'ready'>((resolve) => this.client.once('ready', () => resolve('ready')));
+    const outcome = await Promise.race([ready, timeout]);
+    clearTimeout(timer);
+    if (outcome === 'timeout' && !this.client.isReady) {
+      throw new TidingsError(TidingsErrorCode.Unavailable, `redis: not reachable at ${redactUrl(this.#options.url)}`);
+    }
+  }
+
+  /** Runs one command with binary replies; any failure rejects with `TIDINGS_ERR_UNAVAILABLE`. */
+  async command(args: ReadonlyArray<string | Buffer>): Promise<Reply> {
+    if (this.#connecting === undefined && this.#refs > 0) await this.open(this.#options.connectTimeoutMs);
+    if (!this.client.isReady) throw unavailable(`${args[0]}: not connected`);
+    try {
+      return await this.client.sendCommand<Reply>(args, {
+        timeout: this.#options.commandTimeoutMs,
+        typeMapping: binaryReplies,
+      });
+    } catch (err) {
+      throw isTidingsError(err) ? err : unavailable(`${args[0]} failed`, err);
+    }
+  }
+
+  /** Runs a script with EVALSHA, loading it with EVAL when Redis does not know it (restart, flush). */
+  async eval(script: LuaScript, keys: readonly string[], args: ReadonlyArray<string | Buffer>): Promise<Reply> {
+    try {
+      return await this.command(['EVALSHA', script.sha1, String(keys.length), ...keys, ...args]);
+    } catch (err) {
+      if (!(isTidingsError(err) && String((err.cause as Error | undefined)?.message).startsWith('NOSCRIPT'))) throw err;
+      return this.command(['EVAL', script.source, String(keys.length), ...keys, ...args]);
+    }
+  }
+
+  /** Adds a user of this connection; each user calls `close` once. */
+  retain(): this {
+    this.#refs++;
+    return this;
+  }
+
+  /** Releases one user; the last one closes the connection, dropping pending commands. */
+  close(): void {
+    if (this.#refs === 0) return;
+    this.#refs--;
+    if (this.#refs === 0 && this.client.isOpen) this.client.destroy();
+  }
+}
+
+/** A Lua script and its SHA1 digest, for EVALSHA. */
+export interface LuaScript {
+  readonly source: string;
+  readonly sha1: string;
+}
+
+/** Wraps Lua source with its digest. */
+export function luaScript(source: string): LuaScript {
+  return { source, sha1: createHash('sha1').update(source).digest('hex') };
+}
+
+/** A `TIDINGS_ERR_UNAVAILABLE` error for a Redis operation that did not complete. */
+export function unavailable(what: string, cause?: unknown): TidingsError {
+  return new TidingsError(TidingsErrorCode.Unavailable, `redis: ${what}`, {
+    temporary: true,
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+// Secrets are never logged (DESIGN.md §1.6): drop the password from the URL in messages.
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '***';
+    return u.toString();
+  } catch {
+    return '<invalid url>';
+  }
+}

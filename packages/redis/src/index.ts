@@ -1,0 +1,10 @@
+export { type LuaScript, RedisConnection, type RedisConnectionOptions } from './connection.js';
+export { DEFAULT_KEY_PREFIX, KeySpace } from './keys.js';
+export {
+  DEFAULT_IDEMPOTENCY_WINDOW_MS,
+  DEFAULT_META_TTL_MS,
+  RedisBroker,
+  type RedisBrokerOptions,
+} from './redis-broker.js';
+export { createRedisEngine, type RedisEngine, type RedisEngineOptions } from './redis-engine.js';
+export { RedisPresence } from './redis-presence.js';

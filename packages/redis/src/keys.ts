@@ -1,0 +1,58 @@
+import { TidingsError, TidingsErrorCode } from '@tidings/protocol';
+
+/** Key prefix when none is configured. */
+export const DEFAULT_KEY_PREFIX = 'tidings:';
+
+/**
+ * The Redis key layout of one engine. Every key (and pub/sub channel) of a Tidings channel
+ * `ch` starts with `<prefix>{ch}`: the braces make it a Redis Cluster hash tag, so all keys a
+ * publish script touches live in one slot.
+ *
+ * | key | type | holds |
+ * |---|---|---|
+ * | `<prefix>{ch}:m` | hash | stream meta: `s` top offset, `e` epoch |
+ * | `<prefix>{ch}:h` | stream | history; entry id `<offset>-0`, fields `t` time, `b` body |
+ * | `<prefix>{ch}:i:<key>` | string | idempotency result `<offset>:<epoch>` |
+ * | `<prefix>{ch}:p` | hash | presence: clientId → encoded info |
+ * | `<prefix>{ch}:z` | zset | presence: clientId scored by expiry time (ms) |
+ * | `<prefix>{ch}:c` | pub/sub channel | publications, joins and leaves |
+ */
+export class KeySpace {
+  readonly prefix: string;
+
+  /** Throws `TIDINGS_ERR_CONFIG` when `prefix` contains a brace (it would break the hash tag). */
+  constructor(prefix: string = DEFAULT_KEY_PREFIX) {
+    if (/[{}]/.test(prefix)) {
+      throw new TidingsError(TidingsErrorCode.Config, `redis.prefix: must not contain "{" or "}" (got "${prefix}")`);
+    }
+    this.prefix = prefix;
+  }
+
+  meta(channel: string): string {
+    return `${this.#base(channel)}:m`;
+  }
+
+  history(channel: string): string {
+    return `${this.#base(channel)}:h`;
+  }
+
+  idempotency(channel: string, key: string): string {
+    return `${this.#base(channel)}:i:${key}`;
+  }
+
+  presenceInfo(channel: string): string {
+    return `${this.#base(channel)}:p`;
+  }
+
+  presenceExpiry(channel: string): string {
+    return `${this.#base(channel)}:z`;
+  }
+
+  pubsub(channel: string): string {
+    return `${this.#base(channel)}:c`;
+  }
+
+  #base(channel: string): string {
+    return `${this.prefix}{${channel}}`;
+  }
+}

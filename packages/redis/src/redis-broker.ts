@@ -1,0 +1,304 @@
+import { randomBytes } from 'node:crypto';
+import { type ClientInfo, TidingsError, TidingsErrorCode } from '@tidings/protocol';
+import type {
+  Broker,
+  BrokerEventHandler,
+  BrokerPublishOptions,
+  BrokerPublishResult,
+  HistoryQuery,
+  HistoryReadResult,
+  HistoryStore,
+  StreamPublication,
+} from '@tidings/server';
+import { decodeBody, decodeInfo, encodeBody, encodeInfo } from './codec.js';
+import { type RedisConnection, type Reply, unavailable } from './connection.js';
+import type { KeySpace } from './keys.js';
+import { HISTORY_SCRIPT, PUBLISH_SCRIPT } from './scripts.js';
+
+/** Stream metadata lifetime when a publish names none: 30 days, as the memory engine. */
+export const DEFAULT_META_TTL_MS = 30 * 24 * 3600 * 1000;
+/** Idempotency window when a publish names none: 5 minutes, as the memory engine. */
+export const DEFAULT_IDEMPOTENCY_WINDOW_MS = 5 * 60 * 1000;
+
+/** Options of a `RedisBroker`. */
+export interface RedisBrokerOptions {
+  /** Runs publish scripts and history reads. */
+  readonly commands: RedisConnection;
+  /** Dedicated to SUBSCRIBE / UNSUBSCRIBE; never runs other commands. */
+  readonly subscriber: RedisConnection;
+  readonly keys: KeySpace;
+  /** How long `start` waits for both connections. */
+  readonly connectTimeoutMs: number;
+  readonly metaTtlMs?: number;
+  readonly idempotencyWindowMs?: number;
+}
+
+/**
+ * A `Broker` and `HistoryStore` on Redis, shared by any number of nodes.
+ *
+ * - `publish` is one Lua script (see `scripts.ts`): idempotency check, offset increment on the
+ *   channel's meta hash (new random epoch when the meta is missing), history append to a Redis
+ *   stream trimmed to `history.size` (`MAXLEN`, exact), TTLs, and PUBLISH of the encoded
+ *   publication with its epoch. Offsets are therefore assigned once, in Redis, for all nodes,
+ *   and every node receives a channel's publications in offset order.
+ * - Retention: the whole history of a channel expires `history.ttlMs` after its last publish
+ *   (Centrifugo's semantics; the memory engine expires entries one by one). The meta expires
+ *   `max(metaTtlMs, ttlMs)` after the last publish; the next use then starts a new epoch.
+ *   `size: 0` (or no `history`) stores nothing and drops what was kept.
+ * - Publication `time` is Redis server time, so all nodes agree.
+ * - Delivery: one Redis pub/sub subscription per channel per node, on a dedicated connection;
+ *   joins and leaves travel on the same Redis channel, so they are ordered with publications.
+ *   Delivery is at most once; after the subscriber connection was lost and came back, the
+ *   handler's `onDiscontinuity` receives every subscribed channel so the node re-checks offsets.
+ * - Fail fast: a command issued while disconnected or not answered within the command timeout
+ *   rejects with `TIDINGS_ERR_UNAVAILABLE`; nothing is acknowledged unless the script returned.
+ * - After `close()`, every method rejects with `TIDINGS_ERR_STATE` except `unsubscribe` (a no-op)
+ *   and `close` (idempotent).
+ */
+export class RedisBroker implements Broker, HistoryStore {
+  readonly #commands: RedisConnection;
+  readonly #subscriber: RedisConnection;
+  readonly #keys: KeySpace;
+  readonly #connectTimeoutMs: number;
+  readonly #metaTtlMs: number;
+  readonly #idempotencyWindowMs: number;
+  readonly #subscribed = new Set<string>();
+  #handler: BrokerEventHandler | undefined;
+  #subscriberLost = false;
+  #closed = false;
+
+  constructor(options: RedisBrokerOptions) {
+    this.#commands = options.commands;
+    this.#subscriber = options.subscriber;
+    this.#keys = options.keys;
+    this.#connectTimeoutMs = options.connectTimeoutMs;
+    this.#metaTtlMs = options.metaTtlMs ?? DEFAULT_META_TTL_MS;
+    this.#idempotencyWindowMs = options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS;
+    const client = this.#subscriber.client;
+    client.on('error', () => this.#markSubscriberLost());
+    client.on('end', () => this.#markSubscriberLost());
+    client.on('ready', () => this.#subscriberReady());
+  }
+
+  /** True while both connections are ready (for `/readyz`). */
+  ready(): boolean {
+    return !this.#closed && this.#commands.ready && this.#subscriber.ready;
+  }
+
+  /**
+   * Sets the handler and connects. Rejects with `TIDINGS_ERR_UNAVAILABLE` when Redis is not
+   * reachable within the connect timeout (reconnect attempts continue until `close`), and with
+   * `TIDINGS_ERR_STATE` if already started or closed.
+   */
+  async start(handler: BrokerEventHandler): Promise<void> {
+    this.#assertOpen('start');
+    if (this.#handler !== undefined)
+      throw new TidingsError(TidingsErrorCode.State, 'RedisBroker.start: already started');
+    this.#handler = handler;
+    await Promise.all([this.#commands.open(this.#connectTimeoutMs), this.#subscriber.open(this.#connectTimeoutMs)]);
+  }
+
+  /** Subscribes this node to the Redis channels of `channels` (idempotent, one subscription each). */
+  async subscribe(channels: readonly string[]): Promise<void> {
+    this.#assertOpen('subscribe');
+    const fresh = channels.filter((ch) => !this.#subscribed.has(ch));
+    if (fresh.length === 0) return;
+    for (const ch of fresh) this.#subscribed.add(ch);
+    try {
+      await Promise.all(
+        fresh.map((ch) =>
+          this.#subscriber.client.subscribe(
+            this.#keys.pubsub(ch),
+            (message: Buffer) => this.#deliver(ch, message),
+            true,
+          ),
+        ),
+      );
+    } catch (err) {
+      for (const ch of fresh) this.#subscribed.delete(ch);
+      throw unavailable('SUBSCRIBE failed', err);
+    }
+  }
+
+  /** Unsubscribes these channels (idempotent; a no-op after close). */
+  async unsubscribe(channels: readonly string[]): Promise<void> {
+    const known = channels.filter((ch) => this.#subscribed.delete(ch));
+    if (known.length === 0 || this.#closed || !this.#subscriber.ready) return;
+    try {
+      await this.#subscriber.client.unsubscribe(known.map((ch) => this.#keys.pubsub(ch)));
+    } catch (err) {
+      throw unavailable('UNSUBSCRIBE failed', err);
+    }
+  }
+
+  /** Runs the publish script; resolves with the stored position, or the first one for a repeated key. */
+  async publish(channel: string, data: Uint8Array, options: BrokerPublishOptions = {}): Promise<BrokerPublishResult> {
+    this.#assertOpen('publish');
+    const retention = options.history;
+    const size = retention === undefined ? 0 : Math.max(0, Math.floor(retention.size));
+    const ttlMs = retention === undefined ? 0 : Math.max(0, Math.ceil(retention.ttlMs));
+    const metaTtlMs =
+      retention?.metaTtlMs !== undefined && retention.metaTtlMs > 0 ? Math.ceil(retention.metaTtlMs) : this.#metaTtlMs;
+    const key = options.idempotencyKey;
+    const windowMs = key === undefined ? 0 : Math.ceil(options.idempotencyWindowMs ?? this.#idempotencyWindowMs);
+    const body = encodeBody({ data, info: options.info, tags: options.tags });
+    const reply = await this.#commands.eval(
+      PUBLISH_SCRIPT,
+      [this.#keys.meta(channel), this.#keys.history(channel), this.#keys.idempotency(channel, key ?? '')],
+      [
+        Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+        String(size),
+        String(ttlMs),
+        String(metaTtlMs),
+        newEpoch(),
+        String(Math.max(0, windowMs)),
+        this.#keys.pubsub(channel),
+      ],
+    );
+    const [suppressed, offset, epoch] = asArray(reply, 3);
+    const result = { offset: asNumber(offset), epoch: asText(epoch) };
+    return asNumber(suppressed) === 1 ? { ...result, suppressed: true } : result;
+  }
+
+  /** Sends a join to every node subscribed to `channel`. */
+  async publishJoin(channel: string, info: ClientInfo): Promise<void> {
+    await this.#publishPresenceEvent('publishJoin', 'j', channel, info);
+  }
+
+  /** Sends a leave to every node subscribed to `channel`. */
+  async publishLeave(channel: string, info: ClientInfo): Promise<void> {
+    await this.#publishPresenceEvent('publishLeave', 'l', channel, info);
+  }
+
+  /** Reads history per the `HistoryStore` contract, atomically with the top position. */
+  async history(channel: string, query: HistoryQuery): Promise<HistoryReadResult> {
+    this.#assertOpen('history');
+    const since = query.since?.offset;
+    const after = since !== undefined && Number.isFinite(since) ? Math.max(0, Math.floor(since)) : 0;
+    const limit = Number.isFinite(query.limit) ? Math.floor(query.limit) : -1;
+    const reply = await this.#commands.eval(
+      HISTORY_SCRIPT,
+      [this.#keys.meta(channel), this.#keys.history(channel)],
+      [newEpoch(), String(this.#metaTtlMs), query.reverse === true ? '1' : '0', `${after + 1}-0`, String(limit)],
+    );
+    const [top, epoch, entries] = asArray(reply, 3);
+    return { offset: asNumber(top), epoch: asText(epoch), publications: asArray(entries).map(decodeEntry) };
+  }
+
+  /** Deletes the stored publications of `channel`; the meta (top offset, epoch) stays. */
+  async removeHistory(channel: string): Promise<void> {
+    this.#assertOpen('removeHistory');
+    await this.#commands.command(['DEL', this.#keys.history(channel)]);
+  }
+
+  /** Forgets the handler and closes both connections. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#handler = undefined;
+    this.#subscribed.clear();
+    this.#subscriber.close();
+    this.#commands.close();
+  }
+
+  async #publishPresenceEvent(method: string, kind: 'j' | 'l', channel: string, info: ClientInfo): Promise<void> {
+    this.#assertOpen(method);
+    const message = Buffer.concat([Buffer.from(kind), encodeInfo(info)]);
+    await this.#commands.command(['PUBLISH', this.#keys.pubsub(channel), message]);
+  }
+
+  #deliver(channel: string, message: Buffer): void {
+    const handler = this.#handler;
+    if (handler === undefined || !this.#subscribed.has(channel)) return;
+    const kind = message[0];
+    try {
+      if (kind === P) {
+        const { pub, epoch } = decodePublicationMessage(message);
+        handler.onPublication(channel, pub, epoch);
+      } else if (kind === J) {
+        handler.onJoin(channel, decodeInfo(message.subarray(1)));
+      } else if (kind === L) {
+        handler.onLeave(channel, decodeInfo(message.subarray(1)));
+      }
+    } catch (err) {
+      // A handler or decoding failure must surface, but not break the subscriber connection.
+      queueMicrotask(() => {
+        throw err;
+      });
+    }
+  }
+
+  #markSubscriberLost(): void {
+    if (this.#handler !== undefined && !this.#subscriber.ready) this.#subscriberLost = true;
+  }
+
+  #subscriberReady(): void {
+    if (!this.#subscriberLost) return;
+    this.#subscriberLost = false;
+    // node-redis resubscribes by itself; what was published meanwhile was not delivered.
+    const channels = [...this.#subscribed];
+    if (channels.length > 0) this.#handler?.onDiscontinuity?.(channels);
+  }
+
+  #assertOpen(method: string): void {
+    if (this.#closed) throw new TidingsError(TidingsErrorCode.State, `RedisBroker.${method}: broker is closed`);
+  }
+}
+
+const P = 'p'.charCodeAt(0);
+const J = 'j'.charCodeAt(0);
+const L = 'l'.charCodeAt(0);
+const SPACE = ' '.charCodeAt(0);
+
+/** A short random url-safe epoch (48 bits, 8 characters), as the memory engine's. */
+function newEpoch(): string {
+  return randomBytes(6).toString('base64url');
+}
+
+/** Parses `p<offset> <time> <epoch> <body>` as built by the publish script. */
+function decodePublicationMessage(message: Buffer): { pub: StreamPublication; epoch: string } {
+  const a = message.indexOf(SPACE, 1);
+  const b = message.indexOf(SPACE, a + 1);
+  const c = message.indexOf(SPACE, b + 1);
+  if (a < 0 || b < 0 || c < 0) throw new Error('malformed publication message from Redis');
+  const offset = Number(message.toString('latin1', 1, a));
+  const time = Number(message.toString('latin1', a + 1, b));
+  const epoch = message.toString('latin1', b + 1, c);
+  return { pub: { ...decodeBody(message.subarray(c + 1)), offset, time }, epoch };
+}
+
+/** Decodes one XRANGE entry `[<offset>-0, [field, value, ...]]`. */
+function decodeEntry(entry: Reply): StreamPublication {
+  const [id, fields] = asArray(entry, 2);
+  const idText = asText(id);
+  const offset = Number(idText.slice(0, idText.indexOf('-')));
+  const values = asArray(fields);
+  let time = 0;
+  let body: Buffer | undefined;
+  for (let i = 0; i + 1 < values.length; i += 2) {
+    const field = asText(values[i]);
+    if (field === 't') time = Number(asText(values[i + 1]));
+    else if (field === 'b') body = asBuffer(values[i + 1]);
+  }
+  if (body === undefined) throw new Error(`history entry ${idText} has no body`);
+  return { ...decodeBody(body), offset, time };
+}
+
+function asArray(reply: Reply | undefined, length = 0): Reply[] {
+  if (!Array.isArray(reply) || reply.length < length) throw new Error('unexpected reply shape from Redis');
+  return reply;
+}
+
+function asBuffer(reply: Reply | undefined): Buffer {
+  if (!Buffer.isBuffer(reply)) throw new Error('unexpected reply type from Redis');
+  return reply;
+}
+
+function asText(reply: Reply | undefined): string {
+  return asBuffer(reply).toString();
+}
+
+function asNumber(reply: Reply | undefined): number {
+  if (typeof reply === 'number') return reply;
+  return Number(asText(reply));
+}

@@ -1,0 +1,134 @@
+import { luaScript } from './connection.js';
+
+// Redis time, shared by every node: `<seconds><milliseconds>` as an exact decimal string (Lua 5.1
+// numbers are doubles; string arithmetic avoids any float formatting of 13-digit values).
+const NOW_MS = `
+local t = redis.call('TIME')
+local now = t[1] .. string.format('%03d', math.floor(tonumber(t[2]) / 1000))
+`;
+
+/**
+ * Publish: one atomic step per channel (DESIGN.md §1.2, §1.3).
+ *
+ * KEYS: 1 meta hash, 2 history stream, 3 idempotency key.
+ * ARGV: 1 encoded body, 2 history size, 3 history ttl ms, 4 meta ttl ms, 5 candidate epoch (used
+ * only when the meta is missing), 6 idempotency window ms (0 = no key), 7 pub/sub channel.
+ * Returns `{suppressed (0|1), offset, epoch}`.
+ *
+ * A missing meta means the stream was never used or was lost (expiry, flush, restart without
+ * persistence): it restarts at offset 0 under a new epoch, and any history left from the old
+ * epoch is deleted so offsets of two epochs never mix. The history stream uses `<offset>-0` as
+ * its entry id, so `since` and reverse reads are plain XRANGE / XREVRANGE ranges.
+ */
+export const PUBLISH_SCRIPT = luaScript(`
+local window = tonumber(ARGV[6])
+if window > 0 then
+  local prev = redis.call('GET', KEYS[3])
+  if prev then
+    local sep = string.find(prev, ':', 1, true)
+    return {1, tonumber(string.sub(prev, 1, sep - 1)), string.sub(prev, sep + 1)}
+  end
+end
+local epoch = redis.call('HGET', KEYS[1], 'e')
+if not epoch then
+  epoch = ARGV[5]
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'e', epoch, 's', 0)
+end
+local offset = redis.call('HINCRBY', KEYS[1], 's', 1)
+${NOW_MS}
+local size = tonumber(ARGV[2])
+local ttl = tonumber(ARGV[3])
+local metaTtl = tonumber(ARGV[4])
+if size > 0 and ttl > 0 then
+  redis.call('XADD', KEYS[2], 'MAXLEN', size, offset .. '-0', 't', now, 'b', ARGV[1])
+  redis.call('PEXPIRE', KEYS[2], ttl)
+  if ttl > metaTtl then metaTtl = ttl end
+else
+  redis.call('DEL', KEYS[2])
+end
+redis.call('PEXPIRE', KEYS[1], metaTtl)
+if window > 0 then
+  redis.call('SET', KEYS[3], offset .. ':' .. epoch, 'PX', window)
+end
+redis.call('PUBLISH', ARGV[7], 'p' .. offset .. ' ' .. now .. ' ' .. epoch .. ' ' .. ARGV[1])
+return {0, offset, epoch}
+`);
+
+/**
+ * History read, atomic with the top position it reports.
+ *
+ * KEYS: 1 meta hash, 2 history stream. ARGV: 1 candidate epoch, 2 meta ttl ms for a stream
+ * created by this read, 3 reverse (0|1), 4 range bound (first id to include), 5 limit (0 = top
+ * only, negative = all). Returns `{top, epoch, entries}` with entries as XRANGE returns them.
+ *
+ * A read of a channel with no meta creates it, so the epoch reported is the one the first
+ * publish will use (HistoryStore contract).
+ */
+export const HISTORY_SCRIPT = luaScript(`
+local meta = redis.call('HMGET', KEYS[1], 's', 'e')
+local top = tonumber(meta[1])
+local epoch = meta[2]
+if not epoch then
+  epoch = ARGV[1]
+  top = 0
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'e', epoch, 's', 0)
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+local limit = tonumber(ARGV[5])
+if limit == 0 then return {top, epoch, {}} end
+local entries
+if ARGV[3] == '1' then
+  if limit > 0 then
+    entries = redis.call('XREVRANGE', KEYS[2], '+', ARGV[4], 'COUNT', limit)
+  else
+    entries = redis.call('XREVRANGE', KEYS[2], '+', ARGV[4])
+  end
+elseif limit > 0 then
+  entries = redis.call('XRANGE', KEYS[2], ARGV[4], '+', 'COUNT', limit)
+else
+  entries = redis.call('XRANGE', KEYS[2], ARGV[4], '+')
+end
+return {top, epoch, entries}
+`);
+
+/**
+ * Presence add or refresh. KEYS: 1 info hash, 2 expiry zset. ARGV: 1 clientId, 2 encoded info,
+ * 3 ttl ms. Both keys live at least as long as the longest entry, so an abandoned channel's
+ * presence disappears by itself.
+ */
+export const PRESENCE_ADD_SCRIPT = luaScript(`
+${NOW_MS}
+local ttl = tonumber(ARGV[3])
+redis.call('ZADD', KEYS[2], tonumber(now) + ttl, ARGV[1])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+for i = 1, 2 do
+  if redis.call('PTTL', KEYS[i]) < ttl then redis.call('PEXPIRE', KEYS[i], ttl) end
+end
+return 0
+`);
+
+/**
+ * Presence read: drops expired entries, then returns the info hash as `{clientId, info, ...}`.
+ * KEYS: 1 info hash, 2 expiry zset.
+ */
+export const PRESENCE_GET_SCRIPT = luaScript(`
+${NOW_MS}
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
+if #expired > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+  -- unpack is bounded by the Lua C stack, so delete in chunks.
+  for i = 1, #expired, 1000 do
+    redis.call('HDEL', KEYS[1], unpack(expired, i, math.min(i + 999, #expired)))
+  end
+end
+return redis.call('HGETALL', KEYS[1])
+`);
+
+/** Presence remove. KEYS: 1 info hash, 2 expiry zset. ARGV: 1 clientId. */
+export const PRESENCE_REMOVE_SCRIPT = luaScript(`
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 0
+`);
