@@ -7,6 +7,7 @@ import {
   createJwtAuthenticator,
   createMemoryEngine,
   createNode,
+  createPollHandler,
   createSseHandler,
   createWebSocketEdge,
   type Logger,
@@ -154,6 +155,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
             path: config.sse.path,
             heartbeatIntervalMs: config.sse.heartbeatIntervalMs,
             retryMs: config.sse.retryMs,
+            allowedOrigins: config.websocket.allowedOrigins,
           }),
         ]
       : []),
@@ -162,6 +164,19 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
           createHttpStreamHandler(node, {
             path: config.httpStream.path,
             heartbeatIntervalMs: config.httpStream.heartbeatIntervalMs,
+            allowedOrigins: config.websocket.allowedOrigins,
+          }),
+        ]
+      : []),
+    ...(config.poll.enabled
+      ? [
+          createPollHandler(node, {
+            path: config.poll.path,
+            timeoutMs: config.poll.timeoutMs,
+            minIntervalMs: config.poll.minIntervalMs,
+            maxIntervalMs: config.poll.maxIntervalMs,
+            maxPublications: config.poll.maxPublications,
+            allowedOrigins: config.websocket.allowedOrigins,
           }),
         ]
       : []),

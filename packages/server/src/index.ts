@@ -12,6 +12,8 @@ export { type Clock, FakeClock, systemClock, type TimerHandle } from './internal
 export { type Logger, silentLogger } from './observability/logger.js';
 export * from './transport/http-stream/index.js';
 export * from './transport/one-way/index.js';
+export * from './transport/poll/index.js';
+export { corsHeaders } from './transport/origin.js';
 export * from './transport/sse/index.js';
 export type { SessionContext, Transport } from './transport/types.js';
 export * from './transport/websocket/index.js';

@@ -111,7 +111,7 @@ const websocketSchema = z
       .array(z.string().min(1))
       .default([])
       .describe(
-        'Browser origins allowed to connect (e.g. "https://app.example.com"). Empty: only clients that send no Origin.',
+        'Browser origins allowed besides the server\'s own (e.g. "https://app.example.com", "https://*.example.com", "*"), for every browser transport: WebSocket, SSE, NDJSON and poll. Others get 403; allowed cross-origin requests get CORS headers. Empty: same origin, and clients that send no Origin.',
       ),
     maxFrameBytes: z
       .int()
@@ -152,6 +152,32 @@ const httpStreamSchema = z
   })
   .prefault({})
   .describe('NDJSON streaming transport (one-way; see docs/transports.md).');
+
+const pollSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe('Serve long-poll and adaptive polling.'),
+    path: streamPath('/connection/poll').describe('URL path of the poll endpoint.'),
+    timeoutMs: duration(0)
+      .default(25_000)
+      .describe(
+        'Longest a poll waits for a publication before answering with none (clients may ask less with `?wait=`).',
+      ),
+    minIntervalMs: duration(0).default(1_000).describe('Shortest interval advised between polls (a busy channel).'),
+    maxIntervalMs: duration().default(30_000).describe('Longest interval advised between polls (a quiet channel).'),
+    maxPublications: z
+      .int()
+      .min(1)
+      .max(10_000)
+      .default(100)
+      .describe('Most publications in one poll reply; the cursor continues after them.'),
+  })
+  .superRefine((p, ctx) => {
+    if (p.minIntervalMs > p.maxIntervalMs) {
+      ctx.addIssue({ code: 'custom', path: ['minIntervalMs'], message: 'must not exceed poll.maxIntervalMs' });
+    }
+  })
+  .prefault({})
+  .describe('Long-poll and adaptive polling (one-way; see docs/transports.md).');
 
 const jwtKeySchema = z
   .strictObject({
@@ -309,6 +335,7 @@ export const configSchema = z
     websocket: websocketSchema,
     sse: sseSchema,
     httpStream: httpStreamSchema,
+    poll: pollSchema,
     auth: authSchema,
     api: apiSchema,
     channels: channelsSchema,

@@ -13,6 +13,8 @@ export interface HttpStreamHandlerOptions {
   readonly tokenCookie?: string;
   /** Time the final line has to reach the client before the socket is destroyed. Default 5 s. */
   readonly closeGraceMs?: number;
+  /** Browser origins allowed besides the server's own; others get 403. Default none. */
+  readonly allowedOrigins?: readonly string[];
   readonly clock?: Clock;
 }
 
@@ -28,6 +30,7 @@ export function createHttpStreamHandler(node: TidingsNode, options: HttpStreamHa
     ...(options.heartbeatIntervalMs !== undefined ? { heartbeatIntervalMs: options.heartbeatIntervalMs } : {}),
     ...(options.tokenCookie !== undefined ? { tokenCookie: options.tokenCookie } : {}),
     ...(options.closeGraceMs !== undefined ? { closeGraceMs: options.closeGraceMs } : {}),
+    ...(options.allowedOrigins !== undefined ? { allowedOrigins: options.allowedOrigins } : {}),
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
   });
 }

@@ -9,7 +9,9 @@ import {
 } from '@tidings/protocol';
 import type { TidingsNode } from '../../core/node.js';
 import { type Clock, systemClock } from '../../internal/clock.js';
+import { corsHeaders } from '../origin.js';
 import type { EventFramer } from './event-framer.js';
+import { disconnectFailure, sendError, statusOfWire } from './http-errors.js';
 import { OneWayRequestError, parseOneWayRequest } from './one-way-request.js';
 import { OneWayClosedError, OneWayTransport } from './one-way-transport.js';
 
@@ -24,6 +26,8 @@ export interface OneWayHandlerOptions {
   readonly closeGraceMs?: number;
   /** Cookie that may carry the connection token. Default `tidings_token`. */
   readonly tokenCookie?: string;
+  /** Browser origins allowed besides the server's own (see `isOriginAllowed`); others get 403. Default none. */
+  readonly allowedOrigins?: readonly string[];
   readonly clock?: Clock;
 }
 
@@ -57,9 +61,15 @@ export function createOneWayHandler(node: TidingsNode, options: OneWayHandlerOpt
     clock,
   };
 
-  const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (req.method !== 'GET') return sendError(res, 405, ErrorCode.BadRequest, 'method not allowed', { allow: 'GET' });
-    if (!node.ready()) return sendError(res, 503, ErrorCode.Internal, 'not ready, retry later', { 'retry-after': '1' });
+  const allowedOrigins = options.allowedOrigins ?? [];
+
+  const serve = async (req: IncomingMessage, res: ServerResponse, cors: Record<string, string>): Promise<void> => {
+    if (req.method !== 'GET') {
+      return sendError(res, 405, ErrorCode.BadRequest, 'method not allowed', { ...cors, allow: 'GET, OPTIONS' });
+    }
+    if (!node.ready()) {
+      return sendError(res, 503, ErrorCode.Internal, 'not ready, retry later', { ...cors, 'retry-after': '1' });
+    }
     const request = parseOneWayRequest(req, options.tokenCookie);
     const transport = new OneWayTransport(res, { ...transportOptions, resume: request.resume });
     const session = node.openSession(transport, {
@@ -78,24 +88,25 @@ export function createOneWayHandler(node: TidingsNode, options: OneWayHandlerOpt
       const connected = await transport.request({
         connect: { ...(request.token !== undefined ? { token: request.token } : {}), subs },
       });
-      if (connected.error !== undefined) return refuse(transport, session, res, connected.error);
+      if (connected.error !== undefined) return refuse(transport, session, res, connected.error, cors);
       const serverSide = new Set(Object.keys(connected.connect?.subs ?? {}));
       const wanted = request.channels.filter((ch) => !serverSide.has(ch));
       if (wanted.length === 0 && serverSide.size === 0) {
-        return refuse(transport, session, res, { code: ErrorCode.BadRequest, message: 'no channel: pass ?channel=' });
+        const noChannel = { code: ErrorCode.BadRequest, message: 'no channel: pass ?channel=' };
+        return refuse(transport, session, res, noChannel, cors);
       }
       const replies = await Promise.all(
         wanted.map((channel) => transport.request({ subscribe: { channel, ...recover(channel) } }, channel)),
       );
       const failed = replies.find((r) => r.error !== undefined)?.error;
-      if (failed !== undefined) return refuse(transport, session, res, failed);
-      transport.open(streamHeaders);
+      if (failed !== undefined) return refuse(transport, session, res, failed, cors);
+      transport.open({ ...streamHeaders, ...cors });
     } catch (error) {
       if (!(error instanceof OneWayClosedError)) throw error;
       // The peer left during the handshake: nothing to answer.
       if (error.disconnect === undefined) return;
       const { status, body } = disconnectFailure(error.disconnect);
-      sendError(res, status, body.code, body.message, status === 503 ? { 'retry-after': '1' } : {});
+      sendError(res, status, body.code, body.message, status === 503 ? { ...cors, 'retry-after': '1' } : cors);
     }
   };
 
@@ -103,8 +114,18 @@ export function createOneWayHandler(node: TidingsNode, options: OneWayHandlerOpt
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     if ((q === -1 ? url : url.slice(0, q)) !== options.path) return false;
-    serve(req, res).catch((error: unknown) => {
-      if (error instanceof OneWayRequestError) sendError(res, error.status, error.code, error.message);
+    const cors = corsHeaders(req, allowedOrigins, req.method === 'OPTIONS');
+    if (cors === undefined) {
+      sendError(res, 403, ErrorCode.PermissionDenied, 'origin not allowed');
+      return true;
+    }
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, { ...cors, allow: 'GET, OPTIONS' });
+      res.end();
+      return true;
+    }
+    serve(req, res, cors).catch((error: unknown) => {
+      if (error instanceof OneWayRequestError) sendError(res, error.status, error.code, error.message, cors);
       else if (!res.headersSent) sendError(res, 500, ErrorCode.Internal, 'internal server error');
       else res.destroy();
     });
@@ -117,57 +138,9 @@ function refuse(
   session: { close(disconnect: Disconnect): void },
   res: ServerResponse,
   error: ReplyErrorBody,
+  headers: Record<string, string>,
 ): void {
   transport.abort();
   session.close(disconnectOf(DisconnectCode.BadRequest));
-  sendError(res, statusOfWire(error.code), error.code, error.message);
-}
-
-/** HTTP status of a wire error code refusing a stream. */
-function statusOfWire(code: number): number {
-  switch (code) {
-    case ErrorCode.Unauthorized:
-    case ErrorCode.TokenExpired:
-      return 401;
-    case ErrorCode.PermissionDenied:
-      return 403;
-    case ErrorCode.UnknownChannel:
-      return 404;
-    case ErrorCode.Internal:
-      return 503;
-    default:
-      return 400;
-  }
-}
-
-function disconnectFailure(disconnect: Disconnect): { status: number; body: ReplyErrorBody } {
-  if (disconnect.code === DisconnectCode.InvalidToken) {
-    return { status: 401, body: { code: ErrorCode.Unauthorized, message: 'invalid token' } };
-  }
-  if (disconnect.code === DisconnectCode.Shutdown) {
-    return { status: 503, body: { code: ErrorCode.Internal, message: 'shutting down, retry later' } };
-  }
-  if (disconnect.code >= 3500 && disconnect.code < 3600) {
-    return { status: 400, body: { code: ErrorCode.BadRequest, message: disconnect.reason } };
-  }
-  return { status: 503, body: { code: ErrorCode.Internal, message: disconnect.reason } };
-}
-
-function sendError(
-  res: ServerResponse,
-  status: number,
-  code: number,
-  message: string,
-  headers: Record<string, string> = {},
-): void {
-  if (res.headersSent || res.destroyed) return;
-  const text = JSON.stringify({ error: { code, message } });
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
-    ...headers,
-  });
-  res.end(text);
+  sendError(res, statusOfWire(error.code), error.code, error.message, headers);
 }

@@ -15,6 +15,8 @@ export interface SseHandlerOptions {
   readonly tokenCookie?: string;
   /** Time the final event has to reach the client before the socket is destroyed. Default 5 s. */
   readonly closeGraceMs?: number;
+  /** Browser origins allowed besides the server's own; others get 403. Default none. */
+  readonly allowedOrigins?: readonly string[];
   readonly clock?: Clock;
 }
 
@@ -30,6 +32,7 @@ export function createSseHandler(node: TidingsNode, options: SseHandlerOptions =
     ...(options.heartbeatIntervalMs !== undefined ? { heartbeatIntervalMs: options.heartbeatIntervalMs } : {}),
     ...(options.tokenCookie !== undefined ? { tokenCookie: options.tokenCookie } : {}),
     ...(options.closeGraceMs !== undefined ? { closeGraceMs: options.closeGraceMs } : {}),
+    ...(options.allowedOrigins !== undefined ? { allowedOrigins: options.allowedOrigins } : {}),
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
   });
 }

@@ -1,4 +1,4 @@
-export { isOriginAllowed } from './origin.js';
+export { isOriginAllowed } from '../origin.js';
 export {
   createWebSocketEdge,
   PROTOBUF_SUBPROTOCOL,

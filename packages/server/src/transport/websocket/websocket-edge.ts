@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { jsonCodec, protobufCodec } from '@tidings/protocol';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { TidingsNode } from '../../core/node.js';
-import { isOriginAllowed } from './origin.js';
+import { isOriginAllowed } from '../origin.js';
 import { WebSocketTransport } from './websocket-transport.js';
 
 /** Subprotocol that selects the Protobuf codec, as the centrifuge SDKs send it. */
