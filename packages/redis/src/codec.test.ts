@@ -30,6 +30,11 @@ describe('publication encoding', () => {
     );
   });
 
+  it('keeps a tag named __proto__ as a tag', () => {
+    const tags = Object.fromEntries([['__proto__', 'x']]);
+    expect(Object.keys(decodeBody(encodeBody({ data: new Uint8Array(0), tags })).tags ?? {})).toEqual(['__proto__']);
+  });
+
   it('rejects truncated, trailing and unknown-version input', () => {
     const encoded = encodeBody({ data: new Uint8Array([1, 2, 3]), tags: { a: 'b' } });
     expect(() => decodeBody(encoded.subarray(0, encoded.length - 1))).toThrow(/truncated/);

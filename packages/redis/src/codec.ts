@@ -56,11 +56,10 @@ export function decodeBody(bytes: Uint8Array): DecodedBody {
   const info = (flags & HAS_INFO) !== 0 ? readInfo(r) : undefined;
   let tags: Record<string, string> | undefined;
   if ((flags & HAS_TAGS) !== 0) {
-    tags = {};
-    for (let n = r.varint(); n > 0; n--) {
-      const k = r.text();
-      tags[k] = r.text();
-    }
+    const pairs: Array<[string, string]> = [];
+    for (let n = r.varint(); n > 0; n--) pairs.push([r.text(), r.text()]);
+    // fromEntries defines own properties, so a tag named `__proto__` stays a tag.
+    tags = Object.fromEntries(pairs);
   }
   r.end();
   return { data, ...(info === undefined ? {} : { info }), ...(tags === undefined ? {} : { tags }) };

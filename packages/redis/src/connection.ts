@@ -99,6 +99,27 @@ export class RedisConnection {
     }
   }
 
+  /**
+   * Waits for a command node-redis queues regardless of the connection state (SUBSCRIBE,
+   * UNSUBSCRIBE) at most the command timeout; failures become `TIDINGS_ERR_UNAVAILABLE`.
+   */
+  async bounded<T>(pending: Promise<T>, what: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(unavailable(`${what}: no reply within ${this.#options.commandTimeoutMs} ms`)),
+        this.#options.commandTimeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([pending, timeout]);
+    } catch (err) {
+      throw isTidingsError(err) ? err : unavailable(`${what} failed`, err);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Runs a script with EVALSHA, loading it with EVAL when Redis does not know it (restart, flush). */
   async eval(script: LuaScript, keys: readonly string[], args: ReadonlyArray<string | Buffer>): Promise<Reply> {
     try {

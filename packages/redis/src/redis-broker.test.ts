@@ -98,6 +98,44 @@ describe('RedisBroker against the real Redis', () => {
     expect(h.publications.map((p) => fromUtf8(p.data))).toEqual(['c']);
   });
 
+  it('resubscribes after its pub/sub connection is killed and reports a discontinuity; delivery resumes', async () => {
+    const prefix = testPrefix();
+    const clientName = `tidings-test-${prefix.replace(/[^a-z0-9]/gi, '')}`;
+    const engine = testEngine({ prefix, clientName });
+    opened.push(engine);
+    const gaps: string[][] = [];
+    const events = new EventRecorder();
+    await engine.broker.start({
+      onPublication: (c, p, e) => events.onPublication(c, p, e),
+      onJoin: (c, i) => events.onJoin(c, i),
+      onLeave: (c, i) => events.onLeave(c, i),
+      onDiscontinuity: (chs) => gaps.push([...chs]),
+    });
+    const ch = uniqueChannel('resubscribe');
+    await engine.broker.subscribe([ch]);
+    await engine.broker.publish(ch, utf8('before'));
+    await waitFor(() => events.of(ch).length === 1, 2000, 'the first delivery');
+    const raw = createClient({ url: REDIS_URL });
+    await raw.connect();
+    try {
+      // Only this engine's own subscriber connection, found by its unique name.
+      const list = await raw.clientList();
+      const mine = list.filter((c) => c.name === `${clientName}-pubsub`);
+      expect(mine).toHaveLength(1);
+      await raw.sendCommand(['CLIENT', 'KILL', 'ID', String(mine[0]?.id)]);
+    } finally {
+      raw.destroy();
+    }
+    await waitFor(() => gaps.length === 1, 3000, 'the discontinuity signal');
+    expect(gaps).toEqual([[ch]]);
+    await engine.broker.publish(ch, utf8('after'));
+    await waitFor(() => events.of(ch).length === 2, 2000, 'delivery after resubscribing');
+    expect(events.of(ch).map((d) => [d.pub.offset, fromUtf8(d.pub.data)])).toEqual([
+      [1, 'before'],
+      [2, 'after'],
+    ]);
+  });
+
   it('history ttl drops the whole history after the last publish; the top and epoch stay', async () => {
     const engine = await open(testPrefix());
     const ch = uniqueChannel('ttl');
@@ -135,5 +173,21 @@ describe('RedisBroker when Redis is unreachable', () => {
     ]);
     for (const err of errors) expect(isTidingsError(err) ? err.code : err).toBe(TidingsErrorCode.Unavailable);
     expect(Date.now() - t0).toBeLessThan(2000);
+  });
+
+  it('subscribe rejects with TIDINGS_ERR_UNAVAILABLE within the command timeout', async () => {
+    const engine = createRedisEngine({
+      url: 'redis://127.0.0.1:1',
+      connectTimeoutMs: 200,
+      commandTimeoutMs: 200,
+      maxReconnectDelayMs: 100,
+    });
+    opened.push(engine);
+    await rejection(engine.broker.start(new EventRecorder()));
+    const t0 = Date.now();
+    const err = await rejection(engine.broker.subscribe(['ch']));
+    expect(isTidingsError(err) ? err.code : err).toBe(TidingsErrorCode.Unavailable);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    await engine.broker.unsubscribe(['ch']);
   });
 });

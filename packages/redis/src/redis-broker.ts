@@ -8,11 +8,11 @@ import type {
   HistoryQuery,
   HistoryReadResult,
   HistoryStore,
-  StreamPublication,
 } from '@tidings/server';
-import { decodeBody, decodeInfo, encodeBody, encodeInfo } from './codec.js';
-import { type RedisConnection, type Reply, unavailable } from './connection.js';
+import { decodeInfo, encodeBody, encodeInfo } from './codec.js';
+import type { RedisConnection } from './connection.js';
 import type { KeySpace } from './keys.js';
+import { asArray, asNumber, asText, decodeEntry, decodePublicationMessage, MessageKind } from './replies.js';
 import { HISTORY_SCRIPT, PUBLISH_SCRIPT } from './scripts.js';
 
 /** Stream metadata lifetime when a publish names none: 30 days, as the memory engine. */
@@ -62,8 +62,13 @@ export class RedisBroker implements Broker, HistoryStore {
   readonly #connectTimeoutMs: number;
   readonly #metaTtlMs: number;
   readonly #idempotencyWindowMs: number;
-  readonly #subscribed = new Set<string>();
+  /** Redis pub/sub channel → Tidings channel, for every channel this node is subscribed to. */
+  readonly #channels = new Map<string, string>();
+  // One listener for all channels: node-redis keeps a set of listeners per channel, so a shared
+  // function can never be registered twice for one channel.
+  readonly #onMessage = (message: Buffer, pubsubChannel: Buffer) => this.#deliver(message, pubsubChannel);
   #handler: BrokerEventHandler | undefined;
+  #subscriberWasReady = false;
   #subscriberLost = false;
   #closed = false;
 
@@ -75,9 +80,9 @@ export class RedisBroker implements Broker, HistoryStore {
     this.#metaTtlMs = options.metaTtlMs ?? DEFAULT_META_TTL_MS;
     this.#idempotencyWindowMs = options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS;
     const client = this.#subscriber.client;
-    client.on('error', () => this.#markSubscriberLost());
-    client.on('end', () => this.#markSubscriberLost());
-    client.on('ready', () => this.#subscriberReady());
+    client.on('error', () => this.#subscriberDown());
+    client.on('end', () => this.#subscriberDown());
+    client.on('ready', () => this.#subscriberUp());
   }
 
   /** True while both connections are ready (for `/readyz`). */
@@ -98,37 +103,43 @@ export class RedisBroker implements Broker, HistoryStore {
     await Promise.all([this.#commands.open(this.#connectTimeoutMs), this.#subscriber.open(this.#connectTimeoutMs)]);
   }
 
-  /** Subscribes this node to the Redis channels of `channels` (idempotent, one subscription each). */
+  /**
+   * Subscribes this node to the Redis channels of `channels` (idempotent: one subscription per
+   * channel). Rejects with `TIDINGS_ERR_UNAVAILABLE` when Redis does not confirm within the
+   * command timeout; those channels are then not subscribed.
+   */
   async subscribe(channels: readonly string[]): Promise<void> {
     this.#assertOpen('subscribe');
-    const fresh = channels.filter((ch) => !this.#subscribed.has(ch));
-    if (fresh.length === 0) return;
-    for (const ch of fresh) this.#subscribed.add(ch);
+    const fresh = new Map<string, string>();
+    for (const ch of channels) {
+      const name = this.#keys.pubsub(ch);
+      if (!this.#channels.has(name)) fresh.set(name, ch);
+    }
+    if (fresh.size === 0) return;
+    for (const [name, ch] of fresh) this.#channels.set(name, ch);
+    const names = [...fresh.keys()];
+    const client = this.#subscriber.client;
     try {
-      await Promise.all(
-        fresh.map((ch) =>
-          this.#subscriber.client.subscribe(
-            this.#keys.pubsub(ch),
-            (message: Buffer) => this.#deliver(ch, message),
-            true,
-          ),
-        ),
-      );
+      await this.#subscriber.bounded(client.subscribe(names, this.#onMessage, true), 'SUBSCRIBE');
     } catch (err) {
-      for (const ch of fresh) this.#subscribed.delete(ch);
-      throw unavailable('SUBSCRIBE failed', err);
+      for (const name of names) this.#channels.delete(name);
+      // node-redis keeps the listener and would subscribe on reconnect; drop it now.
+      client.unsubscribe(names, this.#onMessage, true).catch(() => undefined);
+      throw err;
     }
   }
 
-  /** Unsubscribes these channels (idempotent; a no-op after close). */
+  /**
+   * Stops delivery of these channels at once (idempotent; a no-op after close). Resolves even
+   * when Redis does not confirm: the listener is gone locally, so nothing is delivered or
+   * resubscribed, and a server-side leftover ends with the connection.
+   */
   async unsubscribe(channels: readonly string[]): Promise<void> {
-    const known = channels.filter((ch) => this.#subscribed.delete(ch));
-    if (known.length === 0 || this.#closed || !this.#subscriber.ready) return;
-    try {
-      await this.#subscriber.client.unsubscribe(known.map((ch) => this.#keys.pubsub(ch)));
-    } catch (err) {
-      throw unavailable('UNSUBSCRIBE failed', err);
-    }
+    const names = channels.map((ch) => this.#keys.pubsub(ch)).filter((name) => this.#channels.delete(name));
+    if (names.length === 0 || this.#closed) return;
+    await this.#subscriber
+      .bounded(this.#subscriber.client.unsubscribe(names, this.#onMessage, true), 'UNSUBSCRIBE')
+      .catch(() => undefined);
   }
 
   /** Runs the publish script; resolves with the stored position, or the first one for a repeated key. */
@@ -196,7 +207,7 @@ export class RedisBroker implements Broker, HistoryStore {
     if (this.#closed) return;
     this.#closed = true;
     this.#handler = undefined;
-    this.#subscribed.clear();
+    this.#channels.clear();
     this.#subscriber.close();
     this.#commands.close();
   }
@@ -207,18 +218,23 @@ export class RedisBroker implements Broker, HistoryStore {
     await this.#commands.command(['PUBLISH', this.#keys.pubsub(channel), message]);
   }
 
-  #deliver(channel: string, message: Buffer): void {
+  #deliver(message: Buffer, pubsubChannel: Buffer): void {
     const handler = this.#handler;
-    if (handler === undefined || !this.#subscribed.has(channel)) return;
-    const kind = message[0];
+    const channel = this.#channels.get(pubsubChannel.toString());
+    if (handler === undefined || channel === undefined) return;
     try {
-      if (kind === P) {
-        const { pub, epoch } = decodePublicationMessage(message);
-        handler.onPublication(channel, pub, epoch);
-      } else if (kind === J) {
-        handler.onJoin(channel, decodeInfo(message.subarray(1)));
-      } else if (kind === L) {
-        handler.onLeave(channel, decodeInfo(message.subarray(1)));
+      switch (message[0]) {
+        case MessageKind.Publication: {
+          const { pub, epoch } = decodePublicationMessage(message);
+          handler.onPublication(channel, pub, epoch);
+          break;
+        }
+        case MessageKind.Join:
+          handler.onJoin(channel, decodeInfo(message.subarray(1)));
+          break;
+        case MessageKind.Leave:
+          handler.onLeave(channel, decodeInfo(message.subarray(1)));
+          break;
       }
     } catch (err) {
       // A handler or decoding failure must surface, but not break the subscriber connection.
@@ -228,15 +244,16 @@ export class RedisBroker implements Broker, HistoryStore {
     }
   }
 
-  #markSubscriberLost(): void {
-    if (this.#handler !== undefined && !this.#subscriber.ready) this.#subscriberLost = true;
+  #subscriberDown(): void {
+    if (this.#subscriberWasReady) this.#subscriberLost = true;
   }
 
-  #subscriberReady(): void {
+  #subscriberUp(): void {
+    this.#subscriberWasReady = true;
     if (!this.#subscriberLost) return;
     this.#subscriberLost = false;
     // node-redis resubscribes by itself; what was published meanwhile was not delivered.
-    const channels = [...this.#subscribed];
+    const channels = [...new Set(this.#channels.values())];
     if (channels.length > 0) this.#handler?.onDiscontinuity?.(channels);
   }
 
@@ -245,60 +262,7 @@ export class RedisBroker implements Broker, HistoryStore {
   }
 }
 
-const P = 'p'.charCodeAt(0);
-const J = 'j'.charCodeAt(0);
-const L = 'l'.charCodeAt(0);
-const SPACE = ' '.charCodeAt(0);
-
 /** A short random url-safe epoch (48 bits, 8 characters), as the memory engine's. */
 function newEpoch(): string {
   return randomBytes(6).toString('base64url');
-}
-
-/** Parses `p<offset> <time> <epoch> <body>` as built by the publish script. */
-function decodePublicationMessage(message: Buffer): { pub: StreamPublication; epoch: string } {
-  const a = message.indexOf(SPACE, 1);
-  const b = message.indexOf(SPACE, a + 1);
-  const c = message.indexOf(SPACE, b + 1);
-  if (a < 0 || b < 0 || c < 0) throw new Error('malformed publication message from Redis');
-  const offset = Number(message.toString('latin1', 1, a));
-  const time = Number(message.toString('latin1', a + 1, b));
-  const epoch = message.toString('latin1', b + 1, c);
-  return { pub: { ...decodeBody(message.subarray(c + 1)), offset, time }, epoch };
-}
-
-/** Decodes one XRANGE entry `[<offset>-0, [field, value, ...]]`. */
-function decodeEntry(entry: Reply): StreamPublication {
-  const [id, fields] = asArray(entry, 2);
-  const idText = asText(id);
-  const offset = Number(idText.slice(0, idText.indexOf('-')));
-  const values = asArray(fields);
-  let time = 0;
-  let body: Buffer | undefined;
-  for (let i = 0; i + 1 < values.length; i += 2) {
-    const field = asText(values[i]);
-    if (field === 't') time = Number(asText(values[i + 1]));
-    else if (field === 'b') body = asBuffer(values[i + 1]);
-  }
-  if (body === undefined) throw new Error(`history entry ${idText} has no body`);
-  return { ...decodeBody(body), offset, time };
-}
-
-function asArray(reply: Reply | undefined, length = 0): Reply[] {
-  if (!Array.isArray(reply) || reply.length < length) throw new Error('unexpected reply shape from Redis');
-  return reply;
-}
-
-function asBuffer(reply: Reply | undefined): Buffer {
-  if (!Buffer.isBuffer(reply)) throw new Error('unexpected reply type from Redis');
-  return reply;
-}
-
-function asText(reply: Reply | undefined): string {
-  return asBuffer(reply).toString();
-}
-
-function asNumber(reply: Reply | undefined): number {
-  if (typeof reply === 'number') return reply;
-  return Number(asText(reply));
 }

@@ -1,8 +1,9 @@
 import { type ClientInfo, TidingsError, TidingsErrorCode } from '@tidings/protocol';
 import type { PresenceStats, PresenceStore } from '@tidings/server';
 import { decodeInfo, encodeInfo } from './codec.js';
-import type { RedisConnection, Reply } from './connection.js';
+import type { RedisConnection } from './connection.js';
 import type { KeySpace } from './keys.js';
+import { asArray, asBuffer, asText } from './replies.js';
 import { PRESENCE_ADD_SCRIPT, PRESENCE_GET_SCRIPT, PRESENCE_REMOVE_SCRIPT } from './scripts.js';
 
 /**
@@ -46,11 +47,10 @@ export class RedisPresence implements PresenceStore {
   /** Live entries of `channel`, keyed by clientId. */
   async get(channel: string): Promise<Record<string, ClientInfo>> {
     this.#assertOpen('get');
-    const reply = await this.#connection.eval(PRESENCE_GET_SCRIPT, this.#keysOf(channel), []);
-    if (!Array.isArray(reply)) throw new Error('unexpected presence reply from Redis');
+    const reply = asArray(await this.#connection.eval(PRESENCE_GET_SCRIPT, this.#keysOf(channel), []));
     const out: Record<string, ClientInfo> = {};
     for (let i = 0; i + 1 < reply.length; i += 2) {
-      out[bufferOf(reply[i]).toString()] = decodeInfo(bufferOf(reply[i + 1]));
+      out[asText(reply[i])] = decodeInfo(asBuffer(reply[i + 1]));
     }
     return out;
   }
@@ -75,9 +75,4 @@ export class RedisPresence implements PresenceStore {
   #assertOpen(method: string): void {
     if (this.#closed) throw new TidingsError(TidingsErrorCode.State, `RedisPresence.${method}: presence is closed`);
   }
-}
-
-function bufferOf(reply: Reply | undefined): Buffer {
-  if (!Buffer.isBuffer(reply)) throw new Error('unexpected presence reply from Redis');
-  return reply;
 }

@@ -1,0 +1,60 @@
+import type { StreamPublication } from '@tidings/server';
+import { decodeBody } from './codec.js';
+import type { Reply } from './connection.js';
+
+/** First byte of a pub/sub message: publication, join or leave. */
+export const MessageKind = { Publication: 0x70, Join: 0x6a, Leave: 0x6c } as const;
+
+const SPACE = 0x20;
+
+/** Parses `p<offset> <time> <epoch> <body>` as built by the publish script. */
+export function decodePublicationMessage(message: Buffer): { pub: StreamPublication; epoch: string } {
+  const a = message.indexOf(SPACE, 1);
+  const b = message.indexOf(SPACE, a + 1);
+  const c = message.indexOf(SPACE, b + 1);
+  if (a < 0 || b < 0 || c < 0) throw new Error('malformed publication message from Redis');
+  const offset = Number(message.toString('latin1', 1, a));
+  const time = Number(message.toString('latin1', a + 1, b));
+  const epoch = message.toString('latin1', b + 1, c);
+  return { pub: { ...decodeBody(message.subarray(c + 1)), offset, time }, epoch };
+}
+
+/** Decodes one XRANGE entry `[<offset>-0, [field, value, ...]]` (fields `t` time, `b` body). */
+export function decodeEntry(entry: Reply): StreamPublication {
+  const [id, fields] = asArray(entry, 2);
+  const idText = asText(id);
+  const offset = Number(idText.slice(0, idText.indexOf('-')));
+  const values = asArray(fields);
+  let time = 0;
+  let body: Buffer | undefined;
+  for (let i = 0; i + 1 < values.length; i += 2) {
+    const field = asText(values[i]);
+    if (field === 't') time = Number(asText(values[i + 1]));
+    else if (field === 'b') body = asBuffer(values[i + 1]);
+  }
+  if (body === undefined) throw new Error(`history entry ${idText} has no body`);
+  return { ...decodeBody(body), offset, time };
+}
+
+/** The reply as an array of at least `length` items; throws on any other shape. */
+export function asArray(reply: Reply | undefined, length = 0): Reply[] {
+  if (!Array.isArray(reply) || reply.length < length) throw new Error('unexpected reply shape from Redis');
+  return reply;
+}
+
+/** The reply as a bulk string; throws on any other type. */
+export function asBuffer(reply: Reply | undefined): Buffer {
+  if (!Buffer.isBuffer(reply)) throw new Error('unexpected reply type from Redis');
+  return reply;
+}
+
+/** The reply as UTF-8 text. */
+export function asText(reply: Reply | undefined): string {
+  return asBuffer(reply).toString();
+}
+
+/** The reply as a number (an integer reply, or a bulk string holding one). */
+export function asNumber(reply: Reply | undefined): number {
+  if (typeof reply === 'number') return reply;
+  return Number(asText(reply));
+}
