@@ -9,7 +9,7 @@ export interface RoutesOptions {
   readonly node: TidingsNode;
   /** Undefined when no API keys are configured: `/api/*` then answers 401. */
   readonly api: ApiHandler | undefined;
-  /** One-way stream endpoints (SSE, NDJSON): each serves its own path and returns true, else false. */
+  /** Stream endpoints (SSE, NDJSON, SDK emulation): each serves its own paths and returns true, else false. */
   readonly streams?: ReadonlyArray<(req: IncomingMessage, res: ServerResponse) => boolean>;
   /** The dashboard page, or undefined when it is not installed. */
   readonly dashboardHtml: string | undefined;

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { TidingsError, TidingsErrorCode } from '@tidings/protocol';
 import {
   createApiHandler,
+  createEmulationEdge,
   createHttpStreamHandler,
   createJwtAuthenticator,
   createMemoryEngine,
@@ -149,6 +150,17 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
   if (dashboardHtml === undefined) logger.warn({}, 'dashboard page not found; GET / answers 404');
 
   const streams = [
+    // First: it claims the SDK's `GET <ssePath>?cf_connect=` before the one-way SSE endpoint sees it.
+    ...(config.emulation.enabled
+      ? [
+          createEmulationEdge(node, {
+            httpStreamPath: config.emulation.httpStreamPath,
+            ssePath: config.emulation.ssePath,
+            emulationPath: config.emulation.path,
+            maxBodyBytes: config.emulation.maxBodyBytes,
+          }),
+        ]
+      : []),
     ...(config.sse.enabled
       ? [
           createSseHandler(node, {

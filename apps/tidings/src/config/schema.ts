@@ -153,6 +153,30 @@ const httpStreamSchema = z
   .prefault({})
   .describe('NDJSON streaming transport (one-way; see docs/transports.md).');
 
+const emulationSchema = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe('Serve bidirectional emulation for the centrifuge SDKs (their http_stream and sse transports).'),
+    httpStreamPath: streamPath('/connection/http_stream').describe(
+      'URL path where the SDK POSTs its connect command and reads the stream of replies (http_stream).',
+    ),
+    ssePath: streamPath('/connection/sse').describe(
+      "URL path of the SDK's sse transport (GET with `cf_connect`). May equal sse.path: requests without `cf_connect` go to the one-way SSE endpoint.",
+    ),
+    path: streamPath('/emulation').describe(
+      'URL path the SDK POSTs further commands to (`{ node, session, data }`). Set the SDK option `emulationEndpoint` to it.',
+    ),
+    maxBodyBytes: z
+      .int()
+      .min(kib)
+      .default(64 * kib)
+      .describe('Largest accepted emulation POST body (a connect command or a batch of commands).'),
+  })
+  .prefault({})
+  .describe('Bidirectional emulation (HTTP stream / SSE + POST) for SDKs whose WebSockets are blocked.');
+
 const pollSchema = z
   .strictObject({
     enabled: z.boolean().default(true).describe('Serve long-poll and adaptive polling.'),
@@ -336,6 +360,7 @@ export const configSchema = z
     sse: sseSchema,
     httpStream: httpStreamSchema,
     poll: pollSchema,
+    emulation: emulationSchema,
     auth: authSchema,
     api: apiSchema,
     channels: channelsSchema,

@@ -295,6 +295,9 @@ export class Session implements HubSession {
           ? {}
           : { ping: Math.round(this.#node.client.pingIntervalMs / 1000), pong: true }),
         ...(ttl !== undefined ? { expires: true, ttl } : {}),
+        ...(this.transport.emulationSession !== undefined
+          ? { session: this.transport.emulationSession, node: this.#node.nodeId }
+          : {}),
         ...(outcomes.length > 0 ? { subs: Object.fromEntries(outcomes.map(([ch, o]) => [ch, o.result])) } : {}),
       },
     });

@@ -17,6 +17,12 @@ export interface Transport {
   readonly unidirectional: boolean;
   /** Bytes handed to the transport and not yet flushed to the kernel (slow-consumer detection). */
   readonly bufferedBytes: number;
+  /**
+   * Set by bidirectional emulation transports (HTTP stream / SSE + POST): the secret id the
+   * client sends back with every emulation POST. The session puts it and the node id in its
+   * connect result (`session`, `node`), as the centrifuge SDKs expect.
+   */
+  readonly emulationSession?: string;
   write(frame: Uint8Array): void;
   writeMany(frames: readonly Uint8Array[]): void;
   close(disconnect: Disconnect): void;
