@@ -63,6 +63,8 @@ export interface Broker {
   publishJoin(channel: string, info: ClientInfo): Promise<void>;
   publishLeave(channel: string, info: ClientInfo): Promise<void>;
   close(): Promise<void>;
+  /** False while the broker cannot reach its backend (the node then reports not ready). Absent = always ready. */
+  ready?(): boolean;
 }
 
 /** Query of `HistoryStore.history`. */

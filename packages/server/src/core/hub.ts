@@ -1,4 +1,4 @@
-import type { ClientInfo } from '@tidings/protocol';
+import type { ClientInfo, StreamPosition } from '@tidings/protocol';
 import type { StreamPublication } from '../broker/types.js';
 import { EncodedPush } from './encoded-push.js';
 
@@ -9,6 +9,8 @@ export interface HubSession {
   /** Deliver a live publication; `encoded` is shared by all subscribers of this publication. */
   deliverPublication(channel: string, pub: StreamPublication, epoch: string, encoded: EncodedPush): void;
   deliverJoinLeave(channel: string, encoded: EncodedPush): void;
+  /** The broker may have missed deliveries: compare the subscription's position with `top`. */
+  checkPosition(channel: string, top: StreamPosition): void;
 }
 
 /**
@@ -68,6 +70,11 @@ export class Hub {
       return true;
     }
     return false;
+  }
+
+  /** This node's subscribers of `channel`, as a snapshot. */
+  subscribers(channel: string): HubSession[] {
+    return [...(this.#channels.get(channel) ?? [])];
   }
 
   hasSubscribers(channel: string): boolean {

@@ -131,6 +131,7 @@ export class TidingsNode {
       onPublication: (channel, pub, epoch) => hub.broadcastPublication(channel, pub, epoch),
       onJoin: (channel, info) => hub.broadcastJoin(channel, info),
       onLeave: (channel, info) => hub.broadcastLeave(channel, info),
+      onDiscontinuity: (channels) => void this.#checkPositions(channels),
     });
     this.#startedAt = this.#clock.now();
     this.#state = 'running';
@@ -139,7 +140,7 @@ export class TidingsNode {
 
   /** True while the node accepts sessions and its engine is reachable. */
   ready(): boolean {
-    return this.#state === 'running';
+    return this.#state === 'running' && (this.#broker.ready?.() ?? true);
   }
 
   /** Open a session over `transport`; the transport feeds it frames and tells it when it closes. */
@@ -258,6 +259,20 @@ export class TidingsNode {
     await this.#presence.close();
     this.#state = 'stopped';
     this.#logger.info({ node: this.name }, 'node stopped');
+  }
+
+  /** The broker may have missed deliveries for `channels`: check every local subscriber's position. */
+  async #checkPositions(channels: readonly string[]): Promise<void> {
+    for (const channel of channels) {
+      if (!this.#hub.hasSubscribers(channel)) continue;
+      try {
+        const top = await this.#readHistory(channel, { limit: 0 });
+        for (const s of this.#hub.subscribers(channel)) s.checkPosition(channel, top);
+      } catch (error) {
+        // The engine is unreachable again; it signals another discontinuity when it is back.
+        this.#logger.warn({ channel, err: String(error) }, 'position check after discontinuity failed');
+      }
+    }
   }
 
   #userSessions(userId: string, clientId: string | undefined): Session[] {

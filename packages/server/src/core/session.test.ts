@@ -10,7 +10,7 @@ import {
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Authenticator, Credentials } from '../auth/types.js';
 import { createMemoryEngine } from '../broker/memory/index.js';
-import type { HistoryQuery, HistoryReadResult } from '../broker/types.js';
+import type { Broker, BrokerEventHandler, HistoryQuery, HistoryReadResult } from '../broker/types.js';
 import { FakeClock } from '../internal/clock.js';
 import type { Transport } from '../transport/types.js';
 import type { NamespaceOptions } from './channel-options.js';
@@ -91,12 +91,27 @@ const open: Partial<NamespaceOptions> = {
 };
 
 const flush = () => new Promise((r) => setImmediate(r));
+
+/** A broker that delegates to `inner` except where `over` says otherwise. */
+function wrapBroker(inner: Broker, over: Partial<Broker>): Broker {
+  return {
+    start: (h) => inner.start(h),
+    subscribe: (chs) => inner.subscribe(chs),
+    unsubscribe: (chs) => inner.unsubscribe(chs),
+    publish: (ch, d, o) => inner.publish(ch, d, o),
+    publishJoin: (ch, i) => inner.publishJoin(ch, i),
+    publishLeave: (ch, i) => inner.publishLeave(ch, i),
+    close: () => inner.close(),
+    ...over,
+  };
+}
 const nodes: TidingsNode[] = [];
 
 async function setup(
   opts: {
     clock?: FakeClock;
     history?: (q: HistoryQuery, read: () => Promise<HistoryReadResult>) => Promise<HistoryReadResult>;
+    broker?: (inner: Broker) => Broker;
   } = {},
 ) {
   const clock = opts.clock ?? new FakeClock(Date.now());
@@ -108,7 +123,7 @@ async function setup(
       }
     : engine.history;
   const node = createNode({
-    broker: engine.broker,
+    broker: opts.broker ? opts.broker(engine.broker) : engine.broker,
     history,
     presence: engine.presence,
     authenticator,
@@ -377,6 +392,56 @@ describe('Session', () => {
     });
     expect(s.channels()).toEqual([]);
     expect(node.info().numSubs).toBe(0);
+  });
+
+  it('after a broker discontinuity, sends 2500 only to positioned subscribers that fell behind', async () => {
+    let handler!: BrokerEventHandler;
+    let drop = false;
+    // A broker that loses deliveries while `drop` is set, like a pub/sub connection that was cut.
+    const lossy = (inner: Broker): Broker =>
+      wrapBroker(inner, {
+        start: (h) => {
+          handler = h;
+          return inner.start({
+            onPublication: (c, p, e) => {
+              if (!drop) h.onPublication(c, p, e);
+            },
+            onJoin: (c, i) => h.onJoin(c, i),
+            onLeave: (c, i) => h.onLeave(c, i),
+          });
+        },
+      });
+    const { node, connect, send } = await setup({ broker: lossy });
+    const { t, s } = await connect();
+    await send(s, { id: 2, subscribe: { channel: 'room:behind', recoverable: true } });
+    await send(s, { id: 3, subscribe: { channel: 'room:uptodate', recoverable: true } });
+    await node.publish('room:uptodate', enc.encode('1'));
+    drop = true;
+    await node.publish('room:behind', enc.encode('1'));
+    await node.publish('room:behind', enc.encode('2'));
+    drop = false;
+    handler.onDiscontinuity?.(['room:behind', 'room:uptodate']);
+    for (let i = 0; i < 5; i++) await flush();
+    const unsubscribes = t.pushes().filter((p) => p.unsubscribe !== undefined);
+    expect(unsubscribes).toEqual([
+      { channel: 'room:behind', unsubscribe: { code: 2500, reason: 'insufficient state' } },
+    ]);
+    // The client resubscribes from its position and recovers what the broker lost.
+    const epoch = (replyTo(t, 2).subscribe as { epoch: string }).epoch;
+    await send(s, { id: 4, subscribe: { channel: 'room:behind', recover: true, epoch, offset: 0 } });
+    const res = replyTo(t, 4).subscribe as { recovered: boolean; publications: Array<{ offset: number }> };
+    expect(res.recovered).toBe(true);
+    expect(res.publications.map((p) => p.offset)).toEqual([1, 2]);
+  });
+
+  it('is not ready while its broker reports it cannot reach the backend', async () => {
+    let reachable = true;
+    const { node } = await setup({
+      broker: (inner) => wrapBroker(inner, { ready: () => reachable }),
+    });
+    expect(node.ready()).toBe(true);
+    reachable = false;
+    expect(node.ready()).toBe(false);
   });
 
   it('subscribes server-side channels from the token and reports them in connect', async () => {

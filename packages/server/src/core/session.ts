@@ -12,6 +12,7 @@ import {
   isTidingsError,
   type Push,
   type Reply,
+  type StreamPosition,
   TidingsErrorCode,
   UnsubscribeCode,
   unsubscribeReasons,
@@ -151,6 +152,10 @@ export class Session implements HubSession {
     const verdict = this.#subs.acceptLive(channel, pub, epoch);
     if (verdict === 'deliver') this.#writer.enqueue(encoded.unitFor(this.codec));
     else if (verdict === 'insufficient') this.#subs.insufficientState(channel);
+  }
+
+  checkPosition(channel: string, top: StreamPosition): void {
+    if (this.#state === 'connected') this.#subs.checkPosition(channel, top);
   }
 
   deliverJoinLeave(channel: string, encoded: EncodedPush): void {

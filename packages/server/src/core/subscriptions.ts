@@ -10,6 +10,7 @@ import {
   isTidingsError,
   type PresenceStatsResult,
   type Push,
+  type StreamPosition,
   type SubRefreshRequest,
   type SubRefreshResult,
   type SubscribeRequest,
@@ -109,6 +110,18 @@ export class SubscriptionManager {
     if (pub.offset <= sub.offset) return 'skip';
     sub.offset = pub.offset;
     return 'deliver';
+  }
+
+  /**
+   * After a possible delivery gap (broker reconnect): a positioned subscription behind `top` or
+   * on another epoch goes through insufficient state, so the client recovers from history. A
+   * publication still in flight can make this fire needlessly; that costs a resubscribe, never
+   * a loss. Subscriptions that are not positioned cannot detect gaps (documented at-most-once).
+   */
+  checkPosition(channel: string, top: StreamPosition): void {
+    const sub = this.#subs.get(channel);
+    if (sub === undefined || !sub.positioned || sub.buffer !== null) return;
+    if (top.epoch !== sub.epoch || top.offset > sub.offset) this.insufficientState(channel);
   }
 
   /**
