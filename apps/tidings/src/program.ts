@@ -61,13 +61,27 @@ export function createProgram(io: CliIo): Command {
     .option('-p, --port <n>', 'port to listen on; 0 picks a free one (http.port)')
     .option('-H, --host <host>', 'interface to bind (http.host)')
     .option('-l, --log-level <level>', 'trace, debug, info, warn, error, fatal or silent (log.level)')
-    .action(async (opts: { config?: string; port?: string; host?: string; logLevel?: string }) => {
-      const flags: ConfigOverride[] = [];
-      if (opts.port !== undefined) flags.push({ path: 'http.port', value: opts.port, source: '--port' });
-      if (opts.host !== undefined) flags.push({ path: 'http.host', value: opts.host, source: '--host' });
-      if (opts.logLevel !== undefined) flags.push({ path: 'log.level', value: opts.logLevel, source: '--log-level' });
-      await runServe({ file: opts.config, flags, io });
-    });
+    .option('--engine <type>', 'memory or redis (engine.type)')
+    .option('--redis-url <url>', 'Redis URL for --engine redis (engine.url)')
+    .action(
+      async (opts: {
+        config?: string;
+        port?: string;
+        host?: string;
+        logLevel?: string;
+        engine?: string;
+        redisUrl?: string;
+      }) => {
+        const flags: ConfigOverride[] = [];
+        if (opts.port !== undefined) flags.push({ path: 'http.port', value: opts.port, source: '--port' });
+        if (opts.host !== undefined) flags.push({ path: 'http.host', value: opts.host, source: '--host' });
+        if (opts.logLevel !== undefined) flags.push({ path: 'log.level', value: opts.logLevel, source: '--log-level' });
+        if (opts.engine !== undefined) flags.push({ path: 'engine.type', value: opts.engine, source: '--engine' });
+        if (opts.redisUrl !== undefined)
+          flags.push({ path: 'engine.url', value: opts.redisUrl, source: '--redis-url' });
+        await runServe({ file: opts.config, flags, io });
+      },
+    );
 
   program
     .command('genconfig')

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { TidingsError, TidingsErrorCode } from '@tidings/protocol';
+import { createRedisEngine } from '@tidings/redis';
 import {
   createApiHandler,
   createEmulationEdge,
@@ -48,9 +49,18 @@ export interface RunningServer {
 }
 
 function createEngine(config: TidingsConfig) {
-  switch (config.engine.type) {
+  const engine = config.engine;
+  switch (engine.type) {
     case 'memory':
       return createMemoryEngine({ idempotencyWindowMs: config.idempotencyWindowMs });
+    case 'redis':
+      return createRedisEngine({
+        url: engine.url,
+        prefix: engine.prefix,
+        connectTimeoutMs: engine.connectTimeoutMs,
+        commandTimeoutMs: engine.commandTimeoutMs,
+        idempotencyWindowMs: config.idempotencyWindowMs,
+      });
   }
 }
 
@@ -158,6 +168,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
             ssePath: config.emulation.ssePath,
             emulationPath: config.emulation.path,
             maxBodyBytes: config.emulation.maxBodyBytes,
+            allowedOrigins: config.websocket.allowedOrigins,
           }),
         ]
       : []),

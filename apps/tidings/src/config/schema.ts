@@ -35,12 +35,38 @@ const httpSchema = z
   .describe('HTTP listener.');
 
 const memoryEngineSchema = z.strictObject({
-  type: z.literal('memory').describe('Engine kind. "memory": one node, no dependencies; history is lost on restart.'),
+  type: z
+    .literal('memory')
+    .describe(
+      'Engine kind: "memory" (one node, no dependencies, history lost on restart) or "redis" (any number of nodes share one Redis).',
+    ),
 });
 
-// A discriminated union so engines (redis, nats) can be added as new branches.
+const redisEngineSchema = z.strictObject({
+  type: z.literal('redis').describe('"redis": any number of nodes share one Redis; history and presence live there.'),
+  url: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+    .default('redis://127.0.0.1:6379')
+    .meta({ secret: true })
+    .describe('Redis URL (engine "redis"; default redis://127.0.0.1:6379); may carry a password.'),
+  prefix: z
+    .string()
+    .min(1)
+    .regex(/^[^{}]*$/, 'must not contain braces (they choose the Redis Cluster slot)')
+    .default('tidings:')
+    .describe('Prefix of every Redis key and pub/sub channel (engine "redis"; default "tidings:").'),
+  connectTimeoutMs: duration()
+    .default(2_000)
+    .describe('How long connecting to Redis may take (engine "redis"; default 2000).'),
+  commandTimeoutMs: duration()
+    .default(2_000)
+    .describe('How long a Redis command may take before the request fails with 503 (engine "redis"; default 2000).'),
+});
+
+// A discriminated union: each engine is a branch with its own options.
 const engineSchema = z
-  .discriminatedUnion('type', [memoryEngineSchema])
+  .discriminatedUnion('type', [memoryEngineSchema, redisEngineSchema])
   .prefault({ type: 'memory' })
   .describe('Broker, history and presence engine.');
 
