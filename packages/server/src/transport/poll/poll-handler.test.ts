@@ -55,6 +55,7 @@ async function setUp(): Promise<{ node: TidingsNode; clock: FakeClock; base: str
     minIntervalMs: 1_000,
     maxIntervalMs: 30_000,
     maxPublications: 50,
+    allowedOrigins: ['https://app.example.com'],
   });
   const server: Server = createServer((req, res) => {
     if (!handler(req, res)) res.writeHead(404).end();
@@ -189,5 +190,28 @@ describe('poll endpoint', () => {
       expect([query, res.status]).toEqual([query, status]);
       expect(((await res.json()) as { error: { code: number } }).error.code).toBe(code);
     }
+  });
+
+  it('applies the Origin allow-list: 403 for others, CORS headers and preflight for allowed ones', async () => {
+    const { base } = await setUp();
+    const evil = await fetch(`${base}/connection/poll?channel=feed:o&wait=0`, {
+      headers: { origin: 'https://evil.example' },
+    });
+    expect(evil.status).toBe(403);
+    expect(((await evil.json()) as { error: { code: number } }).error.code).toBe(103);
+    const app = await poll(base, 'channel=feed:o&wait=0', { origin: 'https://app.example.com' });
+    expect(app.res.status).toBe(200);
+    expect(app.res.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+    expect(app.res.headers.get('access-control-allow-credentials')).toBe('true');
+    expect(app.res.headers.get('access-control-expose-headers')).toContain('X-Tidings-Poll-After-Ms');
+    const preflight = await fetch(`${base}/connection/poll`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example.com', 'access-control-request-headers': 'authorization' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-headers')).toContain('Authorization');
+    const same = await poll(base, 'channel=feed:o&wait=0', { origin: base });
+    expect(same.res.status).toBe(200);
+    expect(same.res.headers.get('access-control-allow-origin')).toBeNull();
   });
 });
