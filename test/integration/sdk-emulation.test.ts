@@ -30,6 +30,7 @@ async function start(): Promise<RunningServer> {
       http: { host: '127.0.0.1', port: 0 },
       auth: { keys: [{ alg: 'HS256', secret }] },
       api: { keys: [apiKey] },
+      websocket: { allowedOrigins: ['https://app.example'] },
       // Short pings so a test sees several ping/pong rounds go through the emulation endpoint.
       client: { pingIntervalMs: 1_000, pongTimeoutMs: 800 },
       channels: { namespaces: { chat } },
@@ -266,6 +267,37 @@ describe('emulation endpoint', () => {
     expect(get.status).toBe(405);
     const getStream = await fetch(`${base}/connection/http_stream`);
     expect(getStream.status).toBe(405);
+  });
+
+  it('refuses foreign browser origins with 403 and answers the preflight of an allowed one', async () => {
+    const evil = { Origin: 'https://evil.example', 'Content-Type': 'application/json' };
+    const body = JSON.stringify({ id: 1, connect: { token: await token('gina') } });
+    const stream = await fetch(`${base}/connection/http_stream`, { method: 'POST', headers: evil, body });
+    expect(stream.status).toBe(403);
+    const post = await fetch(`${base}/emulation`, { method: 'POST', headers: evil, body: '{}' });
+    expect(post.status).toBe(403);
+    const sse = await fetch(`${base}/connection/sse?cf_connect=${encodeURIComponent(body)}`, { headers: evil });
+    expect(sse.status).toBe(403);
+
+    const preflight = await fetch(`${base}/emulation`, {
+      method: 'OPTIONS',
+      headers: {
+        Origin: 'https://app.example',
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'content-type',
+      },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('https://app.example');
+    expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
+    expect(preflight.headers.get('access-control-allow-headers')).toMatch(/content-type/i);
+    const allowed = await fetch(`${base}/emulation`, {
+      method: 'POST',
+      headers: { Origin: 'https://app.example', 'Content-Type': 'application/json' },
+      body: JSON.stringify({ node: server.node.id, session: 'none', data: '{}' }),
+    });
+    expect(allowed.status).toBe(404);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example');
   });
 
   it('leaves /connection/sse without cf_connect to the one-way SSE endpoint', async () => {

@@ -4,6 +4,7 @@ import { type Codec, ErrorCode, jsonCodec, protobufCodec } from '@tidings/protoc
 import type { TidingsNode } from '../../core/node.js';
 import type { Session } from '../../core/session.js';
 import { type Clock, systemClock } from '../../internal/clock.js';
+import { corsHeaders } from '../origin.js';
 import { EmulationRequestError, parseEmulationRequest } from './emulation-request.js';
 import { type EmulationKind, EmulationTransport } from './emulation-transport.js';
 
@@ -20,6 +21,8 @@ export interface EmulationEdgeOptions {
   readonly emulationPath?: string;
   /** Largest accepted POST body (connect of an HTTP stream, emulation request). Default 64 KiB. */
   readonly maxBodyBytes?: number;
+  /** Browser origins allowed besides the server's own (see `isOriginAllowed`); others get 403. Default none. */
+  readonly allowedOrigins?: readonly string[];
   /** Time the final disconnect push has to reach the client before the socket is destroyed. Default 5 s. */
   readonly closeGraceMs?: number;
   readonly clock?: Clock;
@@ -32,6 +35,11 @@ export type EmulationHandler = (req: IncomingMessage, res: ServerResponse) => bo
 export const sseConnectParam = 'cf_connect';
 
 const protobufType = 'application/octet-stream';
+const preflightHeaders: Readonly<Record<string, string>> = Object.freeze({
+  'access-control-allow-methods': 'POST, OPTIONS',
+  'access-control-allow-headers': 'Content-Type',
+  'access-control-max-age': '600',
+});
 
 /**
  * Bidirectional emulation as the `centrifuge` SDKs expect it, for clients whose WebSockets are
@@ -44,7 +52,9 @@ const protobufType = 'application/octet-stream';
  * node id is another node's (cross-node routing is not supported: the SDK closes the transport
  * and reconnects, which reaches a node that holds its new session) or when no open session has
  * that id; 400 for a malformed body, 413 past `maxBodyBytes`, 405 for another method, 503 while
- * the node is not ready. Errors are `{ "error": { "code", "message" } }`.
+ * the node is not ready. Errors are `{ "error": { "code", "message" } }`. A browser origin outside
+ * `allowedOrigins` (and not the server's own) gets 403 on every path; an allowed cross-origin
+ * page gets CORS headers, and its `OPTIONS` preflight of the POST paths is answered 204.
  */
 export function createEmulationEdge(node: TidingsNode, options: EmulationEdgeOptions = {}): EmulationHandler {
   const streamPath = options.httpStreamPath ?? '/connection/http_stream';
@@ -53,10 +63,20 @@ export function createEmulationEdge(node: TidingsNode, options: EmulationEdgeOpt
   const maxBodyBytes = options.maxBodyBytes ?? 65_536;
   const clock = options.clock ?? systemClock;
   const closeGraceMs = options.closeGraceMs ?? 5_000;
+  const allowedOrigins = options.allowedOrigins ?? [];
   const sessions = new Map<string, Session>();
 
-  const open = (req: IncomingMessage, res: ServerResponse, kind: EmulationKind, codec: Codec, connect: Uint8Array) => {
-    if (!node.ready()) return sendError(res, 503, ErrorCode.Internal, 'not ready, retry later', { 'retry-after': '1' });
+  const open = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    cors: Record<string, string>,
+    kind: EmulationKind,
+    codec: Codec,
+    connect: Uint8Array,
+  ) => {
+    if (!node.ready()) {
+      return sendError(res, 503, ErrorCode.Internal, 'not ready, retry later', { ...cors, 'retry-after': '1' });
+    }
     const id = randomUUID();
     const transport = new EmulationTransport(res, {
       kind,
@@ -66,7 +86,7 @@ export function createEmulationEdge(node: TidingsNode, options: EmulationEdgeOpt
       clock,
       onEnd: () => sessions.delete(id),
     });
-    transport.open();
+    transport.open(cors);
     const session = node.openSession(transport, {
       headers: req.headers,
       ...(req.socket.remoteAddress !== undefined ? { remoteAddress: req.socket.remoteAddress } : {}),
@@ -77,7 +97,7 @@ export function createEmulationEdge(node: TidingsNode, options: EmulationEdgeOpt
     session.handleFrame(connect);
   };
 
-  const command = (res: ServerResponse, body: Uint8Array, protobuf: boolean) => {
+  const command = (res: ServerResponse, cors: Record<string, string>, body: Uint8Array, protobuf: boolean) => {
     const request = parseEmulationRequest(body, protobuf);
     if (request.node !== node.id) {
       return sendError(
@@ -85,34 +105,46 @@ export function createEmulationEdge(node: TidingsNode, options: EmulationEdgeOpt
         404,
         ErrorCode.BadRequest,
         'session is held by another node: cross-node emulation is not supported, reconnect',
+        cors,
       );
     }
     const session = sessions.get(request.session);
-    if (session === undefined) return sendError(res, 404, ErrorCode.BadRequest, 'no such session, reconnect');
+    if (session === undefined) return sendError(res, 404, ErrorCode.BadRequest, 'no such session, reconnect', cors);
     session.handleFrame(request.data);
-    res.writeHead(204, { 'cache-control': 'no-store' });
+    res.writeHead(204, { ...cors, 'cache-control': 'no-store' });
     res.end();
   };
 
-  const serve = async (req: IncomingMessage, res: ServerResponse, path: string, query: string): Promise<void> => {
+  const serve = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    cors: Record<string, string>,
+    path: string,
+    query: string,
+  ): Promise<void> => {
     if (path === ssePath) {
-      if (req.method !== 'GET')
-        return sendError(res, 405, ErrorCode.BadRequest, 'method not allowed', { allow: 'GET' });
+      if (req.method !== 'GET') {
+        return sendError(res, 405, ErrorCode.BadRequest, 'method not allowed', { ...cors, allow: 'GET' });
+      }
       const connect = new URLSearchParams(query).get(sseConnectParam) ?? '';
-      return open(req, res, 'sse', jsonCodec, new TextEncoder().encode(connect));
+      return open(req, res, cors, 'sse', jsonCodec, new TextEncoder().encode(connect));
     }
-    if (req.method !== 'POST')
-      return sendError(res, 405, ErrorCode.BadRequest, 'method not allowed', { allow: 'POST' });
+    if (req.method !== 'POST') {
+      return sendError(res, 405, ErrorCode.BadRequest, 'method not allowed', { ...cors, allow: 'POST, OPTIONS' });
+    }
     const protobuf = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() === protobufType;
     const body = await readBody(req, maxBodyBytes);
     if (body === undefined) {
       return sendError(res, 413, ErrorCode.BadRequest, `body larger than ${maxBodyBytes} bytes`, {
+        ...cors,
         connection: 'close',
       });
     }
-    if (path === streamPath) return open(req, res, 'http_stream', protobuf ? protobufCodec : jsonCodec, body);
-    if (!node.ready()) return sendError(res, 503, ErrorCode.Internal, 'not ready, retry later', { 'retry-after': '1' });
-    command(res, body, protobuf);
+    if (path === streamPath) return open(req, res, cors, 'http_stream', protobuf ? protobufCodec : jsonCodec, body);
+    if (!node.ready()) {
+      return sendError(res, 503, ErrorCode.Internal, 'not ready, retry later', { ...cors, 'retry-after': '1' });
+    }
+    command(res, cors, body, protobuf);
   };
 
   return (req, res) => {
@@ -123,8 +155,21 @@ export function createEmulationEdge(node: TidingsNode, options: EmulationEdgeOpt
     if (path === ssePath) {
       if (!new URLSearchParams(query).has(sseConnectParam)) return false;
     } else if (path !== streamPath && path !== emulationPath) return false;
-    serve(req, res, path, query).catch((error: unknown) => {
-      if (error instanceof EmulationRequestError) sendError(res, 400, ErrorCode.BadRequest, error.message);
+    const cors = corsHeaders(req, allowedOrigins);
+    if (cors === undefined) {
+      sendError(res, 403, ErrorCode.PermissionDenied, 'origin not allowed');
+      return true;
+    }
+    if (req.method === 'OPTIONS' && path !== ssePath) {
+      // The SDK POSTs with Content-Type application/json or application/octet-stream: not a
+      // CORS-safelisted request, so a cross-origin page preflights it.
+      const preflight = 'access-control-allow-origin' in cors ? preflightHeaders : {};
+      res.writeHead(204, { ...cors, ...preflight, allow: 'POST, OPTIONS' });
+      res.end();
+      return true;
+    }
+    serve(req, res, cors, path, query).catch((error: unknown) => {
+      if (error instanceof EmulationRequestError) sendError(res, 400, ErrorCode.BadRequest, error.message, cors);
       else if (!res.headersSent) sendError(res, 500, ErrorCode.Internal, 'internal server error');
       else res.destroy();
     });

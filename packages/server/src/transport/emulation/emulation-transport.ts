@@ -73,8 +73,8 @@ export class EmulationTransport implements Transport {
     this.#session = session;
   }
 
-  /** Writes the response headers at once, so the SDK sees its transport open before the connect reply. */
-  open(): void {
+  /** Writes the response headers (plus `extraHeaders`, e.g. CORS) at once, so the SDK sees its transport open before the connect reply. */
+  open(extraHeaders: Readonly<Record<string, string>> = {}): void {
     const sse = this.name === 'sse';
     this.#res.socket?.setNoDelay(true);
     this.#res.writeHead(200, {
@@ -86,6 +86,7 @@ export class EmulationTransport implements Transport {
       'cache-control': 'no-cache, no-store',
       'x-accel-buffering': 'no',
       'x-content-type-options': 'nosniff',
+      ...extraHeaders,
     });
     this.#res.flushHeaders();
   }
