@@ -136,6 +136,43 @@ describe('RedisBroker against the real Redis', () => {
     ]);
   });
 
+  it('a publish with history size 0 (skip_history) takes an offset and leaves the kept history untouched', async () => {
+    const engine = await open(testPrefix());
+    const ch = uniqueChannel('skip-history');
+    const longRetain = { size: 10, ttlMs: 120_000, metaTtlMs: 1000 };
+    await engine.broker.publish(ch, utf8('a'), { history: longRetain });
+    await engine.broker.publish(ch, utf8('b'), { history: longRetain });
+    const skipped = await engine.broker.publish(ch, utf8('skipped'), {
+      history: { size: 0, ttlMs: 0, metaTtlMs: 1000 },
+    });
+    const after = await engine.broker.publish(ch, utf8('d'), { history: longRetain });
+    expect([skipped.offset, after.offset]).toEqual([3, 4]);
+    expect(after.epoch).toBe(skipped.epoch);
+    const all = await engine.history.history(ch, { limit: -1 });
+    expect(all.publications.map((p) => [p.offset, fromUtf8(p.data)])).toEqual([
+      [1, 'a'],
+      [2, 'b'],
+      [4, 'd'],
+    ]);
+    const since2 = await engine.history.history(ch, { limit: -1, since: { offset: 2, epoch: after.epoch } });
+    expect(since2.publications.map((p) => p.offset)).toEqual([4]);
+    // A skipped publish as the newest one keeps the history and does not shorten the meta's
+    // life below it (the meta must outlive the history it describes).
+    await engine.broker.publish(ch, utf8('skipped too'), { history: { size: 0, ttlMs: 0, metaTtlMs: 1000 } });
+    const raw = createClient({ url: REDIS_URL });
+    await raw.connect();
+    try {
+      const metaTtl = await raw.pTTL(`${engine.prefix}{${ch}}:m`);
+      const historyTtl = await raw.pTTL(`${engine.prefix}{${ch}}:h`);
+      expect(historyTtl).toBeGreaterThan(100_000);
+      expect(metaTtl).toBeGreaterThanOrEqual(historyTtl - 1000);
+    } finally {
+      raw.destroy();
+    }
+    expect(await engine.history.history(ch, { limit: -1 })).toMatchObject({ offset: 5, epoch: after.epoch });
+    expect((await engine.history.history(ch, { limit: -1 })).publications.map((p) => p.offset)).toEqual([1, 2, 4]);
+  });
+
   it('history ttl drops the whole history after the last publish; the top and epoch stay', async () => {
     const engine = await open(testPrefix());
     const ch = uniqueChannel('ttl');

@@ -44,7 +44,8 @@ export interface RedisBrokerOptions {
  * - Retention: the whole history of a channel expires `history.ttlMs` after its last publish
  *   (Centrifugo's semantics; the memory engine expires entries one by one). The meta expires
  *   `max(metaTtlMs, ttlMs)` after the last publish; the next use then starts a new epoch.
- *   `size: 0` (or no `history`) stores nothing and drops what was kept.
+ *   `size: 0` (or no `history`, e.g. `skip_history`) assigns an offset, stores nothing and
+ *   leaves what was kept untouched (history reads then have a hole at that offset).
  * - Publication `time` is Redis server time, so all nodes agree.
  * - Delivery: one Redis pub/sub subscription per channel per node, on a dedicated connection;
  *   joins and leaves travel on the same Redis channel, so they are ordered with publications.

@@ -19,6 +19,10 @@ local now = t[1] .. string.format('%03d', math.floor(tonumber(t[2]) / 1000))
  * persistence): it restarts at offset 0 under a new epoch, and any history left from the old
  * epoch is deleted so offsets of two epochs never mix. The history stream uses `<offset>-0` as
  * its entry id, so `since` and reverse reads are plain XRANGE / XREVRANGE ranges.
+ *
+ * History size 0 (or ttl 0, e.g. the API's `skip_history`) assigns the offset and stores
+ * nothing, leaving the retained history as it was: reads then see a hole at that offset, as with
+ * the memory engine's history buffer.
  */
 export const PUBLISH_SCRIPT = luaScript(`
 local window = tonumber(ARGV[6])
@@ -45,7 +49,10 @@ if size > 0 and ttl > 0 then
   redis.call('PEXPIRE', KEYS[2], ttl)
   if ttl > metaTtl then metaTtl = ttl end
 else
-  redis.call('DEL', KEYS[2])
+  -- Nothing stored (skip_history): the history kept so far stays, untouched, and the meta must
+  -- outlive it so a read never sees history without its epoch.
+  local kept = redis.call('PTTL', KEYS[2])
+  if kept > metaTtl then metaTtl = kept end
 end
 redis.call('PEXPIRE', KEYS[1], metaTtl)
 if window > 0 then
