@@ -18,7 +18,12 @@ export default defineConfig({
     projects: [
       {
         resolve: { alias },
-        test: { name: 'unit', include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'test/*.test.ts'] },
+        test: {
+          name: 'unit',
+          include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'test/*.test.ts'],
+          // Property tests run hundreds of cases; a loaded 2-core machine needs more than 5 s.
+          testTimeout: 20_000,
+        },
       },
       {
         resolve: { alias },

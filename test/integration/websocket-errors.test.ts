@@ -15,14 +15,14 @@ const apiKey = 'ws-errors-api-key-0123456789';
 let server: RunningServer;
 let url: string;
 
-beforeAll(async () => {
-  server = await startServer(
+async function start(client: object): Promise<RunningServer> {
+  return startServer(
     loadConfig({
       base: {
         http: { host: '127.0.0.1', port: 0 },
         auth: { keys: [{ alg: 'HS256', secret }] },
         api: { keys: [apiKey] },
-        client: { pingIntervalMs: 1_000, pongTimeoutMs: 500, maxQueueBytes: 256 * 1024 },
+        client,
         websocket: { maxFrameBytes: 4096, allowedOrigins: ['https://app.example.com'] },
         channels: { namespaces: { feed: { allowSubscribeForClient: true } } },
         log: { level: 'error' },
@@ -30,6 +30,10 @@ beforeAll(async () => {
     }),
     { logger: silentLogger },
   );
+}
+
+beforeAll(async () => {
+  server = await start({ pingIntervalMs: 1_000, pongTimeoutMs: 500, maxQueueBytes: 256 * 1024 });
   url = `ws://127.0.0.1:${server.port}/connection/websocket`;
 });
 afterAll(async () => {
@@ -155,6 +159,18 @@ describe('liveness and back-pressure', () => {
   });
 
   it('a client that stops reading is disconnected with 3008 while server memory stays bounded', async () => {
+    // Its own server with a long ping interval: only back-pressure may end this connection.
+    const server = await start({ pingIntervalMs: 60_000, pongTimeoutMs: 10_000, maxQueueBytes: 256 * 1024 });
+    try {
+      await slowConsumer(server);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+async function slowConsumer(server: RunningServer): Promise<void> {
+  {
     const token = await hs({ sub: 'slow' });
     // A hand-made upgrade over a raw socket that is then paused: the server's writes back up.
     const socket: Socket = netConnect(server.port, '127.0.0.1');
@@ -202,5 +218,5 @@ describe('liveness and back-pressure', () => {
     const idx = tail.lastIndexOf(Buffer.from([0x88]));
     expect(idx).toBeGreaterThanOrEqual(0);
     expect(tail.readUInt16BE(idx + 2)).toBe(3008);
-  });
-});
+  }
+}
