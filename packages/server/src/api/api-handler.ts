@@ -13,6 +13,7 @@ import {
   isApiMethod,
   methodSchemas,
 } from './api-schemas.js';
+import { exportHistory } from './history-export.js';
 import type { JsonOut } from './json-output.js';
 
 /** Options of `createApiHandler`. */
@@ -26,6 +27,8 @@ export interface ApiHandlerOptions {
   readonly prefix?: string;
   /** `Retry-After` seconds sent with 503. Default 1. */
   readonly retryAfterSec?: number;
+  /** Publications per history read of `GET <prefix>/history/stream`. Default 1000. */
+  readonly exportPageSize?: number;
 }
 
 /** Handles a request when its path is under the API prefix; resolves true when it did. */
@@ -66,7 +69,8 @@ function idempotencyHeader(req: IncomingMessage): string | undefined {
 /**
  * The Centrifugo v5 compatible server HTTP API: `POST <prefix>/<method>` with a JSON body, for
  * publish, broadcast, history, history_remove, presence, presence_stats, channels, info,
- * disconnect, unsubscribe, subscribe and batch.
+ * disconnect, unsubscribe, subscribe and batch; and `GET <prefix>/history/stream?channel=` (NDJSON
+ * export of a channel's whole history with backpressure, see `exportHistory`).
  *
  * Status codes (docs/api.md): bad input answers 4xx with `{ "error": { code, message } }` —
  * 401 (no or wrong key), 400 (unparsable JSON, wrong field types, bad header), 404 (unknown
@@ -85,6 +89,10 @@ export function createApiHandler(node: ApiNode, options: ApiHandlerOptions): Api
   const logger = options.logger ?? silentLogger;
   if (!Number.isInteger(maxBodyBytes) || maxBodyBytes <= 0) {
     throw new TidingsError(TidingsErrorCode.Config, 'api.maxBodyBytes: expected a positive integer');
+  }
+  const pageSize = options.exportPageSize;
+  if (pageSize !== undefined && (!Number.isInteger(pageSize) || pageSize <= 0)) {
+    throw new TidingsError(TidingsErrorCode.Config, 'api.exportPageSize: expected a positive integer');
   }
   if (!prefix.startsWith('/') || prefix.endsWith('/')) {
     throw new TidingsError(TidingsErrorCode.Config, 'api.prefix: must start with "/" and not end with "/"');
@@ -129,6 +137,15 @@ export function createApiHandler(node: ApiNode, options: ApiHandlerOptions): Api
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
+    if (name === 'history/stream') {
+      if (req.method !== 'GET') {
+        sendError(res, 405, wireError(ErrorCode.BadRequest, 'method not allowed, use GET'), { Allow: 'GET' });
+      } else if (!keys.allows(ApiKeyChecker.presented(req))) sendError(res, 401, wireError(ErrorCode.Unauthorized));
+      else {
+        await exportHistory(node, req, res, { logger, ...(pageSize === undefined ? {} : { pageSize }) });
+      }
+      return;
+    }
     if (req.method !== 'POST') {
       sendError(res, 405, wireError(ErrorCode.BadRequest, 'method not allowed, use POST'), { Allow: 'POST' });
       return;

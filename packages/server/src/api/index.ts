@@ -2,3 +2,4 @@ export type { ApiErrorBody, FailureKind } from './api-errors.js';
 export { type ApiHandlerOptions, type ApiRequestHandler, createApiHandler } from './api-handler.js';
 export type { ApiNode } from './api-methods.js';
 export { apiMethods, maxBatchCommands } from './api-schemas.js';
+export { exportHistory, type HistoryExportOptions } from './history-export.js';
