@@ -73,6 +73,23 @@ module.exports = {
       to: { path: SERVER, pathNot: `${SERVER}(broker/$1/|broker/types\\.ts$|internal/)` },
     },
     {
+      name: 'nats-engine-imports-contracts',
+      comment:
+        'The NATS engine is a broker: it sees @tidings/server through its index (the broker contracts), ' +
+        'plus protocol; never core files directly, another engine, testkit or an app.',
+      severity: 'error',
+      from: { path: '^packages/nats/src/', pathNot: SOURCE_ONLY },
+      to: {
+        path: '^(packages|apps)/',
+        pathNot: [
+          '^packages/nats/src/',
+          '^packages/protocol/(src|dist)/',
+          `${SERVER}(index\\.ts$|broker/types\\.ts$|internal/)`,
+          '^packages/server/dist/',
+        ],
+      },
+    },
+    {
       name: 'broker-types-not-core',
       comment: 'The broker contract is imported by core, so it must not import core back.',
       severity: 'error',

@@ -10,6 +10,7 @@ const alias = {
   '@tidings/server': src('./packages/server/src/index.ts'),
   '@tidings/testkit': src('./packages/testkit/src/index.ts'),
   '@tidings/redis': src('./packages/redis/src/index.ts'),
+  '@tidings/nats': src('./packages/nats/src/index.ts'),
 };
 
 export default defineConfig({

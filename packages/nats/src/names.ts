@@ -1,0 +1,85 @@
+import { createHash } from 'node:crypto';
+import { TidingsError, TidingsErrorCode } from '@tidings/protocol';
+
+/** Default stream name prefix; the presence stream is `<name>_PRESENCE`. */
+export const DEFAULT_STREAM_NAME = 'TIDINGS';
+/** Default subject prefix of every subject the engine uses. */
+export const DEFAULT_SUBJECT_PREFIX = 'tidings';
+
+const STREAM_NAME = /^[A-Za-z0-9_-]{1,200}$/;
+const SUBJECT_PREFIX = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+
+/**
+ * Names of the streams and subjects of one engine. A channel becomes one subject token, the
+ * base64url of its UTF-8 name, because channel names may contain `.`, `*`, `>` or spaces, which
+ * NATS subjects reserve; base64url uses only characters valid in a token.
+ */
+export class NatsNames {
+  readonly stream: string;
+  readonly presenceStream: string;
+  readonly prefix: string;
+
+  /** Throws `TIDINGS_ERR_CONFIG` for a stream name or subject prefix NATS would reject. */
+  constructor(streamName: string = DEFAULT_STREAM_NAME, subjectPrefix: string = DEFAULT_SUBJECT_PREFIX) {
+    if (!STREAM_NAME.test(streamName))
+      throw new TidingsError(TidingsErrorCode.Config, `nats.streamName: "${streamName}" is not a valid stream name`);
+    if (!SUBJECT_PREFIX.test(subjectPrefix))
+      throw new TidingsError(TidingsErrorCode.Config, `nats.subjectPrefix: "${subjectPrefix}" is not a valid prefix`);
+    this.stream = streamName;
+    this.presenceStream = `${streamName}_PRESENCE`;
+    this.prefix = subjectPrefix;
+  }
+
+  /** Every history subject: the history stream's only subject filter. */
+  get historyWildcard(): string {
+    return `${this.prefix}.h.>`;
+  }
+
+  /** Every presence subject: the presence stream's only subject filter. */
+  get presenceWildcard(): string {
+    return `${this.prefix}.p.>`;
+  }
+
+  /** The stream subject holding a channel's publications (and its top marker). */
+  history(channel: string): string {
+    return `${this.prefix}.h.${token(channel)}`;
+  }
+
+  /** Where the stream republishes what it stored on history subjects (`republish.dest`). */
+  get deliveryWildcard(): string {
+    return `${this.prefix}.r.>`;
+  }
+
+  /** The core NATS subject on which the stream republishes a channel's stored messages. */
+  delivery(channel: string): string {
+    return `${this.prefix}.r.${token(channel)}`;
+  }
+
+  /** The core NATS subject carrying a channel's joins and leaves. */
+  events(channel: string): string {
+    return `${this.prefix}.e.${token(channel)}`;
+  }
+
+  /** The presence subject of one client in one channel (one message kept per subject). */
+  presence(channel: string, clientId: string): string {
+    return `${this.prefix}.p.${token(channel)}.${token(clientId)}`;
+  }
+
+  /** Every presence subject of a channel. */
+  presenceOf(channel: string): string {
+    return `${this.prefix}.p.${token(channel)}.*`;
+  }
+
+  /**
+   * The `Nats-Msg-Id` of an idempotency key. The dedupe window is stream-wide, so the id names
+   * the channel too; hashed to keep headers short whatever the key length.
+   */
+  msgId(channel: string, key: string): string {
+    return createHash('sha256').update(channel).update('\0').update(key).digest('base64url');
+  }
+}
+
+function token(text: string): string {
+  // An empty name would make an empty token, which NATS rejects.
+  return text.length === 0 ? '_' : Buffer.from(text, 'utf8').toString('base64url');
+}

@@ -1,0 +1,263 @@
+import type { Msg, Subscription } from '@nats-io/transport-node';
+import { type ClientInfo, TidingsError, TidingsErrorCode } from '@tidings/protocol';
+import type {
+  Broker,
+  BrokerEventHandler,
+  BrokerPublishOptions,
+  BrokerPublishResult,
+  HistoryQuery,
+  HistoryReadResult,
+  HistoryStore,
+} from '@tidings/server';
+import { ChannelLog } from './channel-log.js';
+import { decodeBody, decodeInfo, encodeBody, encodeInfo } from './codec.js';
+import { type NatsConnector, type NatsHandles, toUnavailable } from './connection.js';
+import type { NatsNames } from './names.js';
+import { readRecord } from './records.js';
+
+/** Options of a `NatsBroker`. */
+export interface NatsBrokerOptions {
+  readonly connector: NatsConnector;
+  readonly names: NatsNames;
+  /** The stream's `max_msgs_per_subject`: sizes at or above it need no purge after a publish. */
+  readonly maxMessagesPerChannel: number;
+}
+
+const JOIN = 0x6a; // 'j'
+const LEAVE = 0x6c; // 'l'
+
+/**
+ * A `Broker` and `HistoryStore` on NATS JetStream, shared by any number of nodes.
+ *
+ * - One stream holds every channel, one subject per channel. A publication carries its channel
+ *   offset and epoch in headers, and is appended with `Nats-Expected-Last-Subject-Sequence` set
+ *   to the sequence of the subject's last message, whose headers gave the previous offset: the
+ *   server accepts exactly one append per position, losers re-read and retry. Offsets are thus
+ *   contiguous per channel across processes, with no duplicates.
+ * - Epoch: random per channel life, written with the channel's first message (a marker when
+ *   the channel is read before it is published to). When the subject empties (stream deleted or
+ *   purged, everything aged out by the stream's `max_age`), the next use starts a new epoch at 1.
+ * - Retention: every publish purges the subject down to `history.size` (at least one message,
+ *   the top carrier); reads also apply the size, `removeHistory` markers and each publication's
+ *   TTL from headers, so they are exact even before a purge lands. Stream-wide limits
+ *   (`max_msgs_per_subject`, `max_age`) are the outer bound.
+ * - Idempotency: `Nats-Msg-Id` = hash(channel, key); the dedupe window is the stream's
+ *   `duplicate_window`, so a publish's own `idempotencyWindowMs` is not used. A duplicate
+ *   resolves with the first publication's position and `suppressed: true`.
+ * - Delivery: the stream republishes every stored message to a core subject per channel; a
+ *   node holds one core subscription per channel, so it receives exactly the stored messages in
+ *   stream order (rejected appends are never republished). Joins and leaves travel on another
+ *   core subject. After a reconnect, `onDiscontinuity` receives every subscribed channel.
+ * - Fail fast: while disconnected every call rejects at once with `TIDINGS_ERR_UNAVAILABLE`;
+ *   after `close()` with `TIDINGS_ERR_STATE` (except `unsubscribe` and `close`).
+ */
+export class NatsBroker implements Broker, HistoryStore {
+  readonly #connector: NatsConnector;
+  readonly #names: NatsNames;
+  readonly #log: ChannelLog;
+  readonly #maxPerChannel: number;
+  readonly #subscriptions = new Map<string, Subscription[]>();
+  /** Per channel, the tail of this process's queue of appends (one at a time per channel). */
+  readonly #tails = new Map<string, Promise<unknown>>();
+  #handler: BrokerEventHandler | undefined;
+  #closed = false;
+
+  constructor(options: NatsBrokerOptions) {
+    this.#connector = options.connector;
+    this.#names = options.names;
+    this.#log = new ChannelLog(options.names);
+    this.#maxPerChannel = options.maxMessagesPerChannel;
+    this.#connector.onReconnect(() => {
+      const channels = [...this.#subscriptions.keys()];
+      if (channels.length > 0 && !this.#closed) this.#handler?.onDiscontinuity?.(channels);
+    });
+  }
+
+  /** True while connected (for `/readyz`). */
+  ready(): boolean {
+    return !this.#closed && this.#connector.ready;
+  }
+
+  /** Sets the handler and connects; rejects with `TIDINGS_ERR_UNAVAILABLE` when NATS is unreachable. */
+  async start(handler: BrokerEventHandler): Promise<void> {
+    this.#assertOpen('start');
+    if (this.#handler !== undefined)
+      throw new TidingsError(TidingsErrorCode.State, 'NatsBroker.start: already started');
+    this.#handler = handler;
+    await this.#connector.use();
+  }
+
+  /** Subscribes this node to the republished and event subjects of `channels` (idempotent). */
+  async subscribe(channels: readonly string[]): Promise<void> {
+    this.#assertOpen('subscribe');
+    const { nc } = await this.#connector.use();
+    for (const channel of channels) {
+      if (this.#subscriptions.has(channel)) continue;
+      const deliveries = nc.subscribe(this.#names.delivery(channel), {
+        callback: (err, msg) => {
+          if (err === null) this.#deliverPublication(channel, msg);
+        },
+      });
+      const events = nc.subscribe(this.#names.events(channel), {
+        callback: (err, msg) => {
+          if (err === null) this.#deliverEvent(channel, msg);
+        },
+      });
+      this.#subscriptions.set(channel, [deliveries, events]);
+    }
+    // The server registers subscriptions in order; a flush makes them effective before we return.
+    await nc.flush().catch((err: unknown) => {
+      throw toUnavailable(err, 'subscribing');
+    });
+  }
+
+  /** Stops delivery of these channels at once (idempotent; a no-op after close). */
+  async unsubscribe(channels: readonly string[]): Promise<void> {
+    for (const channel of channels) {
+      for (const sub of this.#subscriptions.get(channel) ?? []) sub.unsubscribe();
+      this.#subscriptions.delete(channel);
+    }
+  }
+
+  /** Appends and resolves with the stored position, or the first one for a repeated key. */
+  async publish(channel: string, data: Uint8Array, options: BrokerPublishOptions = {}): Promise<BrokerPublishResult> {
+    this.#assertOpen('publish');
+    const h = await this.#connector.use();
+    const size = options.history === undefined ? 0 : Math.max(0, Math.floor(options.history.size));
+    const ttlMs = options.history === undefined ? 0 : Math.max(0, Math.ceil(options.history.ttlMs));
+    const key = options.idempotencyKey;
+    const msgId = key === undefined ? undefined : this.#names.msgId(channel, key);
+    return this.#serial(channel, async () => {
+      const { top, duplicateOf } = await this.#log.append(h, channel, {
+        body: encodeBody({ data, info: options.info, tags: options.tags }),
+        record: (t) => ({ kind: 'pub', offset: t.offset + 1, epoch: t.epoch, size, ttlMs }),
+        ...(msgId === undefined ? {} : { msgId }),
+      });
+      if (duplicateOf !== undefined) return this.#duplicate(h, channel, duplicateOf);
+      if (size < this.#maxPerChannel) this.#trim(h, channel, Math.max(1, size));
+      return { offset: top.offset, epoch: top.epoch };
+    });
+  }
+
+  /** Sends a join to every node subscribed to `channel` (core NATS, not stored). */
+  async publishJoin(channel: string, info: ClientInfo): Promise<void> {
+    await this.#publishEvent('publishJoin', JOIN, channel, info);
+  }
+
+  /** Sends a leave to every node subscribed to `channel` (core NATS, not stored). */
+  async publishLeave(channel: string, info: ClientInfo): Promise<void> {
+    await this.#publishEvent('publishLeave', LEAVE, channel, info);
+  }
+
+  /** Reads history per the `HistoryStore` contract (see `ChannelLog.history`). */
+  async history(channel: string, query: HistoryQuery): Promise<HistoryReadResult> {
+    this.#assertOpen('history');
+    const h = await this.#connector.use();
+    return this.#log.history(h, channel, query, Date.now());
+  }
+
+  /**
+   * Drops the stored publications of `channel`; the top offset and epoch stay: a marker with
+   * the top is appended (compare-and-set, like a publish), then everything before it is purged.
+   */
+  async removeHistory(channel: string): Promise<void> {
+    this.#assertOpen('removeHistory');
+    const h = await this.#connector.use();
+    await this.#serial(channel, async () => {
+      const top = await this.#log.readTop(h, channel);
+      if (top.record === undefined) return;
+      await this.#log.append(h, channel, {
+        body: new Uint8Array(0),
+        record: (t) => ({ kind: 'top', offset: t.offset, epoch: t.epoch, size: 0, ttlMs: 0 }),
+      });
+      await this.#purge(h, channel, 1);
+    });
+  }
+
+  /** Drops subscriptions and the handler, and releases the connection. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#handler = undefined;
+    await this.unsubscribe([...this.#subscriptions.keys()]);
+    await Promise.allSettled([...this.#tails.values()]);
+    await this.#connector.close();
+  }
+
+  async #duplicate(h: NatsHandles, channel: string, seq: number): Promise<BrokerPublishResult> {
+    const first = await this.#log.recordAt(h, channel, seq);
+    if (first === undefined || first.kind !== 'pub')
+      throw new TidingsError(
+        TidingsErrorCode.Unavailable,
+        `publish to ${channel}: the idempotency key matched a publication no longer retained`,
+      );
+    return { offset: first.offset, epoch: first.epoch, suppressed: true };
+  }
+
+  #trim(h: NatsHandles, channel: string, keep: number): void {
+    // Not awaited: reads apply the size themselves, the purge only frees storage.
+    void this.#purge(h, channel, keep).catch(() => undefined);
+  }
+
+  async #purge(h: NatsHandles, channel: string, keep: number): Promise<void> {
+    await h.jsm.streams.purge(this.#names.stream, { filter: this.#names.history(channel), keep }).catch((err) => {
+      throw toUnavailable(err, 'purging history');
+    });
+  }
+
+  async #publishEvent(method: string, kind: number, channel: string, info: ClientInfo): Promise<void> {
+    this.#assertOpen(method);
+    const { nc } = await this.#connector.use();
+    const body = encodeInfo(info);
+    const message = new Uint8Array(body.length + 1);
+    message[0] = kind;
+    message.set(body, 1);
+    nc.publish(this.#names.events(channel), message);
+  }
+
+  #serial<T>(channel: string, run: () => Promise<T>): Promise<T> {
+    const previous = this.#tails.get(channel) ?? Promise.resolve();
+    const next = previous.then(run, run);
+    const tail = next.catch(() => undefined);
+    this.#tails.set(channel, tail);
+    void tail.then(() => {
+      if (this.#tails.get(channel) === tail) this.#tails.delete(channel);
+    });
+    return next;
+  }
+
+  #deliverPublication(channel: string, msg: Msg): void {
+    const handler = this.#handler;
+    const record = readRecord(msg.headers);
+    if (handler === undefined || record === undefined || record.kind !== 'pub') return;
+    try {
+      const stamp = msg.headers?.get('Nats-Time-Stamp');
+      const time = stamp === undefined ? Number.NaN : Date.parse(stamp);
+      const pub = { offset: record.offset, time: Number.isFinite(time) ? time : Date.now(), ...decodeBody(msg.data) };
+      handler.onPublication(channel, pub, record.epoch);
+    } catch (err) {
+      // A handler or decoding failure must surface without breaking the subscription.
+      queueMicrotask(() => {
+        throw err;
+      });
+    }
+  }
+
+  #deliverEvent(channel: string, msg: Msg): void {
+    const handler = this.#handler;
+    if (handler === undefined) return;
+    try {
+      const info = decodeInfo(msg.data.subarray(1));
+      if (msg.data[0] === JOIN) handler.onJoin(channel, info);
+      else if (msg.data[0] === LEAVE) handler.onLeave(channel, info);
+    } catch (err) {
+      queueMicrotask(() => {
+        throw err;
+      });
+    }
+  }
+
+  #assertOpen(method: string): void {
+    if (this.#closed) throw new TidingsError(TidingsErrorCode.State, `NatsBroker.${method}: broker is closed`);
+  }
+}

@@ -1,0 +1,8 @@
+import { runBrokerConformance, runHistoryModelTest } from '@tidings/testkit';
+import { beforeAll } from 'vitest';
+import { assertNatsReachable, testEngine } from './test-nats.test-helpers.js';
+
+beforeAll(assertNatsReachable);
+
+runBrokerConformance({ name: 'nats engine', create: async () => testEngine(), presenceTtlMs: 300 });
+runHistoryModelTest({ name: 'nats engine', create: async () => testEngine() });
