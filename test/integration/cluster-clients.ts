@@ -2,8 +2,9 @@
 // client that does its own recovery (as a minimal third-party client would), and bounded
 // publishers posting to one node's /api/publish.
 import { signToken } from '@tidings/server';
-import type { Ledger } from '@tidings/testkit';
+import { formatLedgerReport, type Ledger, type LedgerReport } from '@tidings/testkit';
 import { Centrifuge } from 'centrifuge';
+import { expect } from 'vitest';
 import WebSocket from 'ws';
 import { api, secret, sleep } from './cluster-harness.js';
 
@@ -241,4 +242,21 @@ export function recordingLedger(inner: Ledger) {
     check: (options) => inner.check(options),
   };
   return { ledger, ids: (sub: string) => ids.get(sub) ?? [], last: (sub: string) => last.get(sub) };
+}
+
+/** The channel's top position, read from the engine through `base`/api/history. */
+export async function topOf(base: string, channel: string): Promise<{ offset: number; epoch: string }> {
+  const res = await api(base, 'history', { channel, limit: 0 });
+  expect(res.status).toBe(200);
+  return res.body.result as { offset: number; epoch: string };
+}
+
+/** lost = duplicated = reordered = silent gaps = offset forks = 0, with the report on failure. */
+export function expectClean(report: LedgerReport): void {
+  const text = formatLedgerReport(report);
+  expect(report.lost, text).toBe(0);
+  expect(report.duplicated, text).toBe(0);
+  expect(report.reordered, text).toBe(0);
+  expect(report.silentGaps, text).toBe(0);
+  expect(report.offsetForks, text).toBe(0);
 }

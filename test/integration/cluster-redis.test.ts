@@ -2,14 +2,16 @@
 // centrifuge SDK and a raw WebSocket client) see, in one order, what 4 concurrent publishers send
 // through node A's API; presence is the union across nodes; and a killed pub/sub connection
 // (CLIENT KILL TYPE pubsub) is resubscribed within 2 s with the gap recovered from history.
-import { createLedger, formatLedgerReport, type LedgerReport } from '@tidings/testkit';
+import { createLedger } from '@tidings/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ClusterSubscriber,
+  expectClean,
   rawSubscriber,
   recordingLedger,
   sdkSubscriber,
   startPublishers,
+  topOf,
 } from './cluster-clients.js';
 import { api, type Cluster, killAll, startCluster, until, wsUrl } from './cluster-harness.js';
 
@@ -36,22 +38,6 @@ async function subscribeOnBAndC(channel: string, ledger: ReturnType<typeof recor
   ]);
   subscribers.push(...subs);
   return subs;
-}
-
-/** The channel's top position as node A reads it from Redis. */
-async function top(channel: string): Promise<{ offset: number; epoch: string }> {
-  const res = await api(cluster.nodes.a.url, 'history', { channel, limit: 0 });
-  expect(res.status).toBe(200);
-  return res.body.result as { offset: number; epoch: string };
-}
-
-function expectClean(report: LedgerReport): void {
-  const text = formatLedgerReport(report);
-  expect(report.lost, text).toBe(0);
-  expect(report.duplicated, text).toBe(0);
-  expect(report.reordered, text).toBe(0);
-  expect(report.silentGaps, text).toBe(0);
-  expect(report.offsetForks, text).toBe(0);
 }
 
 describe('three nodes on one Redis', () => {
@@ -83,7 +69,7 @@ describe('three nodes on one Redis', () => {
     });
     const run = await publishers.done;
     expect(run).toMatchObject({ acked: 400, unavailable: 0, other: [] });
-    const end = await top(channel);
+    const end = await topOf(cluster.nodes.a.url, channel);
     expect(end.offset).toBe(400);
     await until(() => subs.every((s) => rec.last(s.id)?.offset === end.offset), 10_000, 'every subscriber at the top');
 
@@ -132,7 +118,7 @@ describe('three nodes on one Redis', () => {
     const resubscribedMs = Date.now() - killedAt;
     const run = await publishers.done;
     expect(run).toMatchObject({ acked: 600, unavailable: 0, other: [] });
-    const end = await top(channel);
+    const end = await topOf(cluster.nodes.a.url, channel);
     await until(() => subs.every((s) => rec.last(s.id)?.offset === end.offset), 10_000, 'every subscriber at the top');
 
     const report = rec.ledger.check({ expectAll: true });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isTidingsError, TidingsError, TidingsErrorCode } from '@tidings/protocol';
-import { createClient, RESP_TYPES } from 'redis';
+import { createClient, RESP_TYPES, TimeoutError } from 'redis';
 
 /** Connection options shared by every Redis connection of an engine. */
 export interface RedisConnectionOptions {
@@ -12,7 +12,10 @@ export interface RedisConnectionOptions {
   readonly commandTimeoutMs: number;
   /** Upper bound of the reconnect backoff. */
   readonly maxReconnectDelayMs: number;
-  /** Interval of keep-alive PINGs, so a silent peer is noticed. 0 disables them. */
+  /**
+   * Interval of keep-alive PINGs, each bounded by the command timeout, so a silent peer (e.g. a
+   * paused Redis whose TCP connection stays open) is noticed. 0 disables them.
+   */
   readonly pingIntervalMs: number;
 }
 
@@ -32,6 +35,11 @@ const binaryReplies = { [RESP_TYPES.BLOB_STRING]: Buffer, [RESP_TYPES.SIMPLE_STR
  *
  * The first command connects if `open` was not called (waiting at most the connect timeout).
  * A connection may be shared: `retain` adds a user, and the last `close` destroys it.
+ *
+ * Stalls: a socket to a paused or hung Redis stays open, so node-redis keeps reporting it ready.
+ * A command or keep-alive PING that gets no reply within the command timeout marks the
+ * connection stalled: `ready` turns false and commands fail fast (nothing piles up to run
+ * unacknowledged later) until a keep-alive PING is answered again.
  */
 export class RedisConnection {
   readonly client: NodeRedisClient;
@@ -39,6 +47,9 @@ export class RedisConnection {
   readonly #onState: (ready: boolean) => void;
   #connecting: Promise<unknown> | undefined;
   #refs = 1;
+  #stalled = false;
+  #probe: NodeJS.Timeout | undefined;
+  #probing = false;
 
   constructor(options: RedisConnectionOptions, name: string, onState: (ready: boolean) => void = () => {}) {
     this.#options = options;
@@ -47,7 +58,6 @@ export class RedisConnection {
       url: options.url,
       name,
       disableOfflineQueue: true,
-      ...(options.pingIntervalMs > 0 ? { pingInterval: options.pingIntervalMs } : {}),
       socket: {
         connectTimeout: options.connectTimeoutMs,
         reconnectStrategy: (retries: number) => Math.min(25 * 2 ** Math.min(retries, 10), options.maxReconnectDelayMs),
@@ -57,12 +67,16 @@ export class RedisConnection {
     // process. Reconnects are automatic, state changes are reported through onState.
     this.client.on('error', () => this.#onState(false));
     this.client.on('end', () => this.#onState(false));
-    this.client.on('ready', () => this.#onState(true));
+    this.client.on('ready', () => {
+      // A new socket answered its handshake, so it is not stalled.
+      this.#stalled = false;
+      this.#onState(true);
+    });
   }
 
-  /** True while the connection can run commands. */
+  /** True while the connection can run commands: connected and not stalled. */
   get ready(): boolean {
-    return this.client.isReady;
+    return this.client.isReady && !this.#stalled;
   }
 
   /**
@@ -71,7 +85,10 @@ export class RedisConnection {
    * attempts go on.
    */
   async open(waitMs: number): Promise<void> {
-    this.#connecting ??= this.client.connect().catch(() => undefined);
+    if (this.#connecting === undefined) {
+      this.#connecting = this.client.connect().catch(() => undefined);
+      this.#startProbe();
+    }
     if (this.client.isReady) return;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
@@ -89,14 +106,54 @@ export class RedisConnection {
   async command(args: ReadonlyArray<string | Buffer>): Promise<Reply> {
     if (this.#connecting === undefined && this.#refs > 0) await this.open(this.#options.connectTimeoutMs);
     if (!this.client.isReady) throw unavailable(`${args[0]}: not connected`);
+    if (this.#stalled) throw unavailable(`${args[0]}: no reply from Redis within ${this.#options.commandTimeoutMs} ms`);
+    return this.#send(args);
+  }
+
+  async #send(args: ReadonlyArray<string | Buffer>): Promise<Reply> {
+    // node-redis drops its `timeout` once a command is written, so a written command to a paused
+    // Redis would wait forever: bound the wait here. The command may still run later; the caller
+    // was told "unavailable", never "done".
+    const pending = this.client.sendCommand<Reply>(args, {
+      timeout: this.#options.commandTimeoutMs,
+      typeMapping: binaryReplies,
+    });
+    pending.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TimeoutError()), this.#options.commandTimeoutMs);
+    });
     try {
-      return await this.client.sendCommand<Reply>(args, {
-        timeout: this.#options.commandTimeoutMs,
-        typeMapping: binaryReplies,
-      });
+      return await Promise.race([pending, timeout]);
     } catch (err) {
+      if (err instanceof TimeoutError) this.#setStalled(true);
       throw isTidingsError(err) ? err : unavailable(`${args[0]} failed`, err);
+    } finally {
+      clearTimeout(timer);
     }
+  }
+
+  #startProbe(): void {
+    if (this.#options.pingIntervalMs <= 0) return;
+    this.#probe = setInterval(() => {
+      if (this.#probing || !this.client.isReady) return;
+      this.#probing = true;
+      this.#send(['PING'])
+        .then(
+          () => this.#setStalled(false),
+          () => undefined,
+        )
+        .finally(() => {
+          this.#probing = false;
+        });
+    }, this.#options.pingIntervalMs);
+    this.#probe.unref();
+  }
+
+  #setStalled(stalled: boolean): void {
+    if (this.#stalled === stalled) return;
+    this.#stalled = stalled;
+    this.#onState(this.ready);
   }
 
   /**
@@ -140,7 +197,9 @@ export class RedisConnection {
   close(): void {
     if (this.#refs === 0) return;
     this.#refs--;
-    if (this.#refs === 0 && this.client.isOpen) this.client.destroy();
+    if (this.#refs > 0) return;
+    clearInterval(this.#probe);
+    if (this.client.isOpen) this.client.destroy();
   }
 }
 
