@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { TidingsError, TidingsErrorCode } from '@tidings/protocol';
 
-/** Default stream name prefix; the presence stream is `<name>_PRESENCE`. */
+/** Default stream name; the other streams are `<name>_PRESENCE` and `<name>_IDEMPOTENCY`. */
 export const DEFAULT_STREAM_NAME = 'TIDINGS';
 /** Default subject prefix of every subject the engine uses. */
 export const DEFAULT_SUBJECT_PREFIX = 'tidings';
@@ -17,6 +17,7 @@ const SUBJECT_PREFIX = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 export class NatsNames {
   readonly stream: string;
   readonly presenceStream: string;
+  readonly idempotencyStream: string;
   readonly prefix: string;
 
   /** Throws `TIDINGS_ERR_CONFIG` for a stream name or subject prefix NATS would reject. */
@@ -27,6 +28,7 @@ export class NatsNames {
       throw new TidingsError(TidingsErrorCode.Config, `nats.subjectPrefix: "${subjectPrefix}" is not a valid prefix`);
     this.stream = streamName;
     this.presenceStream = `${streamName}_PRESENCE`;
+    this.idempotencyStream = `${streamName}_IDEMPOTENCY`;
     this.prefix = subjectPrefix;
   }
 
@@ -43,6 +45,16 @@ export class NatsNames {
   /** The stream subject holding a channel's publications (and its top marker). */
   history(channel: string): string {
     return `${this.prefix}.h.${token(channel)}`;
+  }
+
+  /** Every idempotency subject: the idempotency stream's only subject filter. */
+  get idempotencyWildcard(): string {
+    return `${this.prefix}.i.>`;
+  }
+
+  /** The subject remembering the position assigned to one `Nats-Msg-Id`. */
+  idempotency(msgId: string): string {
+    return `${this.prefix}.i.${msgId}`;
   }
 
   /** Where the stream republishes what it stored on history subjects (`republish.dest`). */

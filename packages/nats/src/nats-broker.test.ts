@@ -86,6 +86,17 @@ describe('NatsBroker against the real NATS JetStream', () => {
     expect((await b.history.history(ch, { limit: 0 })).offset).toBe(2);
   });
 
+  it('suppresses a repeated key even after its publication left history (channel without history)', async () => {
+    const [engine] = await openShared(1);
+    if (engine === undefined) throw new Error('no engine');
+    const ch = uniqueChannel('idem-no-history');
+    const first = await engine.broker.publish(ch, utf8('x'), { idempotencyKey: 'k' });
+    await engine.broker.publish(ch, utf8('y'));
+    await engine.broker.publish(ch, utf8('z'));
+    expect(await engine.broker.publish(ch, utf8('x'), { idempotencyKey: 'k' })).toEqual({ ...first, suppressed: true });
+    expect((await engine.history.history(ch, { limit: 0 })).offset).toBe(3);
+  });
+
   it('starts a new epoch at offset 1 when the channel subject is emptied (stream purged)', async () => {
     const [engine] = await openShared(1);
     if (engine === undefined) throw new Error('no engine');

@@ -9,11 +9,11 @@ import type {
   HistoryReadResult,
   HistoryStore,
 } from '@tidings/server';
-import { ChannelLog } from './channel-log.js';
+import { ChannelLog, type ChannelTop } from './channel-log.js';
 import { decodeBody, decodeInfo, encodeBody, encodeInfo } from './codec.js';
 import { type NatsConnector, type NatsHandles, toUnavailable } from './connection.js';
 import type { NatsNames } from './names.js';
-import { readRecord } from './records.js';
+import { readRecord, recordHeaders } from './records.js';
 
 /** Options of a `NatsBroker`. */
 export interface NatsBrokerOptions {
@@ -43,7 +43,8 @@ const LEAVE = 0x6c; // 'l'
  *   (`max_msgs_per_subject`, `max_age`) are the outer bound.
  * - Idempotency: `Nats-Msg-Id` = hash(channel, key); the dedupe window is the stream's
  *   `duplicate_window`, so a publish's own `idempotencyWindowMs` is not used. A duplicate
- *   resolves with the first publication's position and `suppressed: true`.
+ *   resolves with the first publication's position and `suppressed: true`, read from the first
+ *   message, or when history no longer holds it, from a record in the idempotency stream.
  * - Delivery: the stream republishes every stored message to a core subject per channel; a
  *   node holds one core subscription per channel, so it receives exactly the stored messages in
  *   stream order (rejected appends are never republished). Joins and leaves travel on another
@@ -133,7 +134,8 @@ export class NatsBroker implements Broker, HistoryStore {
         record: (t) => ({ kind: 'pub', offset: t.offset + 1, epoch: t.epoch, size, ttlMs }),
         ...(msgId === undefined ? {} : { msgId }),
       });
-      if (duplicateOf !== undefined) return this.#duplicate(h, channel, duplicateOf);
+      if (duplicateOf !== undefined) return this.#duplicate(h, channel, duplicateOf, msgId);
+      if (msgId !== undefined) await this.#rememberKey(h, msgId, top);
       if (size < this.#maxPerChannel) this.#trim(h, channel, Math.max(1, size));
       return { offset: top.offset, epoch: top.epoch };
     });
@@ -184,14 +186,28 @@ export class NatsBroker implements Broker, HistoryStore {
     await this.#connector.close();
   }
 
-  async #duplicate(h: NatsHandles, channel: string, seq: number): Promise<BrokerPublishResult> {
-    const first = await this.#log.recordAt(h, channel, seq);
+  async #duplicate(h: NatsHandles, channel: string, seq: number, msgId?: string): Promise<BrokerPublishResult> {
+    let first = await this.#log.recordAt(h, channel, seq);
+    if ((first === undefined || first.kind !== 'pub') && msgId !== undefined) {
+      const remembered = await h.jsm.direct
+        .getMessage(this.#names.idempotencyStream, { last_by_subj: this.#names.idempotency(msgId) })
+        .catch((err: unknown) => {
+          throw toUnavailable(err, 'reading an idempotency record');
+        });
+      first = readRecord(remembered?.header);
+    }
     if (first === undefined || first.kind !== 'pub')
       throw new TidingsError(
         TidingsErrorCode.Unavailable,
         `publish to ${channel}: the idempotency key matched a publication no longer retained`,
       );
     return { offset: first.offset, epoch: first.epoch, suppressed: true };
+  }
+
+  async #rememberKey(h: NatsHandles, msgId: string, top: ChannelTop): Promise<void> {
+    const record = recordHeaders({ kind: 'pub', offset: top.offset, epoch: top.epoch, size: 0, ttlMs: 0 });
+    // Failing here would turn a stored publication into an error; the stream copy usually suffices.
+    await h.js.publish(this.#names.idempotency(msgId), new Uint8Array(0), { headers: record }).catch(() => undefined);
   }
 
   #trim(h: NatsHandles, channel: string, keep: number): void {

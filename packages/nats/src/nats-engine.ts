@@ -10,7 +10,7 @@ import { NatsPresence } from './nats-presence.js';
 export interface NatsEngineOptions {
   /** `host:port` or `nats://host:port`, one or several. */
   readonly servers: string | readonly string[];
-  /** History stream name; the presence stream is `<streamName>_PRESENCE`. Default `TIDINGS`. */
+  /** History stream name; the others are `<streamName>_PRESENCE` and `_IDEMPOTENCY`. Default `TIDINGS`. */
   readonly streamName?: string;
   /** Prefix of every subject (dot-separated tokens). Default `tidings`. */
   readonly subjectPrefix?: string;
@@ -95,6 +95,17 @@ export function createNatsEngine(options: NatsEngineOptions): NatsEngine {
     max_age: nanos(presenceMaxAgeMs),
     duplicate_window: nanos(Math.min(presenceMaxAgeMs, 60_000)),
   };
+  // Remembers the position of each keyed publish for the dedupe window, for when the first
+  // publication itself was already trimmed from history (e.g. a channel with no history).
+  const idempotency: StreamSpec = {
+    name: names.idempotencyStream,
+    subjects: [names.idempotencyWildcard],
+    storage,
+    num_replicas: 1,
+    allow_direct: true,
+    max_msgs_per_subject: 1,
+    max_age: nanos(Math.min(windowMs, maxAgeMs)),
+  };
   const connector = new NatsConnector({
     servers: options.servers,
     connectTimeoutMs: options.connectTimeoutMs ?? 2000,
@@ -105,6 +116,7 @@ export function createNatsEngine(options: NatsEngineOptions): NatsEngine {
     prepare: async (jsm) => {
       await ensureStream(jsm, history);
       await ensureStream(jsm, presence);
+      await ensureStream(jsm, idempotency);
     },
   });
   const broker = new NatsBroker({ connector, names, maxMessagesPerChannel: maxPerChannel });
