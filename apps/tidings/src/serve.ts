@@ -124,6 +124,10 @@ function trackConnections(server: Server, maxPerIp: number | undefined): Connect
  *   cannot be bound (port in use, no permission); nothing is left running then.
  */
 export async function startServer(config: TidingsConfig, options: StartServerOptions = {}): Promise<RunningServer> {
+  const { headersTimeoutMs, requestTimeoutMs } = config.http;
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new TidingsError(TidingsErrorCode.Config, 'http.headersTimeoutMs: must not exceed http.requestTimeoutMs');
+  }
   const logger = options.logger ?? createLogger(config.log);
   const engine = createEngine(config);
   const node = createNode({
@@ -205,10 +209,20 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
       : []),
   ];
 
-  const server = createServer(createRoutes({ node, api, streams, dashboardHtml, logger }));
-  // Headers must arrive promptly; keep-alive outlives common load-balancer idle timeouts (60 s).
-  server.headersTimeout = 20_000;
-  server.requestTimeout = 60_000;
+  const server = createServer(
+    {
+      // Events are small writes that must leave at once, not wait for Nagle's algorithm.
+      noDelay: true,
+      maxHeaderSize: config.http.maxHeaderBytes,
+      headersTimeout: headersTimeoutMs,
+      // requestTimeout covers receiving the request only, so streams may outlive it.
+      requestTimeout: requestTimeoutMs,
+      // Node checks both timeouts on this interval (30 s by default, too coarse for short ones).
+      connectionsCheckingInterval: Math.min(1_000, Math.ceil(headersTimeoutMs / 2)),
+    },
+    createRoutes({ node, api, streams, dashboardHtml, logger }),
+  );
+  // Keep-alive outlives common load-balancer idle timeouts (60 s).
   server.keepAliveTimeout = 65_000;
   const connections = trackConnections(server, config.http.maxConnectionsPerIp);
   server.on('upgrade', (req, socket: Socket, head: Buffer) => {

@@ -30,7 +30,14 @@ const secret = 's'.repeat(40);
 describe('loadConfig precedence', () => {
   it('fills every default when given nothing', () => {
     const config = loadConfig();
-    expect(config.http).toEqual({ host: '127.0.0.1', port: 8000, shutdownTimeoutMs: 10_000 });
+    expect(config.http).toEqual({
+      host: '127.0.0.1',
+      port: 8000,
+      maxHeaderBytes: 16_384,
+      headersTimeoutMs: 20_000,
+      requestTimeoutMs: 60_000,
+      shutdownTimeoutMs: 10_000,
+    });
     expect(config.client.maxQueueBytes).toBe(1024 * 1024);
     expect(config.client.allowAnonymous).toBe(false);
     expect(config.websocket.path).toBe('/connection/websocket');

@@ -27,6 +27,22 @@ const httpSchema = z
       .min(1)
       .optional()
       .describe('Open TCP connections allowed per remote address; further ones are closed at once. Unset = no limit.'),
+    maxHeaderBytes: z
+      .int()
+      .min(1 * kib)
+      .max(1 * mib)
+      .default(16 * kib)
+      .describe('Largest request head (request line and headers); a larger one is answered 431 and closed.'),
+    headersTimeoutMs: duration()
+      .default(20_000)
+      .describe(
+        'Time a client has to send the complete request head (slow-loris protection); then 408 and close. At most requestTimeoutMs.',
+      ),
+    requestTimeoutMs: duration()
+      .default(60_000)
+      .describe(
+        'Time a client has to send the complete request, body included; then 408 and close. Long-lived responses (streams) are not limited by it.',
+      ),
     shutdownTimeoutMs: duration()
       .default(10_000)
       .describe('On SIGTERM/SIGINT, time allowed for a graceful stop before the process is forced to exit.'),
