@@ -20,15 +20,31 @@ export interface ClusterSubscriber {
   close(): void;
 }
 
+/** An SDK subscriber that can also go away (disconnect) and come back (connect, recovering). */
+export interface SdkSubscriber extends ClusterSubscriber {
+  connect(): void;
+}
+
 /** The centrifuge SDK on `wsUrl`, following `channel` recoverably; records into `ledger`. */
-export async function sdkSubscriber(id: string, wsUrl: string, channel: string, ledger: Ledger) {
+export async function sdkSubscriber(
+  id: string,
+  wsUrl: string,
+  channel: string,
+  ledger: Ledger,
+): Promise<SdkSubscriber> {
   const client = new Centrifuge(wsUrl, {
     websocket: WebSocket,
     token: await token(id),
     minReconnectDelay: 50,
     maxReconnectDelay: 300,
   });
-  const result: ClusterSubscriber = { id, subscribes: [], clientIds: [], close: () => client.disconnect() };
+  const result: SdkSubscriber = {
+    id,
+    subscribes: [],
+    clientIds: [],
+    close: () => client.disconnect(),
+    connect: () => client.connect(),
+  };
   ledger.subscribed(id, channel);
   let epoch = '';
   client.on('connected', (ctx) => result.clientIds.push(ctx.client));
@@ -223,13 +239,18 @@ export function startPublishers(
 
 /**
  * A ledger that also keeps, per subscriber, the ids received in order and the last position,
- * so tests can wait for catch-up and compare orders across subscribers.
+ * so tests can wait for catch-up and compare orders across subscribers, and every ack with its
+ * time.
  */
 export function recordingLedger(inner: Ledger) {
   const ids = new Map<string, string[]>();
   const last = new Map<string, { epoch: string; offset: number }>();
+  const acks: Array<{ offset: number; epoch: string; id: string; at: number }> = [];
   const ledger: Ledger = {
-    acked: (channel, entry) => inner.acked(channel, entry),
+    acked: (channel, entry) => {
+      inner.acked(channel, entry);
+      acks.push({ ...entry, at: Date.now() });
+    },
     subscribed: (sub, channel) => inner.subscribed(sub, channel),
     discontinuity: (sub, channel, signal) => inner.discontinuity(sub, channel, signal),
     received: (sub, channel, entry) => {
@@ -241,7 +262,7 @@ export function recordingLedger(inner: Ledger) {
     },
     check: (options) => inner.check(options),
   };
-  return { ledger, ids: (sub: string) => ids.get(sub) ?? [], last: (sub: string) => last.get(sub) };
+  return { ledger, acks, ids: (sub: string) => ids.get(sub) ?? [], last: (sub: string) => last.get(sub) };
 }
 
 /** The channel's top position, read from the engine through `base`/api/history. */
