@@ -5,6 +5,7 @@ import { decodeBody } from './codec.js';
 import { type NatsHandles, toUnavailable, unavailable } from './connection.js';
 import type { NatsNames } from './names.js';
 import { readRecord, recordHeaders, type StreamRecord } from './records.js';
+import { scanSubject } from './subject-scan.js';
 
 /** The last message of a channel's subject: the channel's top position. */
 export interface ChannelTop {
@@ -129,15 +130,8 @@ export class ChannelLog {
     if (since !== undefined && Number.isFinite(since)) floor = Math.max(floor, Math.floor(since));
     const kept: StreamPublication[] = [];
     const subject = this.#names.history(channel);
-    let seq = 1;
-    while (seq <= top.seq) {
-      const msg = await h.jsm.direct
-        .getMessage(this.#names.stream, { seq, next_by_subj: subject })
-        .catch((err: unknown) => {
-          throw toUnavailable(err, 'reading history');
-        });
-      if (msg === null || msg.seq > top.seq) break;
-      seq = msg.seq + 1;
+    const expected = Math.min(top.offset, (last?.size ?? 0) + 2);
+    for (const msg of await scanSubject(h, this.#names.stream, subject, top.seq, expected)) {
       const record = readRecord(msg.header);
       if (record === undefined || record.epoch !== top.epoch) continue;
       if (record.kind === 'top') {
@@ -145,9 +139,8 @@ export class ChannelLog {
         floor = Math.max(floor, record.offset);
         continue;
       }
-      const time = msg.time.getTime();
-      if (record.size <= 0 || (record.ttlMs > 0 && time + record.ttlMs <= now)) continue;
-      kept.push({ offset: record.offset, time, ...decodeBody(msg.data) });
+      if (record.size <= 0 || (record.ttlMs > 0 && msg.time + record.ttlMs <= now)) continue;
+      kept.push({ offset: record.offset, time: msg.time, ...decodeBody(msg.data) });
     }
     let publications = kept.filter((p) => p.offset > floor);
     if (query.reverse === true) publications.reverse();

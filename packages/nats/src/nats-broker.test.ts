@@ -75,6 +75,31 @@ describe('NatsBroker against the real NATS JetStream', () => {
     );
   }, 30_000);
 
+  it('answers large history reads (ordered consumer scan) with size, since, limit, reverse and removal, leaving no consumer', async () => {
+    const [engine] = await openShared(1);
+    if (engine === undefined) throw new Error('no engine');
+    const ch = uniqueChannel('large');
+    for (let i = 1; i <= 40; i++)
+      await engine.broker.publish(ch, utf8(`m${i}`), { history: { size: 30, ttlMs: 60_000 } });
+    const offsets = async (query: Parameters<typeof engine.history.history>[1]) =>
+      (await engine.history.history(ch, query)).publications.map((p) => p.offset);
+    const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+    const epoch = (await engine.history.history(ch, { limit: 0 })).epoch;
+    expect(await offsets({ limit: -1 })).toEqual(range(11, 40));
+    expect(await offsets({ limit: 3, since: { offset: 20, epoch } })).toEqual([21, 22, 23]);
+    expect(await offsets({ limit: 3, reverse: true })).toEqual([40, 39, 38]);
+    expect(await offsets({ limit: -1, since: { offset: 5, epoch } })).toEqual(range(11, 40));
+    const nc = await connect({ servers: NATS_URL });
+    try {
+      const info = await (await jetstreamManager(nc)).streams.info(engine.streamName);
+      expect(info.state.consumer_count).toBe(0);
+    } finally {
+      await nc.close();
+    }
+    await engine.history.removeHistory(ch);
+    expect(await engine.history.history(ch, { limit: -1 })).toMatchObject({ offset: 40, epoch, publications: [] });
+  });
+
   it('suppresses an idempotency key repeated through another node', async () => {
     const [a, b] = await openShared(2);
     if (a === undefined || b === undefined) throw new Error('no engines');
