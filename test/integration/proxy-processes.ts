@@ -2,14 +2,14 @@
 // ports and runtime paths rewritten by plain string replaces (the placeholders those files
 // document), in the foreground, on free loopback ports, with everything under a temp folder.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const deployDir = new URL('../../deploy/', import.meta.url);
 
-/** A proxy running in the foreground; `stop()` kills it and waits for the exit. */
+/** A proxy running in the foreground; `stop()` kills it, waits for the exit and removes its temp folder. */
 export interface ProxyProcess {
   readonly name: 'nginx' | 'haproxy';
   /** Public port (the template's 8080). */
@@ -51,7 +51,14 @@ function workDir(name: string): string {
   return dir;
 }
 
-function run(name: ProxyProcess['name'], cmd: string, args: string[], port: number, statsPort?: number): ProxyProcess {
+function run(
+  name: ProxyProcess['name'],
+  dir: string,
+  cmd: string,
+  args: string[],
+  port: number,
+  statsPort?: number,
+): ProxyProcess {
   const proc: ChildProcess = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   proc.stdout?.on('data', (chunk: Buffer) => {
@@ -69,6 +76,7 @@ function run(name: ProxyProcess['name'], cmd: string, args: string[], port: numb
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
       await exited;
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
@@ -87,7 +95,7 @@ export async function startNginx(nodePorts: readonly [number, number]): Promise<
   ]);
   const file = join(dir, 'nginx.conf');
   writeFileSync(file, conf);
-  return run('nginx', binary('nginx'), ['-p', `${dir}/`, '-c', file, '-g', 'daemon off;'], port);
+  return run('nginx', dir, binary('nginx'), ['-p', `${dir}/`, '-c', file, '-g', 'daemon off;'], port);
 }
 
 /** HAProxy with deploy/haproxy.cfg in front of `nodePorts` (the template's 8001 and 8002). */
@@ -103,7 +111,7 @@ export async function startHaproxy(nodePorts: readonly [number, number]): Promis
   ]);
   const file = join(dir, 'haproxy.cfg');
   writeFileSync(file, cfg);
-  return run('haproxy', binary('haproxy'), ['-f', file, '-db'], port, statsPort);
+  return run('haproxy', dir, binary('haproxy'), ['-f', file, '-db'], port, statsPort);
 }
 
 /** Polls `check` every 50 ms until it holds; throws with `describe()` after `ms`. */
