@@ -115,8 +115,8 @@ export class ChannelLog {
 
   /**
    * History per the `HistoryStore` contract. Scans the channel's subject up to the top read
-   * first (the subject holds at most the retained publications plus a marker, since every
-   * publish purges beyond its size), then applies the retention recorded in the headers:
+   * first (the subject holds little more than the retained publications, since publishes
+   * purge beyond their size), then applies the retention recorded in the headers:
    * the newest `size` of the top publication, nothing at or below a `removeHistory` marker, and
    * each publication's TTL from its stream timestamp.
    */
@@ -130,8 +130,7 @@ export class ChannelLog {
     if (since !== undefined && Number.isFinite(since)) floor = Math.max(floor, Math.floor(since));
     const kept: StreamPublication[] = [];
     const subject = this.#names.history(channel);
-    const expected = Math.min(top.offset, (last?.size ?? 0) + 2);
-    for (const msg of await scanSubject(h, this.#names.stream, subject, top.seq, expected)) {
+    for (const msg of await scanSubject(h, this.#names.stream, subject, top.seq)) {
       const record = readRecord(msg.header);
       if (record === undefined || record.epoch !== top.epoch) continue;
       if (record.kind === 'top') {

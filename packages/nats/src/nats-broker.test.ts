@@ -117,6 +117,7 @@ describe('NatsBroker against the real NATS JetStream', () => {
     const ch = uniqueChannel('idem-no-history');
     const first = await engine.broker.publish(ch, utf8('x'), { idempotencyKey: 'k' });
     await engine.broker.publish(ch, utf8('y'));
+    await engine.history.removeHistory(ch);
     await engine.broker.publish(ch, utf8('z'));
     expect(await engine.broker.publish(ch, utf8('x'), { idempotencyKey: 'k' })).toEqual({ ...first, suppressed: true });
     expect((await engine.history.history(ch, { limit: 0 })).offset).toBe(3);

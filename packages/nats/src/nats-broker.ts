@@ -37,8 +37,8 @@ const LEAVE = 0x6c; // 'l'
  * - Epoch: random per channel life, written with the channel's first message (a marker when
  *   the channel is read before it is published to). When the subject empties (stream deleted or
  *   purged, everything aged out by the stream's `max_age`), the next use starts a new epoch at 1.
- * - Retention: every publish purges the subject down to `history.size` (at least one message,
- *   the top carrier); reads also apply the size, `removeHistory` markers and each publication's
+ * - Retention: every few publishes the subject is purged down to `history.size` (at least one
+ *   message, the top carrier); reads apply the size, `removeHistory` markers and each publication's
  *   TTL from headers, so they are exact even before a purge lands. Stream-wide limits
  *   (`max_msgs_per_subject`, `max_age`) are the outer bound.
  * - Idempotency: `Nats-Msg-Id` = hash(channel, key); the dedupe window is the stream's
@@ -136,7 +136,10 @@ export class NatsBroker implements Broker, HistoryStore {
       });
       if (duplicateOf !== undefined) return this.#duplicate(h, channel, duplicateOf, msgId);
       if (msgId !== undefined) await this.#rememberKey(h, msgId, top);
-      if (size < this.#maxPerChannel) this.#trim(h, channel, Math.max(1, size));
+      // Reads apply the size themselves, so purging every few publishes only bounds storage
+      // (at most size + interval messages per subject) and halves the requests under load.
+      const interval = Math.min(64, Math.max(4, Math.ceil(size / 4)));
+      if (size < this.#maxPerChannel && top.offset % interval === 0) this.#trim(h, channel, Math.max(1, size));
       return { offset: top.offset, epoch: top.epoch };
     });
   }

@@ -5,6 +5,7 @@ import { decodeInfo, encodeInfo } from './codec.js';
 import { type NatsConnector, toUnavailable } from './connection.js';
 import type { NatsNames } from './names.js';
 import { Header } from './records.js';
+import { scanSubject } from './subject-scan.js';
 
 /**
  * A `PresenceStore` on a JetStream stream shared by every node: one subject per (channel,
@@ -54,22 +55,14 @@ export class NatsPresence implements PresenceStore {
   /** Live entries of `channel`, keyed by clientId. */
   async get(channel: string): Promise<Record<string, ClientInfo>> {
     this.#assertOpen('get');
-    const { jsm } = await this.#connector.use();
+    const h = await this.#connector.use();
     const now = Date.now();
     const filter = this.#names.presenceOf(channel);
     const prefix = filter.slice(0, -1);
     const entries: Array<[string, ClientInfo]> = [];
-    let seq = 1;
-    for (;;) {
-      const msg = await jsm.direct
-        .getMessage(this.#names.presenceStream, { seq, next_by_subj: filter })
-        .catch((err: unknown) => {
-          throw toUnavailable(err, 'reading presence');
-        });
-      if (msg === null) break;
-      seq = msg.seq + 1;
+    for (const msg of await scanSubject(h, this.#names.presenceStream, filter)) {
       const ttlMs = Number(msg.header?.get(Header.Ttl));
-      if (!(msg.time.getTime() + ttlMs > now)) continue;
+      if (!(msg.time + ttlMs > now)) continue;
       const clientId = Buffer.from(msg.subject.slice(prefix.length), 'base64url').toString('utf8');
       entries.push([clientId, decodeInfo(msg.data)]);
     }
