@@ -183,6 +183,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
             heartbeatIntervalMs: config.sse.heartbeatIntervalMs,
             retryMs: config.sse.retryMs,
             allowedOrigins: config.websocket.allowedOrigins,
+            compression: config.http.compression,
           }),
         ]
       : []),
@@ -192,6 +193,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
             path: config.httpStream.path,
             heartbeatIntervalMs: config.httpStream.heartbeatIntervalMs,
             allowedOrigins: config.websocket.allowedOrigins,
+            compression: config.http.compression,
           }),
         ]
       : []),

@@ -46,6 +46,12 @@ const httpSchema = z
     shutdownTimeoutMs: duration()
       .default(10_000)
       .describe('On SIGTERM/SIGINT, time allowed for a graceful stop before the process is forced to exit.'),
+    compression: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Compress SSE and NDJSON streams (br, else gzip) for clients whose Accept-Encoding asks for it, flushed per event. Costs CPU and a compressor per stream.',
+      ),
   })
   .prefault({})
   .describe('HTTP listener.');

@@ -15,6 +15,8 @@ export interface HttpStreamHandlerOptions {
   readonly closeGraceMs?: number;
   /** Browser origins allowed besides the server's own; others get 403. Default none. */
   readonly allowedOrigins?: readonly string[];
+  /** Compress for clients that ask (`Accept-Encoding`: br, else gzip), flushed per event. Default false. */
+  readonly compression?: boolean;
   readonly clock?: Clock;
 }
 
@@ -31,6 +33,7 @@ export function createHttpStreamHandler(node: TidingsNode, options: HttpStreamHa
     ...(options.tokenCookie !== undefined ? { tokenCookie: options.tokenCookie } : {}),
     ...(options.closeGraceMs !== undefined ? { closeGraceMs: options.closeGraceMs } : {}),
     ...(options.allowedOrigins !== undefined ? { allowedOrigins: options.allowedOrigins } : {}),
+    ...(options.compression !== undefined ? { compression: options.compression } : {}),
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
   });
 }

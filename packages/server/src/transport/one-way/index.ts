@@ -8,3 +8,4 @@ export {
   OneWayTransport,
   type OneWayTransportOptions,
 } from './one-way-transport.js';
+export { createStreamOutput, negotiateEncoding, type StreamEncoding, type StreamOutput } from './stream-output.js';

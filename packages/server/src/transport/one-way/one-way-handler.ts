@@ -14,6 +14,7 @@ import type { EventFramer } from './event-framer.js';
 import { disconnectFailure, sendError, statusOfWire } from './http-errors.js';
 import { OneWayRequestError, parseOneWayRequest } from './one-way-request.js';
 import { OneWayClosedError, OneWayTransport } from './one-way-transport.js';
+import { negotiateEncoding } from './stream-output.js';
 
 /** Options of a one-way stream endpoint. */
 export interface OneWayHandlerOptions {
@@ -28,6 +29,11 @@ export interface OneWayHandlerOptions {
   readonly tokenCookie?: string;
   /** Browser origins allowed besides the server's own (see `isOriginAllowed`); others get 403. Default none. */
   readonly allowedOrigins?: readonly string[];
+  /**
+   * Compress streams (br, else gzip) for clients whose `Accept-Encoding` asks for it, flushed per
+   * event; responses then carry `Vary: Accept-Encoding`. Default false: never compress.
+   */
+  readonly compression?: boolean;
   readonly clock?: Clock;
 }
 
@@ -71,7 +77,12 @@ export function createOneWayHandler(node: TidingsNode, options: OneWayHandlerOpt
       return sendError(res, 503, ErrorCode.Internal, 'not ready, retry later', { ...cors, 'retry-after': '1' });
     }
     const request = parseOneWayRequest(req, options.tokenCookie);
-    const transport = new OneWayTransport(res, { ...transportOptions, resume: request.resume });
+    const encoding = options.compression === true ? negotiateEncoding(req.headers['accept-encoding']) : undefined;
+    const transport = new OneWayTransport(res, {
+      ...transportOptions,
+      resume: request.resume,
+      ...(encoding !== undefined ? { encoding } : {}),
+    });
     const session = node.openSession(transport, {
       headers: req.headers,
       ...(req.socket.remoteAddress !== undefined ? { remoteAddress: req.socket.remoteAddress } : {}),
@@ -100,7 +111,8 @@ export function createOneWayHandler(node: TidingsNode, options: OneWayHandlerOpt
       );
       const failed = replies.find((r) => r.error !== undefined)?.error;
       if (failed !== undefined) return refuse(transport, session, res, failed, cors);
-      transport.open({ ...streamHeaders, ...cors });
+      const vary = [cors.vary, options.compression === true ? 'Accept-Encoding' : undefined].filter((v) => v);
+      transport.open({ ...streamHeaders, ...cors, ...(vary.length > 0 ? { vary: vary.join(', ') } : {}) });
     } catch (error) {
       if (!(error instanceof OneWayClosedError)) throw error;
       // The peer left during the handshake: nothing to answer.

@@ -13,6 +13,7 @@ import type { Clock, TimerHandle } from '../../internal/clock.js';
 import type { Transport } from '../types.js';
 import { type Chunk, type EventFramer, joinChunks } from './event-framer.js';
 import { decodeOneWayRecords, type OneWayRecord, oneWayCodec } from './one-way-codec.js';
+import { createStreamOutput, type StreamEncoding, type StreamOutput } from './stream-output.js';
 
 /** What the transport drives: the session's command entry and its peer-gone signal. */
 export interface OneWaySessionPort {
@@ -39,6 +40,8 @@ export interface OneWayTransportOptions {
   /** How long the final event may take to reach a client before the socket is destroyed. */
   readonly closeGraceMs: number;
   readonly clock: Clock;
+  /** Compress the stream with this coding (negotiated from `Accept-Encoding`); none when absent. */
+  readonly encoding?: StreamEncoding;
 }
 
 interface ChannelState {
@@ -79,6 +82,8 @@ export class OneWayTransport implements Transport {
   #client = '';
   #nextId = 1;
   #heartbeat: TimerHandle | undefined;
+  /** Where events go once open: the response, or a compressor in front of it. */
+  #out: StreamOutput | undefined;
 
   constructor(res: ServerResponse, options: OneWayTransportOptions) {
     this.#res = res;
@@ -93,7 +98,7 @@ export class OneWayTransport implements Transport {
   }
 
   get bufferedBytes(): number {
-    return this.#heldBytes + this.#res.writableLength;
+    return this.#heldBytes + (this.#out?.bufferedBytes ?? this.#res.writableLength);
   }
 
   /** Channels subscribed so far (after the handshake: every channel the stream carries). */
@@ -127,7 +132,9 @@ export class OneWayTransport implements Transport {
       if (!this.#start.has(channel)) this.#channels.delete(channel);
     }
     this.#res.socket?.setNoDelay(true);
-    this.#res.writeHead(200, { ...headers, ...this.#options.framer.headers });
+    const out = createStreamOutput(this.#res, this.#options.encoding);
+    this.#out = out;
+    out.writeHead(200, { ...headers, ...this.#options.framer.headers });
     const channels = [...this.#start.keys()];
     const open = [
       `{"type":"connected","client":${JSON.stringify(this.#client)},"channels":${JSON.stringify(channels)}`,
@@ -139,7 +146,7 @@ export class OneWayTransport implements Transport {
     ];
     this.#held = [];
     this.#heldBytes = 0;
-    this.#res.write(joinChunks(chunks));
+    out.write(joinChunks(chunks));
     this.#scheduleHeartbeat();
   }
 
@@ -168,14 +175,15 @@ export class OneWayTransport implements Transport {
     this.#state = 'closed';
     this.#stopHeartbeat();
     this.#rejectWaiters(disconnect);
-    if (!wasOpen) return;
+    const out = this.#out;
+    if (!wasOpen || out === undefined) return;
     const reconnect = shouldReconnect(disconnect.code);
     const open = [
       `{"type":"end","code":${disconnect.code},"reason":${JSON.stringify(disconnect.reason)},"reconnect":${reconnect}`,
     ];
-    this.#res.end(joinChunks(this.#options.framer.event('end', open, undefined)));
+    out.end(joinChunks(this.#options.framer.event('end', open, undefined)));
     const timer = this.#options.clock.setTimeout(() => {
-      if (!this.#res.writableFinished) this.#res.destroy();
+      if (!out.finished) out.destroy();
     }, this.#options.closeGraceMs);
     this.#res.once('close', () => this.#options.clock.clearTimeout(timer));
   }
@@ -280,14 +288,14 @@ export class OneWayTransport implements Transport {
       this.#held.push(...chunks);
       return;
     }
-    this.#res.write(joinChunks(chunks));
+    this.#out?.write(joinChunks(chunks));
   }
 
   #scheduleHeartbeat(): void {
     this.#heartbeat = this.#options.clock.setTimeout(() => {
       if (this.#state !== 'open') return;
       // A stream with bytes still in flight is alive enough; this keeps heartbeats bounded too.
-      if (this.#res.writableLength === 0) this.#res.write(this.#options.framer.heartbeat());
+      if (this.#out !== undefined && this.#out.bufferedBytes === 0) this.#out.write(this.#options.framer.heartbeat());
       this.#scheduleHeartbeat();
     }, this.#options.heartbeatIntervalMs);
   }

@@ -17,6 +17,8 @@ export interface SseHandlerOptions {
   readonly closeGraceMs?: number;
   /** Browser origins allowed besides the server's own; others get 403. Default none. */
   readonly allowedOrigins?: readonly string[];
+  /** Compress for clients that ask (`Accept-Encoding`: br, else gzip), flushed per event. Default false. */
+  readonly compression?: boolean;
   readonly clock?: Clock;
 }
 
@@ -33,6 +35,7 @@ export function createSseHandler(node: TidingsNode, options: SseHandlerOptions =
     ...(options.tokenCookie !== undefined ? { tokenCookie: options.tokenCookie } : {}),
     ...(options.closeGraceMs !== undefined ? { closeGraceMs: options.closeGraceMs } : {}),
     ...(options.allowedOrigins !== undefined ? { allowedOrigins: options.allowedOrigins } : {}),
+    ...(options.compression !== undefined ? { compression: options.compression } : {}),
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
   });
 }
