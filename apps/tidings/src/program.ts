@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { isTidingsError, TidingsErrorCode } from '@tidings/protocol';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { registerBenchCommand } from './bench/command.js';
 import type { ConfigOverride } from './config/env.js';
 import { generateConfigText } from './config/genconfig.js';
 import { loadConfig } from './config/load.js';
@@ -151,6 +152,8 @@ export function createProgram(io: CliIo): Command {
         io.stdout.write(`${token}\n`);
       },
     );
+
+  registerBenchCommand(program, io);
 
   program
     .command('version')

@@ -1,0 +1,263 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as hdr from 'hdr-histogram-js';
+import {
+  type FromWorker,
+  newLatencyHistogram,
+  type WorkerCounters,
+  type WorkerPlan,
+  type WorkerReady,
+} from './messages.js';
+import { type ProcSample, sampleProcess } from './proc-stats.js';
+import { Publisher } from './publisher.js';
+import type { BenchOptions, BenchResult, LatencySummary, ServerUsage, TimelinePoint } from './types.js';
+
+/** Live figures, passed to `onProgress` once a second. */
+export interface BenchProgress {
+  readonly phase: 'connecting' | 'publishing' | 'draining';
+  readonly seconds: number;
+  readonly connected: number;
+  readonly deliveriesPerSec: number;
+  readonly p99Us?: number;
+  readonly errors: number;
+}
+
+interface WorkerState {
+  readonly child: ChildProcess;
+  counters: WorkerCounters;
+  ready?: WorkerReady;
+  done: boolean;
+}
+
+const zeroCounters: WorkerCounters = {
+  connected: 0,
+  deliveries: 0,
+  connectErrors: 0,
+  disconnects: 0,
+  protocolErrors: 0,
+};
+
+function workerEntry(): { file: string; execArgv: string[] } {
+  const js = fileURLToPath(new URL('./worker.js', import.meta.url));
+  if (existsSync(js)) return { file: js, execArgv: [] };
+  // Running from sources (tests, tsx): the worker needs the TypeScript loader too.
+  return { file: fileURLToPath(new URL('./worker.ts', import.meta.url)), execArgv: ['--import', 'tsx'] };
+}
+
+function sum(states: readonly WorkerState[], key: keyof WorkerCounters): number {
+  return states.reduce((total, s) => total + s.counters[key], 0);
+}
+
+function summarize(histogram: hdr.Histogram): LatencySummary {
+  const at = (p: number) => (histogram.totalCount === 0 ? 0 : histogram.getValueAtPercentile(p));
+  return {
+    count: histogram.totalCount,
+    p50: at(50),
+    p90: at(90),
+    p99: at(99),
+    p999: at(99.9),
+    max: histogram.totalCount === 0 ? 0 : histogram.maxValue,
+    mean: histogram.totalCount === 0 ? 0 : Math.round(histogram.mean),
+  };
+}
+
+function usage(pid: number, start: ProcSample, end: ProcSample, peakRss: number, deliveries: number): ServerUsage {
+  const wallUs = (end.at - start.at) * 1000;
+  const user = end.userUs - start.userUs;
+  const cpu = user + end.systemUs - start.systemUs;
+  const mib = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
+  return {
+    pid,
+    cpuPercent: Math.round((cpu / wallUs) * 1000) / 10,
+    userCpuPercent: Math.round((user / wallUs) * 1000) / 10,
+    userCpuUsPerDelivery: deliveries === 0 ? 0 : Math.round((user / deliveries) * 1000) / 1000,
+    rssStartMiB: mib(start.rssBytes),
+    rssEndMiB: mib(end.rssBytes),
+    rssPeakMiB: mib(Math.max(peakRss, start.rssBytes, end.rssBytes)),
+  };
+}
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs one fan-out scenario: forks `workers` processes holding `subscribers` sockets, waits until
+ * every socket subscribed (or failed), publishes for `duration` seconds, waits up to 3 s for the
+ * last deliveries, then closes everything and returns the merged figures. Errors are counted,
+ * not thrown; it rejects only when a worker process cannot run.
+ */
+export async function runBench(options: BenchOptions, onProgress?: (p: BenchProgress) => void): Promise<BenchResult> {
+  const startedAt = new Date().toISOString();
+  const entry = workerEntry();
+  const total = newLatencyHistogram();
+  let second = newLatencyHistogram();
+  const timeline: TimelinePoint[] = [];
+  const states: WorkerState[] = [];
+  const per = Math.floor(options.subscribers / options.workers);
+  let first = 0;
+  let ticks = 0;
+  let onTickRound: (() => void) | undefined;
+  let onAllReady: (() => void) | undefined;
+  let onAllDone: (() => void) | undefined;
+  let failure: Error | undefined;
+
+  for (let index = 0; index < options.workers; index++) {
+    const count = index === options.workers - 1 ? options.subscribers - first : per;
+    const child = fork(entry.file, [], { execArgv: entry.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const state: WorkerState = { child, counters: zeroCounters, done: false };
+    states.push(state);
+    child.on('message', (message: FromWorker) => {
+      if (message.type === 'tick') {
+        const { type: _type, histogram, ...counters } = message;
+        state.counters = counters;
+        if (histogram !== '') {
+          const h = hdr.decodeFromCompressedBase64(histogram);
+          total.add(h);
+          second.add(h);
+          h.destroy();
+        }
+        if (++ticks % options.workers === 0) onTickRound?.();
+      } else if (message.type === 'ready') {
+        state.ready = message;
+        state.counters = message;
+        if (states.every((s) => s.ready !== undefined)) onAllReady?.();
+      } else {
+        state.done = true;
+        if (states.every((s) => s.done)) onAllDone?.();
+      }
+    });
+    child.on('exit', (code) => {
+      if (!state.done) {
+        failure ??= new Error(`bench worker ${index} exited with ${code} before it finished`);
+        state.done = true;
+        onAllReady?.();
+        if (states.every((s) => s.done)) onAllDone?.();
+      }
+    });
+    const plan: WorkerPlan = {
+      type: 'plan',
+      index,
+      url: options.url,
+      ...(options.token === undefined ? {} : { token: options.token }),
+      codec: options.codec,
+      first,
+      count,
+      channels: options.channels,
+      channelPrefix: options.channelPrefix,
+      connectConcurrency: options.connectConcurrency,
+      socketsPerAddress: options.socketsPerAddress,
+      workers: options.workers,
+    };
+    child.send(plan);
+    first += count;
+  }
+
+  const clock = {
+    phase: 'connecting' as BenchProgress['phase'],
+    zero: performance.now(),
+    lastDeliveries: 0,
+    last: performance.now(),
+  };
+  let peakRss = 0;
+  // One timeline point per round of worker ticks (each worker ticks once a second).
+  onTickRound = () => {
+    const now = performance.now();
+    const deliveries = sum(states, 'deliveries');
+    const rate = ((deliveries - clock.lastDeliveries) / (now - clock.last)) * 1000;
+    clock.lastDeliveries = deliveries;
+    clock.last = now;
+    const point: TimelinePoint = {
+      t: Math.round((now - clock.zero) / 100) / 10,
+      connected: sum(states, 'connected'),
+      deliveriesPerSec: Math.round(rate),
+      ...(second.totalCount === 0 ? {} : { p99: second.getValueAtPercentile(99) }),
+    };
+    second.destroy();
+    second = newLatencyHistogram();
+    if (clock.phase !== 'connecting') timeline.push(point);
+    if (options.serverPid !== undefined) peakRss = Math.max(peakRss, sampleProcess(options.serverPid)?.rssBytes ?? 0);
+    onProgress?.({
+      phase: clock.phase,
+      seconds: point.t,
+      connected: point.connected,
+      deliveriesPerSec: point.deliveriesPerSec,
+      ...(point.p99 === undefined ? {} : { p99Us: point.p99 }),
+      errors: sum(states, 'connectErrors') + sum(states, 'disconnects') + sum(states, 'protocolErrors'),
+    });
+  };
+
+  await new Promise<void>((resolve) => {
+    onAllReady = resolve;
+    if (options.workers === 0) resolve();
+  });
+  if (failure !== undefined) {
+    for (const state of states) state.child.kill();
+    throw failure;
+  }
+  const readies = states.flatMap((s) => (s.ready === undefined ? [] : [s.ready]));
+  const firstOpenAt = Math.min(...readies.map((r) => r.firstOpenAt));
+  const lastReadyAt = Math.max(...readies.map((r) => r.lastReadyAt));
+  const connectSeconds = Math.max(0.001, (lastReadyAt - firstOpenAt) / 1000);
+  const connected = sum(states, 'connected');
+
+  const publisher = new Publisher({ ...options, concurrency: options.publishConcurrency });
+  const serverStart = options.serverPid === undefined ? undefined : sampleProcess(options.serverPid);
+  const deliveredBefore = sum(states, 'deliveries');
+  clock.phase = 'publishing';
+  clock.zero = performance.now();
+  publisher.start();
+  if (failure === undefined) await delay(options.duration * 1000);
+  const stats = await publisher.stop();
+  const publishSeconds = (performance.now() - clock.zero) / 1000;
+  const serverEnd = options.serverPid === undefined ? undefined : sampleProcess(options.serverPid);
+
+  // Expected deliveries: each channel's publications times its subscribers.
+  const subscribersOf = (channel: number) =>
+    Math.floor(options.subscribers / options.channels) + (channel < options.subscribers % options.channels ? 1 : 0);
+  const expected = stats.perChannel.reduce((acc, n, channel) => acc + n * subscribersOf(channel), 0);
+  clock.phase = 'draining';
+  const drainUntil = performance.now() + 3_000;
+  while (
+    performance.now() < drainUntil &&
+    sum(states, 'deliveries') - deliveredBefore < expected &&
+    failure === undefined
+  ) {
+    await delay(50);
+  }
+
+  const allDone = new Promise<void>((resolve) => (onAllDone = resolve));
+  for (const state of states) if (!state.done) state.child.send({ type: 'stop' });
+  await allDone;
+  if (failure !== undefined) throw failure;
+
+  const deliveries = sum(states, 'deliveries') - deliveredBefore;
+  const errors = {
+    connect: sum(states, 'connectErrors'),
+    disconnects: sum(states, 'disconnects'),
+    publish: stats.errors,
+    protocol: sum(states, 'protocolErrors'),
+  };
+  const { token: _token, apiKey: _apiKey, progress: _progress, ...shown } = options;
+  const result: BenchResult = {
+    options: shown,
+    startedAt,
+    connected,
+    connectPerSec: Math.round(connected / connectSeconds),
+    connectSeconds: Math.round(connectSeconds * 1000) / 1000,
+    published: stats.published,
+    publishesPerSec: Math.round(stats.published / publishSeconds),
+    publishSeconds: Math.round(publishSeconds * 1000) / 1000,
+    expectedDeliveries: expected,
+    deliveries,
+    deliveriesPerSec: Math.round(deliveries / publishSeconds),
+    latencyUs: summarize(total),
+    errors: { ...errors, total: errors.connect + errors.disconnects + errors.publish + errors.protocol },
+    ...(serverStart === undefined || serverEnd === undefined || options.serverPid === undefined
+      ? {}
+      : { server: usage(options.serverPid, serverStart, serverEnd, peakRss, deliveries) }),
+    timeline,
+  };
+  total.destroy();
+  second.destroy();
+  return result;
+}
