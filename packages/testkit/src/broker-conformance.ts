@@ -124,6 +124,25 @@ export function runBrokerConformance(options: BrokerConformanceOptions): void {
       expect(await history.history(none, { limit: -1 })).toMatchObject({ offset: 2, epoch: r.epoch, publications: [] });
     });
 
+    it('a publish that keeps no history advances the offset and leaves the kept history alone', async () => {
+      const { broker, history } = await open();
+      const ch = uniqueChannel('skip-history');
+      for (let i = 1; i <= 3; i++) await broker.publish(ch, utf8(`m${i}`), { history: retain(10) });
+      const skipped = await broker.publish(ch, utf8('live only'), { history: { size: 0, ttlMs: 0 } });
+      expect(skipped.offset).toBe(4);
+      await broker.publish(ch, utf8('m5'), { history: retain(10) });
+      const h = await history.history(ch, { limit: -1 });
+      expect(h.offset).toBe(5);
+      expect(h.publications.map((p) => [p.offset, fromUtf8(p.data)])).toEqual([
+        [1, 'm1'],
+        [2, 'm2'],
+        [3, 'm3'],
+        [5, 'm5'],
+      ]);
+      const after3 = await history.history(ch, { limit: -1, since: { offset: 3, epoch: h.epoch } });
+      expect(after3.publications.map((p) => p.offset)).toEqual([5]);
+    });
+
     it('removeHistory drops publications but keeps the top offset and epoch', async () => {
       const { broker, history } = await open();
       const ch = uniqueChannel('remove');

@@ -66,12 +66,9 @@ export class StreamStore {
     const retention = append.history;
     const size = retention === undefined ? 0 : Math.floor(retention.size);
     const ttlMs = retention === undefined ? 0 : retention.ttlMs;
-    if (size > 0 && ttlMs > 0) {
-      stream.buffer.push(pub, now + ttlMs, size);
-    } else {
-      // Keeping nothing now also means not keeping older publications past this one.
-      stream.buffer.clear();
-    }
+    // A publish that keeps no history (skip_history) still gets its offset; the history already
+    // kept stays, with a hole where this publication would be.
+    if (size > 0 && ttlMs > 0) stream.buffer.push(pub, now + ttlMs, size);
     const metaTtlMs =
       retention?.metaTtlMs !== undefined && retention.metaTtlMs > 0 ? retention.metaTtlMs : this.#defaultMetaTtlMs;
     stream.metaExpiresAt = now + Math.max(metaTtlMs, size > 0 ? ttlMs : 0);
