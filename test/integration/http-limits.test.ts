@@ -60,6 +60,15 @@ describe('HTTP limits', () => {
     expect(fine.status).toBe(200);
   });
 
+  it('refuses oversize queries: a huge URL gets 431, too many channels get 106 before any stream starts', async () => {
+    const server = await start();
+    const many = (n: number) => Array.from({ length: n }, (_, i) => `channel=live:c${i}`).join('&');
+    expect((await fetch(`${server.url}/connection/sse?${many(3_000)}`)).status).toBe(431);
+    const tooMany = await fetch(`${server.url}/connection/stream?${many(300)}`);
+    expect(tooMany.status).toBe(400);
+    expect(await tooMany.json()).toEqual({ error: { code: 106, message: 'limit exceeded' } });
+  });
+
   it('closes a client that trickles its headers (slow loris) after http.headersTimeoutMs', async () => {
     const server = await start({ headersTimeoutMs: 600, requestTimeoutMs: 5_000 });
     const started = Date.now();
