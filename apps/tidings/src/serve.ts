@@ -1,5 +1,6 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import { createNatsEngine } from '@tidings/nats';
 import { TidingsError, TidingsErrorCode } from '@tidings/protocol';
 import { createRedisEngine } from '@tidings/redis';
 import {
@@ -18,6 +19,7 @@ import {
 import type { TidingsConfig } from './config/schema.js';
 import { toAuthenticatorOptions, toChannelsOptions, toClientOptions } from './config/to-library.js';
 import { renderDashboard } from './dashboard.js';
+import { createHttpListener } from './http-listener.js';
 import { createRoutes } from './http-routes.js';
 import { createLogger } from './logger.js';
 import { packageVersion } from './version.js';
@@ -61,6 +63,16 @@ function createEngine(config: TidingsConfig) {
         commandTimeoutMs: engine.commandTimeoutMs,
         idempotencyWindowMs: config.idempotencyWindowMs,
       });
+    case 'nats':
+      return createNatsEngine({
+        servers: engine.servers,
+        streamName: engine.streamName,
+        subjectPrefix: engine.subjectPrefix,
+        maxMessagesPerChannel: engine.maxMessagesPerChannel,
+        connectTimeoutMs: engine.connectTimeoutMs,
+        requestTimeoutMs: engine.requestTimeoutMs,
+        idempotencyWindowMs: config.idempotencyWindowMs,
+      });
   }
 }
 
@@ -75,45 +87,9 @@ function listenError(error: NodeJS.ErrnoException, config: TidingsConfig): Tidin
   return new TidingsError(TidingsErrorCode.Config, reason, { cause: error });
 }
 
-function urlOf(host: string, port: number): string {
+function urlOf(scheme: string, host: string, port: number): string {
   const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
-  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
-}
-
-/** Open sockets, and which of them are serving a request or were upgraded to WebSocket. */
-interface Connections {
-  readonly all: Set<Socket>;
-  readonly busy: Set<Socket>;
-  readonly upgraded: WeakSet<Socket>;
-}
-
-/** Tracks open sockets, enforcing `http.maxConnectionsPerIp`, so shutdown can drop the idle ones. */
-function trackConnections(server: Server, maxPerIp: number | undefined): Connections {
-  const connections: Connections = { all: new Set(), busy: new Set(), upgraded: new WeakSet() };
-  const perIp = new Map<string, number>();
-  server.on('connection', (socket: Socket) => {
-    const ip = socket.remoteAddress ?? '';
-    const count = perIp.get(ip) ?? 0;
-    if (maxPerIp !== undefined && count >= maxPerIp) {
-      socket.destroy();
-      return;
-    }
-    perIp.set(ip, count + 1);
-    connections.all.add(socket);
-    socket.once('close', () => {
-      connections.all.delete(socket);
-      connections.busy.delete(socket);
-      const left = (perIp.get(ip) ?? 1) - 1;
-      if (left === 0) perIp.delete(ip);
-      else perIp.set(ip, left);
-    });
-  });
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    connections.busy.add(req.socket);
-    res.once('close', () => connections.busy.delete(req.socket));
-  });
-  server.on('upgrade', (req: IncomingMessage) => connections.upgraded.add(req.socket));
-  return connections;
+  return `${scheme}://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
 }
 
 /**
@@ -211,23 +187,16 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
       : []),
   ];
 
-  const server = createServer(
-    {
-      // Events are small writes that must leave at once, not wait for Nagle's algorithm.
-      noDelay: true,
-      maxHeaderSize: config.http.maxHeaderBytes,
-      headersTimeout: headersTimeoutMs,
-      // requestTimeout covers receiving the request only, so streams may outlive it.
-      requestTimeout: requestTimeoutMs,
-      // Node checks both timeouts on this interval (30 s by default, too coarse for short ones).
-      connectionsCheckingInterval: Math.min(1_000, Math.ceil(headersTimeoutMs / 2)),
-    },
-    createRoutes({ node, api, streams, dashboardHtml, logger }),
-  );
-  // Keep-alive outlives common load-balancer idle timeouts (60 s).
-  server.keepAliveTimeout = 65_000;
-  const connections = trackConnections(server, config.http.maxConnectionsPerIp);
-  server.on('upgrade', (req, socket: Socket, head: Buffer) => {
+  let listener: ReturnType<typeof createHttpListener>;
+  try {
+    listener = createHttpListener(config, createRoutes({ node, api, streams, dashboardHtml, logger }));
+  } catch (error) {
+    await edge.close();
+    await node.shutdown();
+    throw error;
+  }
+  const server = listener.server;
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     if (!edge.handleUpgrade(req, socket, head)) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -256,16 +225,13 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
 
   const close = async (): Promise<void> => {
     const deadline = Date.now() + config.http.shutdownTimeoutMs;
-    const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
+    const serverClosed = listener.close();
+    listener.closeIdle();
     await edge.close();
     await node.shutdown();
-    server.closeIdleConnections();
-    // Sockets with no request in flight (idle keep-alive, or connected and silent) go now;
-    // WebSockets close themselves after the 3001 close handshake.
-    for (const socket of connections.all) {
-      if (!connections.busy.has(socket) && !connections.upgraded.has(socket)) socket.destroy();
-    }
+    // Connections with no request in flight (idle keep-alive, or connected and silent) go now;
+    // WebSockets close themselves after the 3001 close handshake, h2 sessions after GOAWAY.
+    listener.closeIdle();
     // In-flight requests may finish until the deadline; then whatever is left is dropped.
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {
@@ -273,13 +239,12 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     });
     await Promise.race([serverClosed, timeout]);
     clearTimeout(timer);
-    for (const socket of connections.all) socket.destroy();
-    server.closeAllConnections();
+    listener.closeAll();
     await serverClosed;
   };
 
   return {
-    url: urlOf(config.http.host, port),
+    url: urlOf(listener.scheme, config.http.host, port),
     port,
     node,
     close() {

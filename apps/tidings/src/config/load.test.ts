@@ -37,6 +37,9 @@ describe('loadConfig precedence', () => {
       headersTimeoutMs: 20_000,
       requestTimeoutMs: 60_000,
       shutdownTimeoutMs: 10_000,
+      compression: false,
+      h2c: false,
+      maxStreamsPerConnection: 100,
     });
     expect(config.client.maxQueueBytes).toBe(1024 * 1024);
     expect(config.client.allowAnonymous).toBe(false);

@@ -52,6 +52,32 @@ const httpSchema = z
       .describe(
         'Compress SSE and NDJSON streams (br, else gzip) for clients whose Accept-Encoding asks for it, flushed per event. Costs CPU and a compressor per stream.',
       ),
+    tls: z
+      .strictObject({
+        certFile: z.string().min(1).describe('PEM certificate chain file.'),
+        keyFile: z.string().min(1).describe('PEM private key file.'),
+      })
+      .optional()
+      .describe(
+        'Serve HTTPS: HTTP/2 (ALPN h2) and HTTP/1.1 on the same port; WebSocket upgrades use HTTP/1.1. Unset = plain HTTP.',
+      ),
+    h2c: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Cleartext HTTP/2 with prior knowledge only (e.g. behind a proxy speaking h2c): no HTTP/1.1, so no WebSocket on this listener. Not with tls.',
+      ),
+    maxStreamsPerConnection: z
+      .int()
+      .min(1)
+      .max(10_000)
+      .default(100)
+      .describe('Concurrent HTTP/2 streams (requests) allowed per connection (SETTINGS_MAX_CONCURRENT_STREAMS).'),
+  })
+  .superRefine((h, ctx) => {
+    if (h.h2c && h.tls !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['h2c'], message: 'h2c is cleartext: unset it when http.tls is set' });
+    }
   })
   .prefault({})
   .describe('HTTP listener.');
@@ -60,7 +86,7 @@ const memoryEngineSchema = z.strictObject({
   type: z
     .literal('memory')
     .describe(
-      'Engine kind: "memory" (one node, no dependencies, history lost on restart) or "redis" (any number of nodes share one Redis).',
+      'Engine kind: "memory" (one node, no dependencies, history lost on restart), "redis" or "nats" (any number of nodes share one Redis or NATS JetStream).',
     ),
 });
 
@@ -86,9 +112,39 @@ const redisEngineSchema = z.strictObject({
     .describe('How long a Redis command may take before the request fails with 503 (engine "redis"; default 2000).'),
 });
 
+const natsEngineSchema = z.strictObject({
+  type: z.literal('nats').describe('"nats": any number of nodes share one NATS JetStream.'),
+  servers: z
+    .array(z.string().min(1))
+    .min(1)
+    .default(['127.0.0.1:4222'])
+    .describe('NATS servers, `host:port` or `nats://host:port` (engine "nats"; default 127.0.0.1:4222).'),
+  streamName: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, "_" and "-" only')
+    .default('TIDINGS')
+    .describe(
+      'JetStream stream name; presence and idempotency use `<name>_PRESENCE` and `_IDEMPOTENCY` (engine "nats").',
+    ),
+  subjectPrefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'dot-separated tokens of letters, digits, "_" and "-"')
+    .default('tidings')
+    .describe('Prefix of every NATS subject (engine "nats"; default "tidings").'),
+  maxMessagesPerChannel: z
+    .int()
+    .min(1)
+    .default(1000)
+    .describe('Stream max_msgs_per_subject: the largest history size any namespace can get (engine "nats").'),
+  connectTimeoutMs: duration().default(2_000).describe('How long connecting to NATS may take (engine "nats").'),
+  requestTimeoutMs: duration()
+    .default(2_000)
+    .describe('How long a JetStream request may take before the request fails with 503 (engine "nats").'),
+});
+
 // A discriminated union: each engine is a branch with its own options.
 const engineSchema = z
-  .discriminatedUnion('type', [memoryEngineSchema, redisEngineSchema])
+  .discriminatedUnion('type', [memoryEngineSchema, redisEngineSchema, natsEngineSchema])
   .prefault({ type: 'memory' })
   .describe('Broker, history and presence engine.');
 

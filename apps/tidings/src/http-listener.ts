@@ -1,0 +1,160 @@
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createH2cServer, createSecureServer, type ServerHttp2Session } from 'node:http2';
+import type { Server, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { TidingsError, TidingsErrorCode } from '@tidings/protocol';
+import type { TidingsConfig } from './config/schema.js';
+
+/** The request listener every kind of listener serves (HTTP/2 requests use Node's compat API). */
+export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** A listening socket of `tidings serve`: HTTP/1.1, HTTPS + HTTP/2 (ALPN), or cleartext h2c. */
+export interface HttpListener {
+  readonly server: Server;
+  /** "http" or "https", for the URL the server logs. */
+  readonly scheme: 'http' | 'https';
+  /** Stops accepting; graceful: open requests and h2 streams may finish. Resolves when all closed. */
+  close(): Promise<void>;
+  /** Drops connections with nothing in flight (idle keep-alive, silent, handshaking); h2 sessions get GOAWAY. */
+  closeIdle(): void;
+  /** Drops every connection left. */
+  closeAll(): void;
+}
+
+function readPem(path: string, key: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new TidingsError(TidingsErrorCode.Config, `http.tls.${key}: cannot read ${path}`, { cause: error });
+  }
+}
+
+/**
+ * Builds the listener `config.http` asks for: with `tls`, an HTTP/2 secure server that also
+ * serves HTTP/1.1 (ALPN; WebSocket upgrades arrive over HTTP/1.1); with `h2c`, a cleartext
+ * HTTP/2 server (prior knowledge only: no HTTP/1.1, so no WebSocket on it); else HTTP/1.1.
+ *
+ * @throws TidingsError `TIDINGS_ERR_CONFIG` when a certificate or key file cannot be read.
+ */
+export function createHttpListener(config: TidingsConfig, listener: RequestListener): HttpListener {
+  const http = config.http;
+  const { headersTimeoutMs, requestTimeoutMs } = http;
+  const h2Settings = { maxConcurrentStreams: http.maxStreamsPerConnection, maxHeaderListSize: http.maxHeaderBytes };
+  let server: Server;
+  if (http.tls !== undefined) {
+    const secure = createSecureServer({
+      allowHTTP1: true,
+      cert: readPem(http.tls.certFile, 'certFile'),
+      key: readPem(http.tls.keyFile, 'keyFile'),
+      settings: h2Settings,
+      maxSessionMemory: 10,
+      noDelay: true,
+      // A TLS handshake counts against the same budget as request headers (slow-loris).
+      handshakeTimeout: headersTimeoutMs,
+      maxHeaderSize: http.maxHeaderBytes,
+    } as Parameters<typeof createSecureServer>[0]);
+    // The compat API passes Http2ServerRequest/Response, which provide what the handlers use
+    // (headers, url, method, socket.remoteAddress, writeHead/write/end, writableLength).
+    secure.on('request', listener as unknown as (...args: unknown[]) => void);
+    // HTTP/1.1 connections on this port go through Node's HTTP/1 server code, which reads these.
+    Object.assign(secure, {
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: requestTimeoutMs,
+      keepAliveTimeout: 65_000,
+    });
+    server = secure;
+  } else if (http.h2c) {
+    const h2c = createH2cServer({ settings: h2Settings, maxSessionMemory: 10 });
+    h2c.on('request', listener as unknown as (...args: unknown[]) => void);
+    server = h2c;
+  } else {
+    const plain = createServer(
+      {
+        // Events are small writes that must leave at once, not wait for Nagle's algorithm.
+        noDelay: true,
+        maxHeaderSize: http.maxHeaderBytes,
+        headersTimeout: headersTimeoutMs,
+        // requestTimeout covers receiving the request only, so streams may outlive it.
+        requestTimeout: requestTimeoutMs,
+        // Node checks both timeouts on this interval (30 s by default, too coarse for short ones).
+        connectionsCheckingInterval: Math.min(1_000, Math.ceil(headersTimeoutMs / 2)),
+      },
+      listener,
+    );
+    // Keep-alive outlives common load-balancer idle timeouts (60 s).
+    plain.keepAliveTimeout = 65_000;
+    server = plain;
+  }
+  return trackConnections(server, http, http.tls !== undefined ? 'https' : 'http');
+}
+
+/** Tracks open connections, enforcing `http.maxConnectionsPerIp`, so shutdown can drop the idle ones. */
+function trackConnections(server: Server, http: TidingsConfig['http'], scheme: 'http' | 'https'): HttpListener {
+  const secure = scheme === 'https';
+  const all = new Set<Socket>();
+  const busy = new Set<Socket>();
+  // Upgraded (WebSocket) and h2 connections close themselves once their streams end.
+  const selfClosing = new WeakSet<Socket>();
+  // Raw sockets still in the TLS handshake, by "address:port" (the TLS socket is another object).
+  const handshaking = new Map<string, Socket>();
+  const sessions = new Set<ServerHttp2Session>();
+  const perIp = new Map<string, number>();
+  const track = (socket: Socket): void => {
+    all.add(socket);
+    socket.once('close', () => {
+      all.delete(socket);
+      busy.delete(socket);
+    });
+  };
+  server.on('connection', (socket: Socket) => {
+    const ip = socket.remoteAddress ?? '';
+    const count = perIp.get(ip) ?? 0;
+    if (http.maxConnectionsPerIp !== undefined && count >= http.maxConnectionsPerIp) {
+      socket.destroy();
+      return;
+    }
+    perIp.set(ip, count + 1);
+    const key = `${ip}:${socket.remotePort}`;
+    socket.once('close', () => {
+      handshaking.delete(key);
+      const left = (perIp.get(ip) ?? 1) - 1;
+      if (left === 0) perIp.delete(ip);
+      else perIp.set(ip, left);
+    });
+    if (secure) handshaking.set(key, socket);
+    else track(socket);
+    if (http.h2c) selfClosing.add(socket);
+  });
+  server.on('secureConnection', (socket: TLSSocket) => {
+    handshaking.delete(`${socket.remoteAddress ?? ''}:${socket.remotePort}`);
+    track(socket);
+    if (socket.alpnProtocol === 'h2') selfClosing.add(socket);
+  });
+  server.on('session', (session: ServerHttp2Session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+  });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (req.httpVersionMajor !== 1) return;
+    busy.add(req.socket);
+    res.once('close', () => busy.delete(req.socket));
+  });
+  server.on('upgrade', (req: IncomingMessage) => selfClosing.add(req.socket));
+  const closeIdle = (): void => {
+    for (const session of sessions) session.close();
+    for (const socket of handshaking.values()) socket.destroy();
+    for (const socket of all) if (!busy.has(socket) && !selfClosing.has(socket)) socket.destroy();
+  };
+  return {
+    server,
+    scheme,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    closeIdle,
+    closeAll() {
+      for (const socket of handshaking.values()) socket.destroy();
+      for (const session of sessions) session.destroy();
+      for (const socket of all) socket.destroy();
+    },
+  };
+}
