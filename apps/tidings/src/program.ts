@@ -62,8 +62,9 @@ export function createProgram(io: CliIo): Command {
     .option('-p, --port <n>', 'port to listen on; 0 picks a free one (http.port)')
     .option('-H, --host <host>', 'interface to bind (http.host)')
     .option('-l, --log-level <level>', 'trace, debug, info, warn, error, fatal or silent (log.level)')
-    .option('--engine <type>', 'memory or redis (engine.type)')
+    .option('--engine <type>', 'memory, redis or nats (engine.type)')
     .option('--redis-url <url>', 'Redis URL for --engine redis (engine.url)')
+    .option('--nats-servers <list>', 'comma-separated NATS servers for --engine nats (engine.servers)')
     .action(
       async (opts: {
         config?: string;
@@ -72,6 +73,7 @@ export function createProgram(io: CliIo): Command {
         logLevel?: string;
         engine?: string;
         redisUrl?: string;
+        natsServers?: string;
       }) => {
         const flags: ConfigOverride[] = [];
         if (opts.port !== undefined) flags.push({ path: 'http.port', value: opts.port, source: '--port' });
@@ -80,6 +82,8 @@ export function createProgram(io: CliIo): Command {
         if (opts.engine !== undefined) flags.push({ path: 'engine.type', value: opts.engine, source: '--engine' });
         if (opts.redisUrl !== undefined)
           flags.push({ path: 'engine.url', value: opts.redisUrl, source: '--redis-url' });
+        if (opts.natsServers !== undefined)
+          flags.push({ path: 'engine.servers', value: opts.natsServers, source: '--nats-servers' });
         await runServe({ file: opts.config, flags, io });
       },
     );
