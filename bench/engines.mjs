@@ -3,10 +3,10 @@
 // Scenario: one node, 100 subscribers on one channel (in-memory transports), C concurrent
 // publishers calling node.publish (offset assignment + history append + fan-out) as fast as
 // the engine acknowledges. Reports acknowledged publishes/s and deliveries/s per engine and the
-// ratio to memory. The Redis engine uses the Redis on 127.0.0.1:6379 with a private key prefix
-// that is deleted afterwards.
+// ratio to memory. The Redis and NATS engines use the services on loopback (Redis 6379, NATS
+// JetStream 4222) with a private key prefix / streams that are deleted afterwards.
 //
-// Usage: npm run build && node bench/engines.mjs [--seconds 5] [--concurrency 32] [--engines memory,redis]
+// Usage: npm run build && node bench/engines.mjs [--seconds 5] [--concurrency 32] [--engines memory,redis,nats]
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { jsonCodec } from '@tidings/protocol';
@@ -18,7 +18,7 @@ const arg = (name, dflt) => {
 };
 const seconds = Number(arg('seconds', '5'));
 const concurrency = Number(arg('concurrency', '32'));
-const engines = arg('engines', 'memory,redis').split(',');
+const engines = arg('engines', 'memory,redis,nats').split(',');
 const subscribers = 100;
 const payload = new TextEncoder().encode(JSON.stringify({ price: 1, pad: 'x'.repeat(80) }));
 const turn = () => new Promise((r) => setImmediate(r));
@@ -51,6 +51,26 @@ async function makeEngine(kind, prefix) {
         if (keys.length > 0) await c.unlink(keys);
       }
       await c.close();
+    };
+    return { engine, cleanup };
+  }
+  if (kind === 'nats') {
+    const { createNatsEngine } = await import('@tidings/nats');
+    const streamName = `TIDINGS_BENCH_${prefix.split(':')[1]}`;
+    const engine = createNatsEngine({
+      servers: '127.0.0.1:4222',
+      streamName,
+      subjectPrefix: `tidings-bench.${prefix.split(':')[1]}`,
+    });
+    const cleanup = async () => {
+      const { connect } = await import('@nats-io/transport-node');
+      const { jetstreamManager } = await import('@nats-io/jetstream');
+      const nc = await connect({ servers: '127.0.0.1:4222' });
+      const jsm = await jetstreamManager(nc);
+      for (const name of [streamName, `${streamName}_PRESENCE`, `${streamName}_IDEMPOTENCY`]) {
+        await jsm.streams.delete(name).catch(() => false);
+      }
+      await nc.close();
     };
     return { engine, cleanup };
   }
