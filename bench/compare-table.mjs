@@ -57,6 +57,7 @@ for (const [n, rate] of sorted) {
       r.server?.cpuPercent ?? '–',
       r.server?.userCpuUsPerDelivery ?? '–',
       r.server?.rssPeakMiB ?? '–',
+      r.loadCpuPercent ?? '–',
       peer === self ? '' : ratio(mine?.deliveriesPerSec, r.deliveriesPerSec),
       peer === self ? '' : ratio(mine?.latencyUs.p99, r.latencyUs.p99),
     ];

@@ -62,7 +62,7 @@ export function registerBenchCommand(program: Command, io: BenchIo): void {
     .addOption(new Option('--codec <codec>', 'wire codec').choices(['json', 'protobuf']).default('json'))
     .option('-w, --workers <n>', 'worker processes holding the subscribers', wholeNumber(1), 2)
     .option('--payload-bytes <n>', 'publication data size (timestamp + padding)', wholeNumber(1), 100)
-    .option('--publish-concurrency <n>', 'requests in flight when saturating', wholeNumber(1), 8)
+    .option('--publish-concurrency <n>', 'requests in flight when saturating', wholeNumber(1), 64)
     .option('--connect-concurrency <n>', 'sockets opening at once per worker', wholeNumber(1), 200)
     .option('--sockets-per-address <n>', 'sockets per 127.0.0.x source address', wholeNumber(1), 15_000)
     .option('--server-pid <pid>', 'read this process CPU and RSS from /proc', wholeNumber(1))

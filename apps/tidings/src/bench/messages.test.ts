@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nowMicros, readSendTime } from './messages.js';
+import { nowMicros, readSendTime, splitJsonPushes } from './messages.js';
 import { publishBody } from './publisher.js';
 
 const enc = new TextEncoder();
@@ -24,5 +24,33 @@ describe('send timestamps', () => {
   it('never pads below the timestamp itself', () => {
     const data = JSON.stringify((JSON.parse(publishBody('c', 7, 1)) as { data: unknown }).data);
     expect(data).toBe('{"t":7,"p":""}');
+  });
+});
+
+describe('splitJsonPushes', () => {
+  it('reports every push line with its send time and returns the other lines for a real decode', () => {
+    const frame = enc.encode(
+      [
+        '{"push":{"channel":"c","pub":{"data":{"t":11,"p":"x"},"offset":1}}}',
+        '{}',
+        '{"push":{"channel":"c","pub":{"data":{"other":1},"offset":2}}}',
+        '{"id":2,"subscribe":{}}',
+        '{"push":{"channel":"c","leave":{"info":{"user":"u","client":"x"}}}}',
+        '{"push":{"channel":"c","pub":{"data":{"t":12},"offset":3}}}',
+      ].join('\n'),
+    );
+    const seen: number[] = [];
+    const rest = splitJsonPushes(frame, (t) => seen.push(t));
+    expect(seen).toEqual([11, -1, 12]);
+    expect(new TextDecoder().decode(rest)).toBe(
+      '{}\n{"id":2,"subscribe":{}}\n{"push":{"channel":"c","leave":{"info":{"user":"u","client":"x"}}}}',
+    );
+  });
+
+  it('returns an empty frame when every line was a push', () => {
+    const seen: number[] = [];
+    const rest = splitJsonPushes(enc.encode('{"push":{"pub":{"data":{"t":5}}}}'), (t) => seen.push(t));
+    expect(seen).toEqual([5]);
+    expect(rest.length).toBe(0);
   });
 });

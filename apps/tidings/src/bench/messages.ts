@@ -78,6 +78,63 @@ export function newLatencyHistogram(): hdr.Histogram {
 
 const quote = 0x22;
 const zero = 0x30;
+const newline = 0x0a;
+const pushPrefix = [0x7b, quote, 0x70, 0x75, 0x73, 0x68, quote]; // {"push"
+const pubKey = [quote, 0x70, 0x75, 0x62, quote, 0x3a]; // "pub":
+
+/**
+ * Fast path of a JSON frame on the load side: calls `onPublication(sendTime)` for every line that
+ * is a publication push (send time -1 when the data holds none) and returns the other lines, which need a
+ * real decode (replies, pings), as one frame; an empty array when every line was a push. Avoids
+ * a JSON parse per delivery, which would make the load generator, not the server, the limit.
+ */
+export function splitJsonPushes(frame: Uint8Array, onPublication: (sentAtUs: number) => void): Uint8Array {
+  let rest: number[] | undefined;
+  let start = 0;
+  while (start < frame.length) {
+    let end = frame.indexOf(newline, start);
+    if (end < 0) end = frame.length;
+    let push = end - start > pushPrefix.length;
+    for (let k = 0; push && k < pushPrefix.length; k++) push = frame[start + k] === pushPrefix[k];
+    const pub = push ? findBytes(frame, pubKey, start + pushPrefix.length, end) : -1;
+    if (pub >= 0) onPublication(findSendTime(frame, pub, end));
+    else {
+      rest ??= [];
+      rest.push(start, end);
+    }
+    start = end + 1;
+  }
+  if (rest === undefined) return new Uint8Array();
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < rest.length; i += 2) parts.push(frame.subarray(rest[i], rest[i + 1]));
+  const joined = new Uint8Array(parts.reduce((n, p) => n + p.length + 1, -1));
+  let at = 0;
+  for (const part of parts) {
+    if (at > 0) joined[at++] = newline;
+    joined.set(part, at);
+    at += part.length;
+  }
+  return joined;
+}
+
+/** Index of the first occurrence of `needle` in frame[from, to), or -1. */
+function findBytes(frame: Uint8Array, needle: readonly number[], from: number, to: number): number {
+  outer: for (let i = from; i <= to - needle.length; i++) {
+    for (let k = 0; k < needle.length; k++) if (frame[i + k] !== needle[k]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+/** The value of the first `{"t":<digits>` in frame[from, to), or -1. */
+function findSendTime(frame: Uint8Array, from: number, to: number): number {
+  for (let i = from; i < to - 5; i++) {
+    if (frame[i] === 0x7b && frame[i + 1] === quote && frame[i + 2] === 0x74 && frame[i + 3] === quote) {
+      return readSendTime(frame.subarray(i, Math.min(to, i + 40)));
+    }
+  }
+  return -1;
+}
 
 /**
  * Reads the send timestamp from a publication's data (`{"t":<µs>,...}` as the publisher builds

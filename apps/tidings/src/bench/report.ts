@@ -34,6 +34,7 @@ export function formatResult(r: BenchResult): string {
       `${r.errors.total} (connect ${r.errors.connect}, disconnects ${r.errors.disconnects}, publish ${r.errors.publish}, protocol ${r.errors.protocol})`,
     ],
   ];
+  rows.push(['load cpu', `${r.loadCpuPercent}% of a core (bench processes, while publishing)`]);
   if (r.server !== undefined) {
     const s = r.server;
     rows.push(

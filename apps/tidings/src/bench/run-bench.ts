@@ -78,6 +78,17 @@ function usage(pid: number, start: ProcSample, end: ProcSample, peakRss: number,
   };
 }
 
+/** CPU µs used so far by this process and every worker (read from /proc for the workers). */
+function loadCpuUs(states: readonly WorkerState[]): number {
+  const own = process.cpuUsage();
+  let total = own.user + own.system;
+  for (const { child } of states) {
+    const sample = child.pid === undefined ? undefined : sampleProcess(child.pid);
+    if (sample !== undefined) total += sample.userUs + sample.systemUs;
+  }
+  return total;
+}
+
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -202,6 +213,7 @@ export async function runBench(options: BenchOptions, onProgress?: (p: BenchProg
 
   const publisher = new Publisher({ ...options, concurrency: options.publishConcurrency });
   const serverStart = options.serverPid === undefined ? undefined : sampleProcess(options.serverPid);
+  const loadStart = loadCpuUs(states);
   const deliveredBefore = sum(states, 'deliveries');
   clock.phase = 'publishing';
   clock.zero = performance.now();
@@ -210,6 +222,7 @@ export async function runBench(options: BenchOptions, onProgress?: (p: BenchProg
   const stats = await publisher.stop();
   const publishSeconds = (performance.now() - clock.zero) / 1000;
   const serverEnd = options.serverPid === undefined ? undefined : sampleProcess(options.serverPid);
+  const loadCpuPercent = Math.round(((loadCpuUs(states) - loadStart) / (publishSeconds * 1e6)) * 1000) / 10;
 
   // Expected deliveries: each channel's publications times its subscribers.
   const subscribersOf = (channel: number) =>
@@ -247,6 +260,7 @@ export async function runBench(options: BenchOptions, onProgress?: (p: BenchProg
     published: stats.published,
     publishesPerSec: Math.round(stats.published / publishSeconds),
     publishSeconds: Math.round(publishSeconds * 1000) / 1000,
+    loadCpuPercent,
     expectedDeliveries: expected,
     deliveries,
     deliveriesPerSec: Math.round(deliveries / publishSeconds),

@@ -93,6 +93,11 @@ export interface BenchResult {
   readonly published: number;
   readonly publishesPerSec: number;
   readonly publishSeconds: number;
+  /**
+   * CPU of the load generator (this process and its workers) while publishing, percent of one
+   * core. Near 100 × (cores it may use) means the load side, not the server, set the figures.
+   */
+  readonly loadCpuPercent: number;
   /** Sum over publications of the subscribers of its channel. */
   readonly expectedDeliveries: number;
   readonly deliveries: number;

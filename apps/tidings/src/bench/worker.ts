@@ -10,6 +10,7 @@ import {
   newLatencyHistogram,
   nowMicros,
   readSendTime,
+  splitJsonPushes,
   type ToWorker,
   type WorkerPlan,
 } from './messages.js';
@@ -87,7 +88,9 @@ class Load {
         plan.token === undefined ? { name: 'tidings-bench' } : { token: plan.token, name: 'tidings-bench' };
       socket.send(this.#codec.encodeCommands([{ id: connectId, connect }]));
     });
-    socket.on('message', (data: Buffer) => {
+    socket.on('message', (message: Buffer) => {
+      const data = plan.codec === 'json' ? splitJsonPushes(message, this.#onPublication) : message;
+      if (data.length === 0) return;
       let replies: Reply[];
       try {
         replies = this.#codec.decodeReplies(data);
@@ -97,7 +100,7 @@ class Load {
       }
       for (const reply of replies) {
         const pub = reply.push?.pub;
-        if (pub !== undefined) this.#record(pub.data);
+        if (pub !== undefined) this.#onPublication(readSendTime(pub.data));
         else if (reply.id === connectId) {
           if (reply.error !== undefined) settle(false);
           else socket.send(this.#codec.encodeCommands([{ id: subscribeId, subscribe: { channel } }]));
@@ -118,12 +121,11 @@ class Load {
     });
   }
 
-  #record(data: Uint8Array): void {
+  readonly #onPublication = (sent: number): void => {
     this.#deliveries++;
-    const sent = readSendTime(data);
     if (sent < 0) return;
     this.#histogram.recordValue(Math.min(maxTrackedLatencyUs, Math.max(1, nowMicros() - sent)));
-  }
+  };
 
   tick(): FromWorker {
     const interval = this.#histogram;
