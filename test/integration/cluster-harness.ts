@@ -1,6 +1,7 @@
 // Processes for the multi-node tests: a private redis-server in a temp folder on a free port
-// (never the shared 6379, since these tests kill, pause and restart it), `tidings serve` nodes
-// spawned from the built binary, and a TCP proxy standing in for a load balancer.
+// (never the shared 6379, since these tests kill, pause and restart it), `tidings serve` nodes on
+// that Redis or on NATS JetStream, spawned from the built binary, and a TCP proxy standing in for a
+// load balancer.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
@@ -110,8 +111,20 @@ export interface NodeProcess {
   kill(): Promise<void>;
 }
 
-/** Writes the node config (engine redis under `prefix`) and returns its path. */
-export function nodeConfig(dir: string, redisUrl: string, prefix: string): string {
+/** The `engine` section of a node config: `{ type: 'redis', url, prefix, ... }`, `{ type: 'nats', ... }`. */
+export type EngineConfig = { readonly type: 'redis' | 'nats' } & Record<string, unknown>;
+
+/** The Redis engine section the Redis cluster tests use: 1 s connect and command timeouts. */
+export const redisEngine = (url: string, prefix: string): EngineConfig => ({
+  type: 'redis',
+  url,
+  prefix,
+  connectTimeoutMs: 1000,
+  commandTimeoutMs: 1000,
+});
+
+/** Writes the node config (the given `engine`, a `feed` namespace with history) and returns its path. */
+export function nodeConfig(dir: string, engine: EngineConfig): string {
   const feed = {
     historySize: 20_000,
     historyTtlMs: 600_000,
@@ -124,7 +137,7 @@ export function nodeConfig(dir: string, redisUrl: string, prefix: string): strin
     file,
     JSON.stringify({
       http: { host: '127.0.0.1', port: 0 },
-      engine: { type: 'redis', url: redisUrl, prefix, connectTimeoutMs: 1000, commandTimeoutMs: 1000 },
+      engine,
       auth: { keys: [{ alg: 'HS256', secret }] },
       api: { keys: [apiKey] },
       channels: { namespaces: { feed } },
@@ -263,16 +276,22 @@ export interface Cluster {
   readonly nodes: { a: NodeProcess; b: NodeProcess; c: NodeProcess };
 }
 
+/** Nodes A, B and C as separate processes, all on the config in `configFile`. */
+export async function startNodes(configFile: string): Promise<Cluster['nodes']> {
+  requireBuild();
+  const [a, b, c] = await Promise.all(['A', 'B', 'C'].map((name) => spawnNode(name, configFile)));
+  if (a === undefined || b === undefined || c === undefined) throw new Error('cluster: a node did not start');
+  return { a, b, c };
+}
+
 /** Starts the private Redis, then nodes A, B and C as separate processes. */
 export async function startCluster(persistent: boolean): Promise<Cluster> {
   requireBuild();
   const redis = new PrivateRedis(await freePort(), persistent);
   await redis.start();
   const prefix = `tidings-cluster:${process.pid}:`;
-  const config = nodeConfig(redis.dir, redis.url, prefix);
-  const [a, b, c] = await Promise.all(['A', 'B', 'C'].map((name) => spawnNode(name, config)));
-  if (a === undefined || b === undefined || c === undefined) throw new Error('cluster: a node did not start');
-  return { redis, prefix, nodes: { a, b, c } };
+  const nodes = await startNodes(nodeConfig(redis.dir, redisEngine(redis.url, prefix)));
+  return { redis, prefix, nodes };
 }
 
 /** The WebSocket endpoint of a node or proxy port. */
