@@ -125,10 +125,8 @@ export class ChannelLog {
     const result = { offset: top.offset, epoch: top.epoch };
     if (query.limit === 0) return { ...result, publications: [] };
     const last = top.record;
-    let floor = last === undefined ? top.offset : last.kind === 'top' ? last.offset : top.offset - last.size;
-    const since = query.since?.offset;
-    if (since !== undefined && Number.isFinite(since)) floor = Math.max(floor, Math.floor(since));
-    const kept: StreamPublication[] = [];
+    let floor = last === undefined ? top.offset : last.kind === 'top' ? last.offset : 0;
+    const kept: Array<{ pub: StreamPublication; size: number }> = [];
     const subject = this.#names.history(channel);
     for (const msg of await scanSubject(h, this.#names.stream, subject, top.seq)) {
       const record = readRecord(msg.header);
@@ -138,10 +136,19 @@ export class ChannelLog {
         floor = Math.max(floor, record.offset);
         continue;
       }
+      // size 0: a live-only publication (skip_history); it leaves a hole, not a reset.
       if (record.size <= 0 || (record.ttlMs > 0 && msg.time + record.ttlMs <= now)) continue;
-      kept.push({ offset: record.offset, time: msg.time, ...decodeBody(msg.data) });
+      kept.push({ pub: { offset: record.offset, time: msg.time, ...decodeBody(msg.data) }, size: record.size });
     }
-    let publications = kept.filter((p) => p.offset > floor);
+    const live = kept.filter((k) => k.pub.offset > floor);
+    // Retention is the newest stored publication's size, counted in stored publications.
+    const retain = live.at(-1)?.size ?? 0;
+    const since = query.since?.offset;
+    const after = since !== undefined && Number.isFinite(since) ? Math.floor(since) : -1;
+    let publications = live
+      .slice(Math.max(0, live.length - retain))
+      .map((k) => k.pub)
+      .filter((p) => p.offset > after);
     if (query.reverse === true) publications.reverse();
     if (query.limit > 0) publications = publications.slice(0, query.limit);
     return { ...result, publications };

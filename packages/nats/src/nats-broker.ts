@@ -39,8 +39,10 @@ const LEAVE = 0x6c; // 'l'
  *   purged, everything aged out by the stream's `max_age`), the next use starts a new epoch at 1.
  * - Retention: every few publishes the subject is purged down to `history.size` (at least one
  *   message, the top carrier); reads apply the size, `removeHistory` markers and each publication's
- *   TTL from headers, so they are exact even before a purge lands. Stream-wide limits
- *   (`max_msgs_per_subject`, `max_age`) are the outer bound.
+ *   TTL from headers, so they are exact even before a purge lands. A live-only publish (size 0,
+ *   `skip_history`) neither stores nor purges: it leaves a hole. Stream-wide limits
+ *   (`max_msgs_per_subject`, `max_age`) are the outer bound, and the only one for channels that
+ *   never keep history.
  * - Idempotency: `Nats-Msg-Id` = hash(channel, key); the dedupe window is the stream's
  *   `duplicate_window`, so a publish's own `idempotencyWindowMs` is not used. A duplicate
  *   resolves with the first publication's position and `suppressed: true`, read from the first
@@ -139,7 +141,8 @@ export class NatsBroker implements Broker, HistoryStore {
       // Reads apply the size themselves, so purging every few publishes only bounds storage
       // (at most size + interval messages per subject) and halves the requests under load.
       const interval = Math.min(64, Math.max(4, Math.ceil(size / 4)));
-      if (size < this.#maxPerChannel && top.offset % interval === 0) this.#trim(h, channel, Math.max(1, size));
+      // A live-only publish (size 0) must not purge what earlier publishes kept.
+      if (size > 0 && size < this.#maxPerChannel && top.offset % interval === 0) this.#trim(h, channel, size);
       return { offset: top.offset, epoch: top.epoch };
     });
   }
