@@ -1,9 +1,11 @@
 import { writeFileSync } from 'node:fs';
 import type { CodecName } from '@tidings/protocol';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { benchChartSvg } from './chart.js';
 import { formatResult, progressPrinter } from './report.js';
 import { runBench } from './run-bench.js';
-import type { BenchOptions } from './types.js';
+import { benchScenarios, scenarioChannels } from './scenarios.js';
+import type { BenchOptions, BenchScenario } from './types.js';
 
 /** The process surface `tidings bench` writes to (a subset of the CLI's). */
 export interface BenchIo {
@@ -24,7 +26,9 @@ interface Flags {
   apiKey?: string;
   apiUrl?: string;
   subscribers: number;
-  channels: number;
+  channels?: number;
+  scenario: BenchScenario;
+  svg?: string;
   channelPrefix: string;
   rate: number;
   duration: number;
@@ -45,6 +49,12 @@ function apiUrlOf(url: string): string {
   return `${u.protocol === 'wss:' ? 'https:' : 'http:'}//${u.host}`;
 }
 
+/** Where the chart goes: `--svg`, else beside `--out` (`x.json` → `x.svg`), else nowhere. */
+export function svgPathOf(out: string | undefined, svg: string | undefined): string | undefined {
+  if (svg !== undefined || out === undefined) return svg;
+  return out.endsWith('.json') ? `${out.slice(0, -'.json'.length)}.svg` : `${out}.svg`;
+}
+
 /** Adds `bench` to the `tidings` command tree. */
 export function registerBenchCommand(program: Command, io: BenchIo): void {
   program
@@ -55,7 +65,19 @@ export function registerBenchCommand(program: Command, io: BenchIo): void {
     .option('--api-key <key>', 'server API key (X-API-Key)')
     .option('--api-url <url>', 'server API base URL (default: derived from --url)')
     .option('-n, --subscribers <n>', 'subscribers', wholeNumber(1), 1000)
-    .option('--channels <n>', 'channels; subscriber i joins channel i mod n', wholeNumber(1), 1)
+    .addOption(
+      new Option(
+        '--scenario <name>',
+        'fanout: 1 channel × N; many-channels: N over --channels; connect-storm: connect only; idle: hold --duration s, RSS per connection',
+      )
+        .choices(benchScenarios)
+        .default('fanout'),
+    )
+    .option(
+      '--channels <n>',
+      'channels; subscriber i joins channel i mod n (default 1, many-channels: N/4)',
+      wholeNumber(1),
+    )
     .option('--channel-prefix <prefix>', 'channel names are <prefix><i>', 'bench')
     .option('-r, --rate <n>', 'publications per second over all channels; 0 = saturating', wholeNumber(0), 20)
     .option('-d, --duration <s>', 'seconds of publishing', wholeNumber(1), 10)
@@ -66,7 +88,8 @@ export function registerBenchCommand(program: Command, io: BenchIo): void {
     .option('--connect-concurrency <n>', 'sockets opening at once per worker', wholeNumber(1), 200)
     .option('--sockets-per-address <n>', 'sockets per 127.0.0.x source address', wholeNumber(1), 15_000)
     .option('--server-pid <pid>', 'read this process CPU and RSS from /proc', wholeNumber(1))
-    .option('-o, --out <file>', 'write every figure as JSON')
+    .option('-o, --out <file>', 'write every figure as JSON (and the chart beside it, .svg)')
+    .option('--svg <file>', 'write the SVG chart here (default: beside --out)')
     .option('--no-progress', 'no live progress on stderr')
     .action(async (flags: Flags) => {
       const options: BenchOptions = {
@@ -74,8 +97,9 @@ export function registerBenchCommand(program: Command, io: BenchIo): void {
         ...(flags.token === undefined ? {} : { token: flags.token }),
         ...(flags.apiKey === undefined ? {} : { apiKey: flags.apiKey }),
         apiUrl: flags.apiUrl ?? apiUrlOf(flags.url),
+        scenario: flags.scenario,
         subscribers: flags.subscribers,
-        channels: flags.channels,
+        channels: scenarioChannels(flags.scenario, flags.subscribers, flags.channels),
         channelPrefix: flags.channelPrefix,
         rate: flags.rate,
         duration: flags.duration,
@@ -93,5 +117,7 @@ export function registerBenchCommand(program: Command, io: BenchIo): void {
       printer.done();
       io.stdout.write(formatResult(result));
       if (flags.out !== undefined) writeFileSync(flags.out, `${JSON.stringify(result, null, 2)}\n`);
+      const svg = svgPathOf(flags.out, flags.svg);
+      if (svg !== undefined) writeFileSync(svg, benchChartSvg(result));
     });
 }

@@ -50,6 +50,11 @@ export interface WorkerReady extends WorkerCounters {
   /** Epoch ms of the first socket opened and of the last subscribe reply. */
   readonly firstOpenAt: number;
   readonly lastReadyAt: number;
+  /**
+   * Per-socket connect latency, µs from creating the socket (TCP connect starts) to its subscribe
+   * reply, of the sockets that subscribed: a compressed base64 HDR histogram, '' when none.
+   */
+  readonly connectHistogram?: string;
 }
 
 /** Worker to parent: sockets are closed; the last tick was sent before this. */

@@ -1,5 +1,6 @@
 import type { BenchProgress } from './run-bench.js';
-import type { BenchResult } from './types.js';
+import { scenarioPublishes } from './scenarios.js';
+import type { BenchResult, LatencySummary } from './types.js';
 
 const num = (n: number) => Math.round(n).toLocaleString('en-US');
 /** µs to a short human figure (µs below 1 ms, ms with 2 decimals above). */
@@ -11,38 +12,71 @@ export function progressLine(p: BenchProgress): string {
   return `[${p.phase} ${p.seconds.toFixed(0)}s] connected ${num(p.connected)}  deliveries/s ${num(p.deliveriesPerSec)}  p99 ${p99}  errors ${p.errors}`;
 }
 
-/** The end-of-run table, as printed by `tidings bench`. */
+function latencyRows(name: string, l: LatencySummary): Array<[string, string]> {
+  return [
+    [`${name} p50`, lat(l.p50)],
+    [`${name} p90`, lat(l.p90)],
+    [`${name} p99`, lat(l.p99)],
+    [`${name} p99.9`, lat(l.p999)],
+    [`${name} max`, lat(l.max)],
+  ];
+}
+
+/** The end-of-run table, as printed by `tidings bench`; rows depend on the scenario. */
 export function formatResult(r: BenchResult): string {
   const o = r.options;
+  const scenario = o.scenario ?? 'fanout';
+  const publishes = scenarioPublishes(scenario);
   const rows: Array<[string, string]> = [
-    ['scenario', `${num(o.subscribers)} subscribers, ${o.channels} channel(s), ${o.codec}, ${o.workers} worker(s)`],
     [
-      'publishing',
-      `${o.rate === 0 ? 'saturating' : `${num(o.rate)} msg/s`}, ${o.payloadBytes}-byte payload, ${r.publishSeconds.toFixed(1)} s`,
-    ],
-    ['connected', `${num(r.connected)} in ${r.connectSeconds.toFixed(2)} s (${num(r.connectPerSec)} connects/s)`],
-    ['published', `${num(r.published)} (${num(r.publishesPerSec)}/s)`],
-    ['deliveries', `${num(r.deliveries)} of ${num(r.expectedDeliveries)} expected`],
-    ['deliveries/s', num(r.deliveriesPerSec)],
-    ['latency p50', lat(r.latencyUs.p50)],
-    ['latency p90', lat(r.latencyUs.p90)],
-    ['latency p99', lat(r.latencyUs.p99)],
-    ['latency p99.9', lat(r.latencyUs.p999)],
-    ['latency max', lat(r.latencyUs.max)],
-    [
-      'errors',
-      `${r.errors.total} (connect ${r.errors.connect}, disconnects ${r.errors.disconnects}, publish ${r.errors.publish}, protocol ${r.errors.protocol})`,
+      'scenario',
+      `${scenario}: ${num(o.subscribers)} subscribers, ${o.channels} channel(s), ${o.codec}, ${o.workers} worker(s)`,
     ],
   ];
-  rows.push(['load cpu', `${r.loadCpuPercent}% of a core (bench processes, while publishing)`]);
+  if (publishes) {
+    rows.push([
+      'publishing',
+      `${o.rate === 0 ? 'saturating' : `${num(o.rate)} msg/s`}, ${o.payloadBytes}-byte payload, ${r.publishSeconds.toFixed(1)} s`,
+    ]);
+  }
+  rows.push([
+    'connected',
+    `${num(r.connected)} in ${r.connectSeconds.toFixed(2)} s (${num(r.connectPerSec)} connects/s)`,
+  ]);
+  const connect = r.connectLatencyUs;
+  if (scenario === 'connect-storm' && connect !== undefined) rows.push(...latencyRows('connect latency', connect));
+  else if (connect !== undefined) rows.push(['connect latency', `p50 ${lat(connect.p50)}, p99 ${lat(connect.p99)}`]);
+  if (publishes) {
+    rows.push(
+      ['published', `${num(r.published)} (${num(r.publishesPerSec)}/s)`],
+      ['deliveries', `${num(r.deliveries)} of ${num(r.expectedDeliveries)} expected`],
+      ['deliveries/s', num(r.deliveriesPerSec)],
+      ...latencyRows('latency', r.latencyUs),
+    );
+  }
+  if (scenario === 'idle') rows.push(['held', `${o.duration} s without publishing`]);
+  rows.push([
+    'errors',
+    `${r.errors.total} (connect ${r.errors.connect}, disconnects ${r.errors.disconnects}, publish ${r.errors.publish}, protocol ${r.errors.protocol})`,
+  ]);
+  const window = publishes ? 'while publishing' : scenario === 'idle' ? 'while holding' : 'while connecting';
+  rows.push(['load cpu', `${r.loadCpuPercent}% of a core (bench processes, ${window})`]);
   if (r.server !== undefined) {
     const s = r.server;
+    const perDelivery = publishes ? `, ${s.userCpuUsPerDelivery} µs user/delivery` : '';
+    rows.push(
+      ['server cpu', `${s.cpuPercent}% of a core (user ${s.userCpuPercent}%)${perDelivery}, ${window}`],
+      ['server rss', `${s.rssStartMiB} → ${s.rssEndMiB} MiB (peak ${s.rssPeakMiB} MiB)`],
+    );
+  }
+  if (r.idle !== undefined) {
+    const i = r.idle;
     rows.push(
       [
-        'server cpu',
-        `${s.cpuPercent}% of a core (user ${s.userCpuPercent}%), ${s.userCpuUsPerDelivery} µs user/delivery`,
+        'idle rss',
+        `${i.rssBeforeMiB} MiB before, ${i.rssConnectedMiB} connected, ${i.rssEndMiB} after ${i.holdSeconds.toFixed(1)} s`,
       ],
-      ['server rss', `${s.rssStartMiB} → ${s.rssEndMiB} MiB (peak ${s.rssPeakMiB} MiB)`],
+      ['rss/connection', `${i.perConnectionEndKiB} KiB at the end (${i.perConnectionConnectedKiB} KiB once connected)`],
     );
   }
   const width = Math.max(...rows.map(([k]) => k.length));

@@ -10,12 +10,13 @@ import {
   type WorkerReady,
 } from './messages.js';
 import { type ProcSample, sampleProcess } from './proc-stats.js';
-import { Publisher } from './publisher.js';
+import { Publisher, type PublisherStats } from './publisher.js';
+import { idleMemory, scenarioChartsConnecting, scenarioPublishes } from './scenarios.js';
 import type { BenchOptions, BenchResult, LatencySummary, ServerUsage, TimelinePoint } from './types.js';
 
 /** Live figures, passed to `onProgress` once a second. */
 export interface BenchProgress {
-  readonly phase: 'connecting' | 'publishing' | 'draining';
+  readonly phase: 'connecting' | 'publishing' | 'holding' | 'draining';
   readonly seconds: number;
   readonly connected: number;
   readonly deliveriesPerSec: number;
@@ -91,14 +92,39 @@ function loadCpuUs(states: readonly WorkerState[]): number {
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** Merges the workers' connect-latency histograms; undefined when no worker sent one. */
+function connectLatency(readies: readonly WorkerReady[]): LatencySummary | undefined {
+  const encoded = readies.flatMap((r) => (r.connectHistogram === undefined ? [] : [r.connectHistogram]));
+  if (encoded.length === 0) return undefined;
+  const merged = newLatencyHistogram();
+  for (const text of encoded) {
+    if (text === '') continue;
+    const h = hdr.decodeFromCompressedBase64(text);
+    merged.add(h);
+    h.destroy();
+  }
+  const summary = summarize(merged);
+  merged.destroy();
+  return summary;
+}
+
+const noPublishing: PublisherStats = { published: 0, errors: 0, perChannel: [] };
+
 /**
- * Runs one fan-out scenario: forks `workers` processes holding `subscribers` sockets, waits until
- * every socket subscribed (or failed), publishes for `duration` seconds, waits up to 3 s for the
- * last deliveries, then closes everything and returns the merged figures. Errors are counted,
- * not thrown; it rejects only when a worker process cannot run.
+ * Runs one scenario: forks `workers` processes holding `subscribers` sockets, waits until every
+ * socket subscribed (or failed), then per `scenario` (default `fanout`): publishes for `duration`
+ * seconds and waits up to 3 s for the last deliveries (`fanout`, `many-channels`), holds the
+ * sockets `duration` seconds without publishing (`idle`), or stops at once (`connect-storm`);
+ * closes everything and returns the merged figures. Errors are counted, not thrown; it rejects
+ * only when a worker process cannot run.
  */
 export async function runBench(options: BenchOptions, onProgress?: (p: BenchProgress) => void): Promise<BenchResult> {
   const startedAt = new Date().toISOString();
+  const scenario = options.scenario ?? 'fanout';
+  const publishes = scenarioPublishes(scenario);
+  const runStart = performance.now();
+  const serverBefore = options.serverPid === undefined ? undefined : sampleProcess(options.serverPid);
+  const loadBefore = loadCpuUs([]);
   const entry = workerEntry();
   const total = newLatencyHistogram();
   let second = newLatencyHistogram();
@@ -170,6 +196,7 @@ export async function runBench(options: BenchOptions, onProgress?: (p: BenchProg
     last: performance.now(),
   };
   let peakRss = 0;
+  if (scenarioChartsConnecting(scenario)) timeline.push({ t: 0, connected: 0, deliveriesPerSec: 0 });
   // One timeline point per round of worker ticks (each worker ticks once a second).
   onTickRound = () => {
     const now = performance.now();
@@ -185,8 +212,11 @@ export async function runBench(options: BenchOptions, onProgress?: (p: BenchProg
     };
     second.destroy();
     second = newLatencyHistogram();
-    if (clock.phase !== 'connecting') timeline.push(point);
-    if (options.serverPid !== undefined) peakRss = Math.max(peakRss, sampleProcess(options.serverPid)?.rssBytes ?? 0);
+    const rss = options.serverPid === undefined ? undefined : sampleProcess(options.serverPid)?.rssBytes;
+    if (rss !== undefined) peakRss = Math.max(peakRss, rss);
+    if (clock.phase !== 'connecting' || scenarioChartsConnecting(scenario)) {
+      timeline.push(rss === undefined ? point : { ...point, serverRssMiB: Math.round((rss / 1048576) * 10) / 10 });
+    }
     onProgress?.({
       phase: clock.phase,
       seconds: point.t,
@@ -210,19 +240,29 @@ export async function runBench(options: BenchOptions, onProgress?: (p: BenchProg
   const lastReadyAt = Math.max(...readies.map((r) => r.lastReadyAt));
   const connectSeconds = Math.max(0.001, (lastReadyAt - firstOpenAt) / 1000);
   const connected = sum(states, 'connected');
+  const connectSummary = connectLatency(readies);
+  // The instant the last socket subscribed ends the connect curve, between two ticks.
+  if (scenarioChartsConnecting(scenario)) {
+    timeline.push({ t: Math.round((performance.now() - clock.zero) / 100) / 10, connected, deliveriesPerSec: 0 });
+  }
 
-  const publisher = new Publisher({ ...options, concurrency: options.publishConcurrency });
-  const serverStart = options.serverPid === undefined ? undefined : sampleProcess(options.serverPid);
-  const loadStart = loadCpuUs(states);
+  const publisher = publishes ? new Publisher({ ...options, concurrency: options.publishConcurrency }) : undefined;
+  const serverConnected = options.serverPid === undefined ? undefined : sampleProcess(options.serverPid);
+  // connect-storm measures the connecting itself, the others what follows it.
+  const storm = scenario === 'connect-storm';
+  const serverStart = storm ? serverBefore : serverConnected;
+  const loadStart = storm ? loadBefore : loadCpuUs(states);
+  const windowStart = storm ? runStart : performance.now();
   const deliveredBefore = sum(states, 'deliveries');
-  clock.phase = 'publishing';
-  clock.zero = performance.now();
-  publisher.start();
-  if (failure === undefined) await delay(options.duration * 1000);
-  const stats = await publisher.stop();
-  const publishSeconds = (performance.now() - clock.zero) / 1000;
+  clock.phase = publishes ? 'publishing' : 'holding';
+  if (publishes) clock.zero = performance.now();
+  publisher?.start();
+  if (failure === undefined && !storm) await delay(options.duration * 1000);
+  const stats = publisher === undefined ? noPublishing : await publisher.stop();
+  const windowSeconds = Math.max(0.001, (performance.now() - windowStart) / 1000);
+  const publishSeconds = publishes ? windowSeconds : 0;
   const serverEnd = options.serverPid === undefined ? undefined : sampleProcess(options.serverPid);
-  const loadCpuPercent = Math.round(((loadCpuUs(states) - loadStart) / (publishSeconds * 1e6)) * 1000) / 10;
+  const loadCpuPercent = Math.round(((loadCpuUs(states) - loadStart) / (windowSeconds * 1e6)) * 1000) / 10;
 
   // Expected deliveries: each channel's publications times its subscribers.
   const subscribersOf = (channel: number) =>
@@ -252,23 +292,27 @@ export async function runBench(options: BenchOptions, onProgress?: (p: BenchProg
   };
   const { token: _token, apiKey: _apiKey, progress: _progress, ...shown } = options;
   const result: BenchResult = {
-    options: shown,
+    options: { ...shown, scenario },
     startedAt,
     connected,
     connectPerSec: Math.round(connected / connectSeconds),
     connectSeconds: Math.round(connectSeconds * 1000) / 1000,
+    ...(connectSummary === undefined ? {} : { connectLatencyUs: connectSummary }),
     published: stats.published,
-    publishesPerSec: Math.round(stats.published / publishSeconds),
+    publishesPerSec: publishes ? Math.round(stats.published / publishSeconds) : 0,
     publishSeconds: Math.round(publishSeconds * 1000) / 1000,
     loadCpuPercent,
     expectedDeliveries: expected,
     deliveries,
-    deliveriesPerSec: Math.round(deliveries / publishSeconds),
+    deliveriesPerSec: publishes ? Math.round(deliveries / publishSeconds) : 0,
     latencyUs: summarize(total),
     errors: { ...errors, total: errors.connect + errors.disconnects + errors.publish + errors.protocol },
     ...(serverStart === undefined || serverEnd === undefined || options.serverPid === undefined
       ? {}
       : { server: usage(options.serverPid, serverStart, serverEnd, peakRss, deliveries) }),
+    ...(scenario !== 'idle' || serverBefore === undefined || serverConnected === undefined || serverEnd === undefined
+      ? {}
+      : { idle: idleMemory(serverBefore, serverConnected, serverEnd, connected, windowSeconds) }),
     timeline,
   };
   total.destroy();

@@ -1,7 +1,20 @@
 import type { CodecName } from '@tidings/protocol';
 
-/** What `tidings bench` runs: one fan-out scenario against one server. */
+/**
+ * The load shape of a run:
+ * - `fanout`: every subscriber on one channel, publishing for `duration` s;
+ * - `many-channels`: subscribers spread over `channels` channels (a few each), publishing;
+ * - `connect-storm`: open every socket as fast as `connectConcurrency` allows, no publishing;
+ *   the figures are the connect rate and the connect-latency histogram;
+ * - `idle`: connect every socket, then hold them `duration` s without publishing; the figure is
+ *   the server's RSS per connection.
+ */
+export type BenchScenario = 'fanout' | 'many-channels' | 'connect-storm' | 'idle';
+
+/** What `tidings bench` runs: one scenario against one server. */
 export interface BenchOptions {
+  /** The load shape (default `fanout`); it decides whether and how long the run publishes. */
+  readonly scenario?: BenchScenario;
   /** WebSocket endpoint, e.g. `ws://127.0.0.1:8000/connection/websocket`. */
   readonly url: string;
   /** Connection token sent in every connect command; omitted when undefined (anonymous). */
@@ -16,7 +29,7 @@ export interface BenchOptions {
   readonly channelPrefix: string;
   /** Publications per second over all channels; 0 publishes as fast as the API answers. */
   readonly rate: number;
-  /** Seconds of publishing (connecting happens before and is not counted). */
+  /** Seconds of publishing, or of holding for `idle` (connecting happens before and is not counted). */
   readonly duration: number;
   readonly codec: CodecName;
   /** Worker processes holding the subscribers. */
@@ -61,12 +74,32 @@ export interface ServerUsage {
 
 /** One second of the run (for charts). */
 export interface TimelinePoint {
-  /** Seconds since publishing started (negative while connecting). */
+  /**
+   * Seconds since publishing started (`fanout`, `many-channels`: connecting is not recorded), or
+   * since the run started (`connect-storm`, `idle`: connecting is recorded).
+   */
   readonly t: number;
   readonly connected: number;
   readonly deliveriesPerSec: number;
   /** p99 of that second, µs; absent when nothing arrived. */
   readonly p99?: number;
+  /** The server's RSS at that second, MiB; absent without a server pid. */
+  readonly serverRssMiB?: number;
+}
+
+/**
+ * Server memory of the `idle` scenario, read from /proc/<pid>/status (VmRSS). Per connection =
+ * (RSS at that instant − RSS before the first socket opened) / connections held, in KiB.
+ */
+export interface IdleMemory {
+  readonly rssBeforeMiB: number;
+  /** Once every socket subscribed. */
+  readonly rssConnectedMiB: number;
+  /** After holding them `holdSeconds`, the figure to quote (connect-time garbage had time to go). */
+  readonly rssEndMiB: number;
+  readonly perConnectionConnectedKiB: number;
+  readonly perConnectionEndKiB: number;
+  readonly holdSeconds: number;
 }
 
 /** Errors by kind; `total` is their sum. */
@@ -90,6 +123,8 @@ export interface BenchResult {
   /** Connections per second from the first socket opened to the last subscribe reply. */
   readonly connectPerSec: number;
   readonly connectSeconds: number;
+  /** Per-socket connect latency: socket created (TCP connect starts) to its subscribe reply. */
+  readonly connectLatencyUs?: LatencySummary;
   readonly published: number;
   readonly publishesPerSec: number;
   readonly publishSeconds: number;
@@ -105,6 +140,12 @@ export interface BenchResult {
   readonly deliveriesPerSec: number;
   readonly latencyUs: LatencySummary;
   readonly errors: BenchErrors;
+  /**
+   * Over the window the scenario measures: publishing (`fanout`, `many-channels`), connecting
+   * (`connect-storm`) or holding (`idle`).
+   */
   readonly server?: ServerUsage;
+  /** Present for the `idle` scenario with a server pid. */
+  readonly idle?: IdleMemory;
   readonly timeline: readonly TimelinePoint[];
 }

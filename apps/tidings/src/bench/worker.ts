@@ -23,6 +23,7 @@ class Load {
   readonly #codec: ClientCodec;
   readonly #sockets = new Set<WebSocket>();
   #histogram = newLatencyHistogram();
+  readonly #connectLatency = newLatencyHistogram();
   #connected = 0;
   #deliveries = 0;
   #connectErrors = 0;
@@ -70,9 +71,11 @@ class Load {
     const plan = this.#plan;
     const channel = `${plan.channelPrefix}${(plan.first + local) % plan.channels}`;
     let pending = true;
+    const openedAt = performance.now();
     const settle = (ok: boolean): void => {
       if (!pending) return;
       pending = false;
+      if (ok) this.#recordConnect(openedAt);
       if (ok) this.#connected++;
       else this.#connectErrors++;
       answered();
@@ -127,6 +130,11 @@ class Load {
     this.#histogram.recordValue(Math.min(maxTrackedLatencyUs, Math.max(1, nowMicros() - sent)));
   };
 
+  #recordConnect(openedAt: number): void {
+    const us = Math.round((performance.now() - openedAt) * 1000);
+    this.#connectLatency.recordValue(Math.min(maxTrackedLatencyUs, Math.max(1, us)));
+  }
+
   tick(): FromWorker {
     const interval = this.#histogram;
     this.#histogram = newLatencyHistogram();
@@ -146,7 +154,15 @@ class Load {
   }
 
   ready(): FromWorker {
-    return { type: 'ready', firstOpenAt: this.#firstOpenAt, lastReadyAt: this.#lastReadyAt, ...this.counters() };
+    const connect = this.#connectLatency;
+    const connectHistogram = connect.totalCount === 0 ? '' : hdr.encodeIntoCompressedBase64(connect);
+    return {
+      type: 'ready',
+      firstOpenAt: this.#firstOpenAt,
+      lastReadyAt: this.#lastReadyAt,
+      connectHistogram,
+      ...this.counters(),
+    };
   }
 
   /** Closes every socket (normal closure) and resolves once they are closed or after 5 s. */
