@@ -63,16 +63,28 @@ function summarize(histogram: hdr.Histogram): LatencySummary {
   };
 }
 
-function usage(pid: number, start: ProcSample, end: ProcSample, peakRss: number, deliveries: number): ServerUsage {
+/**
+ * CPU over [start, end]; the per-delivery figure runs to `drained` instead, because deliveries
+ * that arrive while draining were made with CPU spent after `end`.
+ */
+function usage(
+  pid: number,
+  start: ProcSample,
+  end: ProcSample,
+  peakRss: number,
+  deliveries: number,
+  drained: ProcSample = end,
+): ServerUsage {
   const wallUs = (end.at - start.at) * 1000;
   const user = end.userUs - start.userUs;
+  const userToDrained = drained.userUs - start.userUs;
   const cpu = user + end.systemUs - start.systemUs;
   const mib = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
   return {
     pid,
     cpuPercent: Math.round((cpu / wallUs) * 1000) / 10,
     userCpuPercent: Math.round((user / wallUs) * 1000) / 10,
-    userCpuUsPerDelivery: deliveries === 0 ? 0 : Math.round((user / deliveries) * 1000) / 1000,
+    userCpuUsPerDelivery: deliveries === 0 ? 0 : Math.round((userToDrained / deliveries) * 1000) / 1000,
     rssStartMiB: mib(start.rssBytes),
     rssEndMiB: mib(end.rssBytes),
     rssPeakMiB: mib(Math.max(peakRss, start.rssBytes, end.rssBytes)),
@@ -278,6 +290,7 @@ export async function runBench(options: BenchOptions, onProgress?: (p: BenchProg
     await delay(50);
   }
 
+  const serverDrained = options.serverPid === undefined ? undefined : sampleProcess(options.serverPid);
   const allDone = new Promise<void>((resolve) => (onAllDone = resolve));
   for (const state of states) if (!state.done) state.child.send({ type: 'stop' });
   await allDone;
@@ -309,7 +322,7 @@ export async function runBench(options: BenchOptions, onProgress?: (p: BenchProg
     errors: { ...errors, total: errors.connect + errors.disconnects + errors.publish + errors.protocol },
     ...(serverStart === undefined || serverEnd === undefined || options.serverPid === undefined
       ? {}
-      : { server: usage(options.serverPid, serverStart, serverEnd, peakRss, deliveries) }),
+      : { server: usage(options.serverPid, serverStart, serverEnd, peakRss, deliveries, serverDrained ?? serverEnd) }),
     ...(scenario !== 'idle' || serverBefore === undefined || serverConnected === undefined || serverEnd === undefined
       ? {}
       : { idle: idleMemory(serverBefore, serverConnected, serverEnd, connected, windowSeconds) }),

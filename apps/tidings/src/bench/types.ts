@@ -65,7 +65,7 @@ export interface ServerUsage {
   /** User plus system CPU, percent of one core. */
   readonly cpuPercent: number;
   readonly userCpuPercent: number;
-  /** User CPU microseconds per delivery (0 when nothing was delivered). */
+  /** User CPU µs per delivery, publishing start to the end of the drain (0 when nothing was delivered). */
   readonly userCpuUsPerDelivery: number;
   readonly rssStartMiB: number;
   readonly rssEndMiB: number;

@@ -1,0 +1,133 @@
+// `tidings bench --scenario …` as users run it (the built binary, after `npm run build`) against an
+// in-process server, a few seconds each with small N. Checks what each scenario reports and that
+// the chart is written, never how fast (no timing thresholds).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { signToken } from '@tidings/server';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { BenchResult } from '../../apps/tidings/src/bench/types.js';
+import { loadConfig } from '../../apps/tidings/src/config/load.js';
+import { type RunningServer, startServer } from '../../apps/tidings/src/serve.js';
+import { silentLogger } from '../../packages/server/src/observability/logger.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const bin = join(root, 'apps/tidings/bin/tidings.js');
+const secret = 'bench-scenarios-secret-0123456789abcdef';
+const apiKey = 'bench-scenarios-api-key-0123456789';
+const dir = mkdtempSync(join(tmpdir(), 'tidings-bench-scenarios-'));
+let server: RunningServer;
+let token: string;
+
+beforeAll(async () => {
+  server = await startServer(
+    loadConfig({
+      base: {
+        http: { host: '127.0.0.1', port: 0 },
+        auth: { keys: [{ alg: 'HS256', secret }] },
+        api: { keys: [apiKey] },
+        channels: { namespaces: { bench: { allowSubscribeForClient: true } } },
+        log: { level: 'error' },
+      },
+    }),
+    { logger: silentLogger },
+  );
+  token = await signToken({ sub: 'bench' }, { alg: 'HS256', secret }, { expiresInSec: 600 });
+});
+afterAll(async () => {
+  await server.close();
+});
+
+/** Runs `tidings bench` with the common flags plus `args`; answers its stdout and the JSON result. */
+async function bench(name: string, args: string[]): Promise<{ stdout: string; result: BenchResult; svg: string }> {
+  const out = join(dir, `${name}.json`);
+  const proc = spawn(
+    process.execPath,
+    [
+      bin,
+      'bench',
+      '--url',
+      `ws://127.0.0.1:${server.port}/connection/websocket`,
+      '--token',
+      token,
+      '--api-key',
+      apiKey,
+      '--workers',
+      '2',
+      '--channel-prefix',
+      `bench:${name}-`,
+      '--server-pid',
+      String(process.pid),
+      '--no-progress',
+      '--out',
+      out,
+      ...args,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  let stderr = '';
+  proc.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+  proc.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  const code = await new Promise<number | null>((resolve) => proc.once('exit', resolve));
+  expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+  const result = JSON.parse(readFileSync(out, 'utf8')) as BenchResult;
+  return { stdout, result, svg: readFileSync(join(dir, `${name}.svg`), 'utf8') };
+}
+
+it('many-channels spreads the subscribers four to a channel and delivers to each', async () => {
+  const { stdout, result, svg } = await bench('many', [
+    '--scenario',
+    'many-channels',
+    '-n',
+    '120',
+    '-r',
+    '60',
+    '-d',
+    '2',
+  ]);
+  expect(result.options.scenario).toBe('many-channels');
+  expect(result.options.channels).toBe(30);
+  expect(result.connected).toBe(120);
+  expect(result.published).toBeGreaterThan(0);
+  expect(result.expectedDeliveries).toBe(result.published * 4);
+  expect(result.deliveries).toBeGreaterThan(0);
+  expect(result.deliveries).toBeLessThanOrEqual(result.expectedDeliveries);
+  expect(result.errors.total).toBe(0);
+  expect(stdout).toContain('many-channels: 120 subscribers, 30 channel(s)');
+  expect(svg).toContain('many-channels scenario');
+}, 60_000);
+
+it('connect-storm connects everyone, publishes nothing and reports the connect-latency histogram', async () => {
+  const { stdout, result, svg } = await bench('storm', ['--scenario', 'connect-storm', '-n', '300']);
+  expect(result.connected).toBe(300);
+  expect(result.published).toBe(0);
+  expect(result.deliveries).toBe(0);
+  expect(result.connectPerSec).toBeGreaterThan(0);
+  expect(result.connectLatencyUs?.count).toBe(300);
+  expect(result.connectLatencyUs?.p50).toBeGreaterThan(0);
+  expect(result.connectLatencyUs?.p50).toBeLessThanOrEqual(result.connectLatencyUs?.p99 ?? 0);
+  expect(result.timeline[0]).toEqual({ t: 0, connected: 0, deliveriesPerSec: 0 });
+  expect(result.timeline.map((p) => p.connected)).toContain(300);
+  expect(result.errors.total).toBe(0);
+  expect(stdout).toContain('connect latency p99');
+  expect(stdout).not.toContain('deliveries/s');
+  expect(svg).toContain('Connect latency');
+}, 60_000);
+
+it('idle holds the sockets without publishing and reports server RSS per connection', async () => {
+  const { stdout, result, svg } = await bench('idle', ['--scenario', 'idle', '-n', '200', '-d', '2']);
+  expect(result.connected).toBe(200);
+  expect(result.published).toBe(0);
+  const idle = result.idle;
+  expect(idle).toBeDefined();
+  expect(idle?.rssBeforeMiB).toBeGreaterThan(0);
+  expect(idle?.holdSeconds).toBeGreaterThanOrEqual(2);
+  expect(Number.isFinite(idle?.perConnectionEndKiB)).toBe(true);
+  expect(result.timeline.some((p) => p.serverRssMiB !== undefined && p.serverRssMiB > 0)).toBe(true);
+  expect(result.errors.total).toBe(0);
+  expect(stdout).toContain('rss/connection');
+  expect(svg).toContain('KiB RSS per connection');
+}, 60_000);
