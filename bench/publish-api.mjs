@@ -1,0 +1,267 @@
+#!/usr/bin/env node
+// HTTP publish API throughput and latency (issue 5), memory engine against Redis, same run.
+// For each engine it starts `tidings serve` fresh, pinned to core 0 (`taskset -c 0`), while this
+// process (autocannon and the subscribers) pins itself to core 1. Scenarios, each to one channel
+// with --subscribers WebSocket subscribers (default 4; 0 = none) so the fan-out of every publish
+// is part of the figure:
+//   single  POST /api/publish, one publication per request
+//   batch   POST /api/batch with --batch publish commands per request (docs/api.md)
+// Reports publishes/s (requests/s × publishes per request), request latency p50/p99 (measured
+// per response in µs: autocannon's own histogram has 1 ms steps), deliveries seen by the
+// subscribers, and the ratio redis ÷ memory. Redis is the shared 127.0.0.1:6379 with a unique
+// key prefix, deleted afterwards.
+//
+// Usage (after `npm run build`):
+//   node bench/publish-api.mjs [--duration 10] [--warmup 2] [--connections 32] [--batch 50]
+//        [--engines memory,redis] [--scenarios single,batch] [--subscribers 4]
+//        [--port 8941] [--out result.json] [--no-pin]
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import * as hdr from 'hdr-histogram-js';
+import WebSocket from 'ws';
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '32' },
+    batch: { type: 'string', default: '50' },
+    engines: { type: 'string', default: 'memory,redis' },
+    scenarios: { type: 'string', default: 'single,batch' },
+    subscribers: { type: 'string', default: '4' },
+    'payload-bytes': { type: 'string', default: '100' },
+    port: { type: 'string', default: '8941' },
+    out: { type: 'string' },
+    'no-pin': { type: 'boolean', default: false },
+  },
+});
+const duration = Number(values.duration);
+const warmup = Number(values.warmup);
+const connections = Number(values.connections);
+const batch = Number(values.batch);
+const subscribers = Number(values.subscribers);
+const port = Number(values.port);
+const engines = values.engines.split(',');
+const scenarios = values.scenarios.split(',');
+const pin = !values['no-pin'];
+const root = fileURLToPath(new URL('..', import.meta.url));
+const cli = join(root, 'apps/tidings/bin/tidings.js');
+const dir = mkdtempSync(join(tmpdir(), 'tidings-publish-api-'));
+const apiKey = `bench-api-${randomBytes(8).toString('hex')}`;
+const secret = randomBytes(24).toString('hex');
+const channel = 'bench:api';
+const log = (line) => process.stderr.write(`${line}\n`);
+const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+if (pin) spawnSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
+
+/** Resolves once something accepts TCP on the port (true) or after `ms` (false). */
+async function listening(ms) {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    const ok = await new Promise((resolve) => {
+      const s = tcpConnect({ host: '127.0.0.1', port }, () => {
+        s.end();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return true;
+    await delay(100);
+  }
+  return false;
+}
+
+async function startServer(engine, prefix) {
+  if (await listening(200)) throw new Error(`publish-api: port ${port} is taken; pass --port`);
+  const config = join(dir, `${engine}.json`);
+  const engineSection =
+    engine === 'redis' ? { type: 'redis', url: 'redis://127.0.0.1:6379', prefix } : { type: 'memory' };
+  writeFileSync(
+    config,
+    JSON.stringify({
+      http: { host: '127.0.0.1', port },
+      auth: { keys: [{ alg: 'HS256', secret }] },
+      api: { keys: [apiKey] },
+      engine: engineSection,
+      channels: { namespaces: { bench: { allowSubscribeForClient: true } } },
+      log: { level: 'warn' },
+    }),
+  );
+  const args = [process.execPath, cli, 'serve', '--config', config];
+  const child = spawn(pin ? 'taskset' : args[0], pin ? ['-c', '0', ...args] : args.slice(1), {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  if (!(await listening(15_000))) {
+    child.kill();
+    throw new Error(`publish-api: tidings serve (${engine}) did not listen on ${port}`);
+  }
+  const token = spawnSync(process.execPath, [cli, 'gentoken', '--config', config, '--user', 'bench', '--ttl', '3600'], {
+    encoding: 'utf8',
+  }).stdout.trim();
+  return { child, token };
+}
+
+/** WebSocket subscribers on the channel; `count()` is the publications they received. */
+async function subscribe(token) {
+  let deliveries = 0;
+  const sockets = await Promise.all(
+    Array.from(
+      { length: subscribers },
+      () =>
+        new Promise((resolve, reject) => {
+          const ws = new WebSocket(`ws://127.0.0.1:${port}/connection/websocket`, { perMessageDeflate: false });
+          ws.on('open', () =>
+            ws.send(
+              `${JSON.stringify({ id: 1, connect: { token } })}\n${JSON.stringify({ id: 2, subscribe: { channel } })}`,
+            ),
+          );
+          ws.on('message', (data) => {
+            for (const line of data.toString().split('\n')) {
+              if (line.startsWith('{"push"')) deliveries++;
+              else if (line === '{}') ws.send('{}');
+              else if (line.includes('"id":2')) line.includes('"error"') ? reject(new Error(line)) : resolve(ws);
+            }
+          });
+          ws.on('error', reject);
+        }),
+    ),
+  );
+  return {
+    size: sockets.length,
+    count: () => deliveries,
+    close: () => {
+      for (const s of sockets) s.terminate();
+    },
+  };
+}
+
+function body(scenario) {
+  const data = { p: 'x'.repeat(Math.max(0, Number(values['payload-bytes']) - 8)) };
+  const publish = { channel, data };
+  if (scenario === 'single') return { path: '/api/publish', perRequest: 1, body: JSON.stringify(publish) };
+  return {
+    path: '/api/batch',
+    perRequest: batch,
+    body: JSON.stringify({ commands: Array.from({ length: batch }, () => ({ publish })) }),
+  };
+}
+
+async function runScenario(engine, scenario, subs) {
+  const { path, perRequest, body: payload } = body(scenario);
+  const latency = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 60_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
+  const label = `[${engine} ${scenario}]`;
+  const target = {
+    url: `http://127.0.0.1:${port}${path}`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
+    body: payload,
+    connections,
+  };
+  // A fresh server's first seconds run unoptimized code; warm it up outside the figures.
+  if (warmup > 0) {
+    log(`${label} warming up ${warmup} s`);
+    await autocannon({ ...target, duration: warmup });
+  }
+  const before = subs.count();
+  log(`${label} ${duration} s, ${connections} connections, ${perRequest} publish(es) per request`);
+  const instance = autocannon({ ...target, duration });
+  let second = 0;
+  instance.on('tick', ({ counter }) => {
+    second++;
+    if (second <= duration && (second % 2 === 0 || second === duration))
+      log(`${label} ${second}/${duration} s  ${Math.round(counter).toLocaleString('en-US')} req/s`);
+  });
+  instance.on('response', (_client, status, _bytes, ms) => {
+    if (status === 200) latency.recordValue(Math.max(1, Math.round(ms * 1000)));
+  });
+  const result = await instance;
+  const ok = result['2xx'];
+  const published = ok * perRequest;
+  const expected = published * subs.size;
+  const until = Date.now() + 3_000;
+  while (subs.count() - before < expected && Date.now() < until) await delay(50);
+  const row = {
+    engine,
+    scenario,
+    subscribers: subs.size,
+    perRequest,
+    connections,
+    seconds: result.duration,
+    requestsPerSec: Math.round(ok / result.duration),
+    publishesPerSec: Math.round(ok / result.duration) * perRequest,
+    p50Ms: latency.getValueAtPercentile(50) / 1000,
+    p99Ms: latency.getValueAtPercentile(99) / 1000,
+    maxMs: latency.maxValue / 1000,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    published,
+    deliveries: subs.count() - before,
+    expectedDeliveries: expected,
+  };
+  latency.destroy();
+  return row;
+}
+
+async function cleanRedis(prefix) {
+  const { createClient } = await import('redis');
+  const c = createClient({ url: 'redis://127.0.0.1:6379' });
+  await c.connect();
+  for await (const keys of c.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 }))
+    if (keys.length > 0) await c.unlink(keys);
+  await c.close();
+}
+
+const rows = [];
+for (const engine of engines) {
+  const prefix = `tidings-bench-api-${randomBytes(4).toString('hex')}:`;
+  const { child, token } = await startServer(engine, prefix);
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  try {
+    const subs = await subscribe(token);
+    for (const scenario of scenarios) rows.push(await runScenario(engine, scenario, subs));
+    subs.close();
+  } finally {
+    child.kill('SIGTERM');
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (engine === 'redis') await cleanRedis(prefix);
+  }
+}
+
+const num = (n) => Math.round(n).toLocaleString('en-US');
+const ms = (x) => x.toFixed(2);
+const lines = [
+  `HTTP publish API, ${duration} s per scenario, ${connections} connections, channel with ${subscribers} WebSocket subscriber(s)`,
+  '',
+  '| engine | scenario | publishes/request | requests/s | publishes/s | p50 ms | p99 ms | max ms | non-2xx + errors | deliveries / expected |',
+  '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ...rows.map(
+    (r) =>
+      `| ${r.engine} | ${r.scenario} | ${r.perRequest} | ${num(r.requestsPerSec)} | ${num(r.publishesPerSec)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${ms(r.maxMs)} | ${r.non2xx + r.errors} | ${num(r.deliveries)} / ${num(r.expectedDeliveries)} |`,
+  ),
+];
+const ratios = scenarios.flatMap((scenario) => {
+  const mem = rows.find((r) => r.engine === 'memory' && r.scenario === scenario);
+  const red = rows.find((r) => r.engine === 'redis' && r.scenario === scenario);
+  if (mem === undefined || red === undefined || mem.publishesPerSec === 0 || mem.p99Ms === 0) return [];
+  return [
+    `| ${scenario} | ${(red.publishesPerSec / mem.publishesPerSec).toFixed(2)}× | ${(red.p99Ms / mem.p99Ms).toFixed(2)}× |`,
+  ];
+});
+if (ratios.length > 0)
+  lines.push('', '| scenario | redis ÷ memory publishes/s | redis ÷ memory p99 |', '|---|---:|---:|', ...ratios);
+console.log(lines.join('\n'));
+if (values.out !== undefined)
+  writeFileSync(values.out, `${JSON.stringify({ duration, connections, batch, subscribers, rows }, null, 2)}\n`);
