@@ -14,6 +14,9 @@
 #   WORKERS    load-generator processes [2]
 #   PAYLOAD    payload bytes [100]
 #   CODEC      json (every peer) or protobuf (tidings only) [json]
+#   SCENARIO   fanout, or idle: hold NS connections DURATION s, report server RSS per
+#              connection (RATES is ignored; bench/idle-memory.sh runs it at 10,000) [fanout]
+#   PORT       port the peers listen on [8917]
 #   OUT        folder for the JSON files and the table [$TMPDIR/tidings-compare-<timestamp>]
 #
 # Adding a peer (Socket.IO, Nchan, Mosquitto later): define `peer_<name>_start PORT` that starts
@@ -32,8 +35,9 @@ DURATION="${DURATION:-10}"
 WORKERS="${WORKERS:-2}"
 PAYLOAD="${PAYLOAD:-100}"
 CODEC="${CODEC:-json}"
+SCENARIO="${SCENARIO:-fanout}"
 OUT="${OUT:-${TMPDIR:-/tmp}/tidings-compare-$(date -u +%Y%m%dT%H%M%SZ)}"
-PORT=8917
+PORT="${PORT:-8917}"
 tidings=(node apps/tidings/bin/tidings.js)
 mkdir -p "$OUT"
 
@@ -91,7 +95,8 @@ run_one() {
   wait_port "$PORT"
   local args=(bench --url "$PEER_URL" --api-url "$PEER_API_URL" --channel-prefix "$PEER_PREFIX"
     --subscribers "$n" --rate "$rate" --duration "$DURATION" --workers "$WORKERS"
-    --payload-bytes "$PAYLOAD" --codec "$CODEC" --server-pid "$PEER_PID" --out "$out" --no-progress)
+    --payload-bytes "$PAYLOAD" --codec "$CODEC" --server-pid "$PEER_PID" --out "$out" --no-progress
+    --scenario "$SCENARIO")
   [[ -n "$PEER_TOKEN" ]] && args+=(--token "$PEER_TOKEN")
   [[ -n "$PEER_API_KEY" ]] && args+=(--api-key "$PEER_API_KEY")
   echo "== $peer, $n subscribers, rate $rate" >&2
@@ -100,10 +105,15 @@ run_one() {
   wait "$PEER_PID" 2>/dev/null || true
 }
 
+[[ "$SCENARIO" == idle ]] && RATES=0
 for n in $NS; do
   for rate in $RATES; do
     for peer in $PEERS; do run_one "$peer" "$n" "$rate"; done
   done
 done
 
-node bench/compare-table.mjs "$OUT" $PEERS | tee "$OUT/table.md"
+if [[ "$SCENARIO" == idle ]]; then
+  node bench/idle-table.mjs "$OUT" $PEERS | tee "$OUT/table.md"
+else
+  node bench/compare-table.mjs "$OUT" $PEERS | tee "$OUT/table.md"
+fi
