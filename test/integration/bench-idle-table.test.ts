@@ -1,0 +1,42 @@
+// bench/idle-table.mjs (the table of bench/idle-memory.sh) on JSON files shaped like
+// `tidings bench --scenario idle --out` writes them.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+function result(perConnectionEndKiB: number) {
+  return {
+    connected: 10_000,
+    errors: { total: 0 },
+    idle: {
+      rssBeforeMiB: 60,
+      rssConnectedMiB: 140,
+      rssEndMiB: 120,
+      perConnectionConnectedKiB: 8.19,
+      perConnectionEndKiB,
+      holdSeconds: 20,
+    },
+  };
+}
+
+it('prints RSS per connection for each peer and the ratio to the first', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tidings-idle-table-'));
+  writeFileSync(join(dir, 'tidings-n10000-r0.json'), JSON.stringify(result(6)));
+  writeFileSync(join(dir, 'raw-ws-n10000-r0.json'), JSON.stringify(result(8)));
+  const run = spawnSync(process.execPath, ['bench/idle-table.mjs', dir, 'tidings', 'raw-ws', 'socketio'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  expect(run.status).toBe(0);
+  const lines = run.stdout.trim().split('\n');
+  expect(lines[0]).toContain('KiB/connection, end');
+  expect(lines.slice(2)).toEqual([
+    '| 10,000 | tidings | 10,000 | 0 | 60 | 140 | 120 | 6 | 8.19 | 1.00× |',
+    '| 10,000 | raw-ws | 10,000 | 0 | 60 | 140 | 120 | 8 | 8.19 | 0.75× |',
+  ]);
+});
