@@ -23,7 +23,8 @@ export function formatMicros(us: number): string {
   return `${Math.round(us)} µs`;
 }
 
-const formatMs = (ms: number) => String(Math.round(ms * 100) / 100);
+const formatMs = (ms: number) =>
+  ms >= 1000 ? Math.round(ms).toLocaleString('en-US') : String(Math.round(ms * 100) / 100);
 const formatMiB = (mib: number) => String(Math.round(mib * 10) / 10);
 
 function percentileBars(summary: LatencySummary | undefined): Bar[] {
