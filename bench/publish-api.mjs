@@ -5,7 +5,8 @@
 // with --subscribers WebSocket subscribers (default 4; 0 = none) so the fan-out of every publish
 // is part of the figure:
 //   single  POST /api/publish, one publication per request
-//   batch   POST /api/batch with --batch publish commands per request (docs/api.md)
+//   batch   POST /api/batch with --batch publish commands per request (docs/api.md), in order
+//   batch-parallel  the same with "parallel": true (commands run concurrently; not by default)
 // Reports publishes/s (requests/s × publishes per request), request latency p50/p99 (measured
 // per response in µs: autocannon's own histogram has 1 ms steps), deliveries seen by the
 // subscribers, and the ratio redis ÷ memory. Redis is the shared 127.0.0.1:6379 with a unique
@@ -147,11 +148,11 @@ function body(scenario) {
   const data = { p: 'x'.repeat(Math.max(0, Number(values['payload-bytes']) - 8)) };
   const publish = { channel, data };
   if (scenario === 'single') return { path: '/api/publish', perRequest: 1, body: JSON.stringify(publish) };
-  return {
-    path: '/api/batch',
-    perRequest: batch,
-    body: JSON.stringify({ commands: Array.from({ length: batch }, () => ({ publish })) }),
-  };
+  if (scenario !== 'batch' && scenario !== 'batch-parallel')
+    throw new Error(`publish-api: unknown scenario ${scenario}`);
+  const commands = Array.from({ length: batch }, () => ({ publish }));
+  const parallel = scenario === 'batch-parallel' ? { parallel: true } : {};
+  return { path: '/api/batch', perRequest: batch, body: JSON.stringify({ commands, ...parallel }) };
 }
 
 async function runScenario(engine, scenario, subs) {
@@ -205,7 +206,10 @@ async function runScenario(engine, scenario, subs) {
     p99Ms: latency.getValueAtPercentile(99) / 1000,
     maxMs: latency.maxValue / 1000,
     non2xx: result.non2xx,
+    status4xx: result['4xx'],
+    status5xx: result['5xx'],
     errors: result.errors + result.timeouts,
+    timeouts: result.timeouts,
     published,
     deliveries: subs.count() - before,
     expectedDeliveries: expected,
