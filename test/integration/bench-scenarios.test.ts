@@ -112,7 +112,9 @@ it('connect-storm connects everyone, publishes nothing and reports the connect-l
   expect(result.timeline[0]).toEqual({ t: 0, connected: 0, deliveriesPerSec: 0 });
   expect(result.timeline.map((p) => p.connected)).toContain(300);
   expect(result.errors.total).toBe(0);
+  expect(result.server?.userCpuUsPerConnect).toBeGreaterThanOrEqual(0);
   expect(stdout).toContain('connect latency p99');
+  expect(stdout).toContain('µs user/connection');
   expect(stdout).not.toContain('deliveries/s');
   expect(svg).toContain('Connect latency');
 }, 60_000);

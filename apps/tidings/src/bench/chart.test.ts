@@ -101,6 +101,10 @@ describe('benchChartSvg', () => {
     expect(svg).toContain('>120 ms<'); // the max bar's value, with its unit
     expect(svg.match(/<rect [^>]*fill="#4878d0"/g)?.length).toBeGreaterThanOrEqual(5);
     expect(svg.match(/<polyline /g)?.length).toBe(2);
+    // One style per count axis: 0, 10k … 40k, not 8,000 next to 10k.
+    expect(svg).toContain('>40k<');
+    expect(svg).toContain('>10k<');
+    expect(svg).not.toContain('>10,000<');
   });
 
   it('handles an empty timeline and an empty histogram without lines or NaN', () => {

@@ -23,6 +23,14 @@ export function formatMicros(us: number): string {
   return `${Math.round(us)} µs`;
 }
 
+/** Formats a count axis alike on every tick: in k (or M) when its top reaches 10,000. */
+function countAxis(values: readonly number[]): (n: number) => string {
+  const max = Math.max(0, ...values);
+  if (max >= 1e6) return (n) => `${Math.round(n / 1e5) / 10}M`;
+  if (max >= 1e4) return (n) => `${Math.round(n / 100) / 10}k`;
+  return (n) => Math.round(n).toLocaleString('en-US');
+}
+
 const formatMs = (ms: number) =>
   ms >= 1000 ? Math.round(ms).toLocaleString('en-US') : String(Math.round(ms * 100) / 100);
 const formatMiB = (mib: number) => String(Math.round(mib * 10) / 10);
@@ -81,7 +89,7 @@ function panels(r: BenchResult): string[] {
     color: blue,
     axisLabel: 'connections',
     points: points.map((p) => [p.t, p.connected]),
-    format: formatCount,
+    format: countAxis(points.map((p) => p.connected * 1.2)),
   };
   const rss: Series | undefined = points.some((p) => p.serverRssMiB !== undefined)
     ? {
@@ -123,7 +131,7 @@ function panels(r: BenchResult): string[] {
     color: blue,
     axisLabel: 'deliveries per second',
     points: points.map((p) => [p.t, p.deliveriesPerSec]),
-    format: formatCount,
+    format: countAxis(points.map((p) => p.deliveriesPerSec * 1.2)),
   };
   const p99: Series = {
     name: 'p99 of the second',

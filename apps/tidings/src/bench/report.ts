@@ -63,7 +63,11 @@ export function formatResult(r: BenchResult): string {
   rows.push(['load cpu', `${r.loadCpuPercent}% of a core (bench processes, ${window})`]);
   if (r.server !== undefined) {
     const s = r.server;
-    const perDelivery = publishes ? `, ${s.userCpuUsPerDelivery} µs user/delivery` : '';
+    const perDelivery = publishes
+      ? `, ${s.userCpuUsPerDelivery} µs user/delivery`
+      : s.userCpuUsPerConnect === undefined
+        ? ''
+        : `, ${s.userCpuUsPerConnect} µs user/connection`;
     rows.push(
       ['server cpu', `${s.cpuPercent}% of a core (user ${s.userCpuPercent}%)${perDelivery}, ${window}`],
       ['server rss', `${s.rssStartMiB} → ${s.rssEndMiB} MiB (peak ${s.rssPeakMiB} MiB)`],

@@ -322,7 +322,14 @@ export async function runBench(options: BenchOptions, onProgress?: (p: BenchProg
     errors: { ...errors, total: errors.connect + errors.disconnects + errors.publish + errors.protocol },
     ...(serverStart === undefined || serverEnd === undefined || options.serverPid === undefined
       ? {}
-      : { server: usage(options.serverPid, serverStart, serverEnd, peakRss, deliveries, serverDrained ?? serverEnd) }),
+      : {
+          server: {
+            ...usage(options.serverPid, serverStart, serverEnd, peakRss, deliveries, serverDrained ?? serverEnd),
+            ...(storm && connected > 0
+              ? { userCpuUsPerConnect: Math.round(((serverEnd.userUs - serverStart.userUs) / connected) * 10) / 10 }
+              : {}),
+          },
+        }),
     ...(scenario !== 'idle' || serverBefore === undefined || serverConnected === undefined || serverEnd === undefined
       ? {}
       : { idle: idleMemory(serverBefore, serverConnected, serverEnd, connected, windowSeconds) }),

@@ -67,6 +67,8 @@ export interface ServerUsage {
   readonly userCpuPercent: number;
   /** User CPU µs per delivery, publishing start to the end of the drain (0 when nothing was delivered). */
   readonly userCpuUsPerDelivery: number;
+  /** `connect-storm` only: user CPU µs per connection subscribed. */
+  readonly userCpuUsPerConnect?: number;
   readonly rssStartMiB: number;
   readonly rssEndMiB: number;
   readonly rssPeakMiB: number;
