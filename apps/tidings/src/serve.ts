@@ -17,7 +17,12 @@ import {
   type TidingsNode,
 } from '@tidings/server';
 import type { TidingsConfig } from './config/schema.js';
-import { toAuthenticatorOptions, toChannelsOptions, toClientOptions } from './config/to-library.js';
+import {
+  toAuthenticatorOptions,
+  toChannelsOptions,
+  toClientOptions,
+  toRedisEngineOptions,
+} from './config/to-library.js';
 import { renderDashboard } from './dashboard.js';
 import { createHttpListener } from './http-listener.js';
 import { createRoutes } from './http-routes.js';
@@ -56,13 +61,7 @@ function createEngine(config: TidingsConfig) {
     case 'memory':
       return createMemoryEngine({ idempotencyWindowMs: config.idempotencyWindowMs });
     case 'redis':
-      return createRedisEngine({
-        url: engine.url,
-        prefix: engine.prefix,
-        connectTimeoutMs: engine.connectTimeoutMs,
-        commandTimeoutMs: engine.commandTimeoutMs,
-        idempotencyWindowMs: config.idempotencyWindowMs,
-      });
+      return createRedisEngine(toRedisEngineOptions(engine, config.idempotencyWindowMs));
     case 'nats':
       return createNatsEngine({
         servers: engine.servers,

@@ -1,3 +1,4 @@
+import type { RedisEngineOptions } from '@tidings/redis';
 import type {
   ChannelsOptions,
   ClientOptions,
@@ -51,5 +52,22 @@ export function toAuthenticatorOptions(config: TidingsConfig): JwtAuthenticatorO
     allowAnonymous: config.client.allowAnonymous,
     ...(audience === undefined ? {} : { audience }),
     ...(issuer === undefined ? {} : { issuer }),
+  };
+}
+
+/** `engine` (type "redis") as `createRedisEngine` options; `clusterNodes` wins over `cluster`. */
+export function toRedisEngineOptions(
+  engine: Extract<TidingsConfig['engine'], { type: 'redis' }>,
+  idempotencyWindowMs: number,
+): RedisEngineOptions {
+  const cluster = engine.clusterNodes ?? engine.cluster;
+  return {
+    url: engine.url,
+    prefix: engine.prefix,
+    connectTimeoutMs: engine.connectTimeoutMs,
+    commandTimeoutMs: engine.commandTimeoutMs,
+    idempotencyWindowMs,
+    ...(engine.shardedPubSub === undefined ? {} : { shardedPubSub: engine.shardedPubSub }),
+    ...(cluster === undefined ? {} : { cluster }),
   };
 }
