@@ -13,6 +13,14 @@ export interface PrivateCluster {
   readonly processes: readonly ChildProcess[];
   /** Runs one command on the master at `urls[index]`. */
   command(index: number, args: string[]): Promise<unknown>;
+  /** Kills the master at `urls[index]` with SIGKILL; resolves when it has exited. */
+  kill(index: number): Promise<void>;
+  /**
+   * Starts the killed master at `urls[index]` again on the same ports and cluster config file
+   * (same node id and slots, no data: no persistence); resolves once every node reports
+   * `cluster_state:ok` again.
+   */
+  revive(index: number): Promise<void>;
   /** Kills every process and removes the folder. Idempotent. */
   stop(): Promise<void>;
 }
@@ -46,6 +54,21 @@ function nodeClient(port: number) {
   return client;
 }
 
+async function clusterOk(clients: ReadonlyArray<ReturnType<typeof nodeClient>>, size: number): Promise<void> {
+  await within(10_000, 'cluster_state:ok', async () => {
+    for (;;) {
+      const infos = await Promise.all(
+        clients.map((c) => (c.sendCommand(['CLUSTER', 'INFO']) as Promise<string>).catch(() => '')),
+      );
+      const ok = infos.every(
+        (info) => info.includes('cluster_state:ok') && info.includes(`cluster_known_nodes:${size}`),
+      );
+      if (ok) return;
+      await pause(50);
+    }
+  });
+}
+
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -57,6 +80,7 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export async function startPrivateCluster(size = 3): Promise<PrivateCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'tidings-redis-cluster-'));
   const processes: ChildProcess[] = [];
+  const argv: string[][] = [];
   const clients: Array<ReturnType<typeof nodeClient>> = [];
   let stopped = false;
   const stop = async () => {
@@ -83,6 +107,7 @@ export async function startPrivateCluster(size = 3): Promise<PrivateCluster> {
       const args = ['--port', String(port), '--cluster-port', String(bus), '--bind', '127.0.0.1'];
       args.push('--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`);
       args.push('--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no');
+      argv.push(args);
       processes.push(spawn('redis-server', args, { stdio: 'ignore' }));
     }
     for (const { port } of ports) clients.push(nodeClient(port));
@@ -104,16 +129,7 @@ export async function startPrivateCluster(size = 3): Promise<PrivateCluster> {
     for (const { port, bus } of ports.slice(1)) {
       await first.sendCommand(['CLUSTER', 'MEET', '127.0.0.1', String(port), String(bus)]);
     }
-    await within(10_000, 'cluster_state:ok', async () => {
-      for (;;) {
-        const infos = await Promise.all(clients.map((c) => c.sendCommand(['CLUSTER', 'INFO']) as Promise<string>));
-        const ok = infos.every(
-          (info) => info.includes('cluster_state:ok') && info.includes(`cluster_known_nodes:${size}`),
-        );
-        if (ok) return;
-        await pause(50);
-      }
-    });
+    await clusterOk(clients, size);
   } catch (err) {
     await stop();
     throw err;
@@ -125,6 +141,25 @@ export async function startPrivateCluster(size = 3): Promise<PrivateCluster> {
       const client = clients[index];
       if (client === undefined) throw new Error(`private cluster: no node ${index}`);
       return client.sendCommand(args);
+    },
+    kill: async (index) => {
+      const proc = processes[index];
+      if (proc === undefined) throw new Error(`private cluster: no node ${index}`);
+      await new Promise<void>((resolve) => {
+        if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+        proc.once('exit', () => resolve());
+        proc.kill('SIGKILL');
+      });
+    },
+    revive: async (index) => {
+      const [args, client] = [argv[index], clients[index]];
+      if (args === undefined || client === undefined) throw new Error(`private cluster: no node ${index}`);
+      processes[index] = spawn('redis-server', args, { stdio: 'ignore' });
+      // The helper's own client reconnects by itself (reconnectStrategy 20 ms).
+      await within(5000, 'restarted redis-server', async () => {
+        while (!client.isReady) await pause(20);
+      });
+      await clusterOk(clients, size);
     },
     stop,
   };

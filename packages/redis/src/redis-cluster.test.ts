@@ -178,6 +178,51 @@ describe('Redis engine on a Redis Cluster', () => {
   });
 });
 
+describe('Redis engine on a Redis Cluster: a master restarted without persistence', () => {
+  it('is not ready and fails publishes while the master is down; afterwards resubscribes, reports a discontinuity and starts a new epoch', async () => {
+    const engine = clusterEngine({ commandTimeoutMs: 300, pingIntervalMs: 100, maxReconnectDelayMs: 100 });
+    const gaps: string[][] = [];
+    const events = new EventRecorder();
+    await engine.broker.start({
+      onPublication: (c, p, e) => events.onPublication(c, p, e),
+      onJoin: (c, i) => events.onJoin(c, i),
+      onLeave: (c, i) => events.onLeave(c, i),
+      onDiscontinuity: (chs) => gaps.push([...chs]),
+    });
+    const ch = 'restarted-master';
+    await engine.broker.subscribe([ch]);
+    const before = await engine.broker.publish(ch, utf8('before'), retain);
+    await waitFor(() => events.of(ch).length === 1, 2000, 'the first delivery');
+    const index = shardOf(await slotOf(new KeySpace().meta(ch)));
+    await cluster.kill(index);
+    await waitFor(() => !engine.broker.ready(), 2000, 'not ready while the master is down');
+    expect(await rejection(engine.broker.publish(ch, utf8('during'), retain))).toBe(TidingsErrorCode.Unavailable);
+    await cluster.revive(index);
+    await waitFor(() => engine.broker.ready(), 5000, 'ready after the restart');
+    await waitFor(() => gaps.length >= 1, 3000, 'the discontinuity signal');
+    expect(gaps[0]).toEqual([ch]);
+    // The shard lost the channel's meta: a new epoch from offset 1, never old offsets reissued.
+    const after = await engine.broker.publish(ch, utf8('after'), retain);
+    expect(after.offset).toBe(1);
+    expect(after.epoch).not.toBe(before.epoch);
+    await waitFor(() => events.of(ch).length === 2, 2000, 'delivery after the restart');
+    expect(events.of(ch).map((d) => [d.pub.offset, d.epoch])).toEqual([
+      [1, before.epoch],
+      [1, after.epoch],
+    ]);
+  });
+
+  it('cluster: true connects through url as the one root node', async () => {
+    const engine = clusterEngine({ cluster: true, url: cluster.urls[1] ?? '' });
+    const events = new EventRecorder();
+    await engine.broker.start(events);
+    const channels = ['root-a', 'root-b', 'root-c', 'root-d'];
+    await engine.broker.subscribe(channels);
+    for (const ch of channels) await engine.broker.publish(ch, utf8(ch), retain);
+    await waitFor(() => channels.every((ch) => events.of(ch).length === 1), 2000, 'deliveries');
+  });
+});
+
 describe('Redis engine with an unreachable cluster', () => {
   it('start, publish and presence reject with TIDINGS_ERR_UNAVAILABLE; not ready', async () => {
     const engine = createRedisEngine({
