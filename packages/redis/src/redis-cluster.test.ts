@@ -212,6 +212,19 @@ describe('Redis engine on a Redis Cluster: a master restarted without persistenc
     ]);
   });
 
+  it('start fails while a master is down, and the engine connects in the background once it is back', async () => {
+    await cluster.kill(2);
+    const engine = clusterEngine({ connectTimeoutMs: 300, commandTimeoutMs: 300, maxReconnectDelayMs: 100 });
+    try {
+      expect(await rejection(engine.broker.start(new EventRecorder()))).toBe(TidingsErrorCode.Unavailable);
+      expect(engine.broker.ready()).toBe(false);
+    } finally {
+      await cluster.revive(2);
+    }
+    await waitFor(() => engine.broker.ready(), 5000, 'ready once every master is back');
+    expect((await engine.broker.publish('late-start', utf8('x'), retain)).offset).toBe(1);
+  });
+
   it('cluster: true connects through url as the one root node', async () => {
     const engine = clusterEngine({ cluster: true, url: cluster.urls[1] ?? '' });
     const events = new EventRecorder();
