@@ -12,9 +12,12 @@ const RESUBSCRIBE_LISTENERS_EVENT = '__resubscribeListeners';
  * and sends each SSUBSCRIBE there. Channels are subscribed one by one, because one SSUBSCRIBE
  * may only name channels of one slot and each Tidings channel has its own hash tag.
  *
- * Reconnects: node-redis resubscribes a reconnected shard connection by itself, and moves
- * subscriptions after a topology change (a `sunsubscribe` push, MOVED). Either may have lost
- * messages, so `onRestored` runs for both.
+ * Reconnects: node-redis resubscribes a reconnected shard connection by itself (before it
+ * reports the connection ready), and moves subscriptions after a topology change (a
+ * `sunsubscribe` push, MOVED). Either may have lost messages, so `onRestored` runs for both.
+ * After a move, node-redis does not let the caller wait for the new SSUBSCRIBE: the signal may
+ * precede its confirmation, and a publication in that window is found by the offset of the
+ * next one, as any lost pub/sub message.
  */
 export class RedisClusterSubscriber implements RedisSubscriptions {
   readonly #client: ClusterClient;
