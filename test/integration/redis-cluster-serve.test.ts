@@ -58,11 +58,7 @@ const publish = (base: string, channel: string, data: unknown) =>
   });
 const status = async (url: string) => (await fetch(url)).status;
 
-/** Master index owning `channel`'s slot (the helper splits the slots in three equal ranges). */
-async function shardOf(channel: string): Promise<number> {
-  const slot = Number(await cluster.command(0, ['CLUSTER', 'KEYSLOT', new KeySpace().pubsub(channel)]));
-  return Math.floor(slot / Math.ceil(16384 / 3));
-}
+const shardOf = (channel: string) => cluster.shardOf(new KeySpace().pubsub(channel));
 
 describe('tidings serve with engine.clusterNodes (Redis Cluster)', () => {
   it('two nodes: API publishes on node A reach an SDK subscriber on node B in order, across shards; missed ones are recovered', async () => {

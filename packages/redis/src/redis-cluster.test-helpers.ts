@@ -13,6 +13,8 @@ export interface PrivateCluster {
   readonly processes: readonly ChildProcess[];
   /** Runs one command on the master at `urls[index]`. */
   command(index: number, args: string[]): Promise<unknown>;
+  /** Index (into `urls`) of the master owning the slot of `key` (or shard channel). */
+  shardOf(key: string): Promise<number>;
   /** Kills the master at `urls[index]` with SIGKILL; resolves when it has exited. */
   kill(index: number): Promise<void>;
   /**
@@ -141,6 +143,11 @@ export async function startPrivateCluster(size = 3): Promise<PrivateCluster> {
       const client = clients[index];
       if (client === undefined) throw new Error(`private cluster: no node ${index}`);
       return client.sendCommand(args);
+    },
+    shardOf: async (key) => {
+      const [first] = clients;
+      const slot = Number(await first?.sendCommand(['CLUSTER', 'KEYSLOT', key]));
+      return Math.floor(slot / Math.ceil(SLOTS / size));
     },
     kill: async (index) => {
       const proc = processes[index];

@@ -40,9 +40,6 @@ async function slotOf(key: string): Promise<number> {
   return Number(await cluster.command(0, ['CLUSTER', 'KEYSLOT', key]));
 }
 
-/** Index (into `cluster.urls`) of the master owning `slot`: slots are split in equal ranges. */
-const shardOf = (slot: number) => Math.floor(slot / Math.ceil(16384 / 3));
-
 runBrokerConformance({
   name: 'redis cluster engine',
   create: async () => createRedisEngine({ cluster: cluster.urls, prefix: testPrefix() }),
@@ -85,7 +82,7 @@ describe('Redis engine on a Redis Cluster', () => {
     const perShard = new Map<number, number>();
     for (let i = 0; channels.length < 9 && i < 300; i++) {
       const ch = `two-nodes-${i}`;
-      const shard = shardOf(await slotOf(keys.pubsub(ch)));
+      const shard = await cluster.shardOf(keys.pubsub(ch));
       if ((perShard.get(shard) ?? 0) >= 3) continue;
       perShard.set(shard, (perShard.get(shard) ?? 0) + 1);
       channels.push(ch);
@@ -161,7 +158,7 @@ describe('Redis engine on a Redis Cluster', () => {
     await engine.broker.start(new EventRecorder());
     await engine.broker.publish('paused', utf8('before'), retain);
     expect(engine.broker.ready()).toBe(true);
-    const victim = cluster.processes[shardOf(await slotOf(new KeySpace().meta('paused')))];
+    const victim = cluster.processes[await cluster.shardOf(new KeySpace().meta('paused'))];
     victim?.kill('SIGSTOP');
     try {
       await waitFor(() => !engine.broker.ready(), 2000, 'not ready while a master is paused');
@@ -193,7 +190,7 @@ describe('Redis engine on a Redis Cluster: a master restarted without persistenc
     await engine.broker.subscribe([ch]);
     const before = await engine.broker.publish(ch, utf8('before'), retain);
     await waitFor(() => events.of(ch).length === 1, 2000, 'the first delivery');
-    const index = shardOf(await slotOf(new KeySpace().meta(ch)));
+    const index = await cluster.shardOf(new KeySpace().meta(ch));
     await cluster.kill(index);
     await waitFor(() => !engine.broker.ready(), 2000, 'not ready while the master is down');
     expect(await rejection(engine.broker.publish(ch, utf8('during'), retain))).toBe(TidingsErrorCode.Unavailable);
