@@ -44,8 +44,8 @@ export interface RedisBrokerOptions {
  * - `publish` is one Lua script (see `scripts.ts`): idempotency check, offset increment on the
  *   channel's meta hash (new random epoch when the meta is missing), history append to a Redis
  *   stream trimmed to `history.size` (`MAXLEN`, exact), TTLs, and PUBLISH (SPUBLISH when
- *   `sharded`) of the encoded publication with its epoch. Offsets are therefore assigned once, in Redis, for all nodes,
- *   and every node receives a channel's publications in offset order.
+ *   `sharded`) of the encoded publication with its epoch. Offsets are therefore assigned once,
+ *   in Redis, for all nodes, and every node receives a channel's publications in offset order.
  * - Retention: the whole history of a channel expires `history.ttlMs` after its last publish
  *   (Centrifugo's semantics; the memory engine expires entries one by one). The meta expires
  *   `max(metaTtlMs, ttlMs)` after the last publish; the next use then starts a new epoch.
