@@ -5,7 +5,7 @@
 // owning the channel) is recovered from history. The gap is made certain as in
 // cluster-redis.test.ts: the MULTI that kills the connections also publishes with the engine's
 // own script (SPUBLISH mode), on the same master.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLedger, type Ledger } from '@tidings/testkit';
@@ -30,11 +30,12 @@ const prefix = 'tidings-rc:';
 const keys = new KeySpace(prefix);
 let redis: PrivateCluster;
 let nodes: Cluster['nodes'];
+let dir = '';
 const subscribers: ClusterSubscriber[] = [];
 
 beforeAll(async () => {
   redis = await startPrivateCluster(3);
-  const dir = mkdtempSync(join(tmpdir(), 'tidings-cluster-redis-cluster-'));
+  dir = mkdtempSync(join(tmpdir(), 'tidings-cluster-redis-cluster-'));
   const engine = {
     type: 'redis',
     clusterNodes: redis.urls,
@@ -49,6 +50,7 @@ afterAll(async () => {
   for (const s of subscribers.splice(0)) s.close();
   await killAll();
   await redis?.stop();
+  if (dir !== '') rmSync(dir, { recursive: true, force: true });
 });
 
 /** Subscribers on B and C, one SDK and one raw client on each. */
