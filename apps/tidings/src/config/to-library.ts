@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type {
   ChannelsOptions,
   ClientOptions,
@@ -52,4 +53,9 @@ export function toAuthenticatorOptions(config: TidingsConfig): JwtAuthenticatorO
     ...(audience === undefined ? {} : { audience }),
     ...(issuer === undefined ? {} : { issuer }),
   };
+}
+
+/** `workers` as a process count: "auto" is one per core the process may use (at least 1). */
+export function toWorkerCount(workers: TidingsConfig['workers'], cores: number = availableParallelism()): number {
+  return workers === 'auto' ? Math.max(1, cores) : workers;
 }
