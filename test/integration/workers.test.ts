@@ -1,7 +1,8 @@
 // `tidings serve --workers 2` with the embedded engine: the built binary, two worker processes on
 // one port and the primary holding the memory engine. Raw `ws` clients are spread over both
 // workers (found through /proc: which worker holds the server side of each connection).
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,11 +29,17 @@ interface LogLine {
 
 let proc: ChildProcess | undefined;
 
+const redisPrefix = `tidings-workers-test:${randomBytes(6).toString('hex')}:`;
+
 afterAll(() => {
   if (proc !== undefined && proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+  // Remove what the shared-Redis test wrote under its private prefix.
+  spawnSync('sh', ['-c', `redis-cli -p 6379 --scan --pattern '${redisPrefix}*' | xargs -r redis-cli -p 6379 unlink`]);
 });
 
-function startWorkers(): Promise<{ lines: LogLine[]; url: string; exit: Promise<number | null> }> {
+function startWorkers(
+  engine: Record<string, unknown>,
+): Promise<{ lines: LogLine[]; url: string; exit: Promise<number | null> }> {
   const dir = mkdtempSync(join(tmpdir(), 'tidings-workers-'));
   const file = join(dir, 'tidings.json');
   const feed = { historySize: 1000, historyTtlMs: 600_000, allowRecovery: true, presence: true };
@@ -40,7 +47,7 @@ function startWorkers(): Promise<{ lines: LogLine[]; url: string; exit: Promise<
     file,
     JSON.stringify({
       http: { host: '127.0.0.1', port: 0 },
-      engine: { type: 'memory' },
+      engine,
       auth: { keys: [{ alg: 'HS256', secret }] },
       api: { keys: [apiKey] },
       channels: { namespaces: { feed: { ...feed, allowSubscribeForClient: true } } },
@@ -79,13 +86,15 @@ function startWorkers(): Promise<{ lines: LogLine[]; url: string; exit: Promise<
   });
 }
 
+const token = (sub: string) => signToken({ sub }, { alg: 'HS256', secret }, { expiresInSec: 3600 });
+
 const workerPids = (lines: LogLine[]) =>
   lines.filter((l) => l.msg === 'worker listening' && l.pid !== undefined).map((l) => l.pid as number);
 
 describe('tidings serve --workers 2 (memory engine in the primary)', () => {
   it('spreads clients over both workers with one order, shared history and presence, recovery across workers, worker restart and a clean stop', async () => {
     requireBuild();
-    const { lines, url, exit } = await startWorkers();
+    const { lines, url, exit } = await startWorkers({ type: 'memory' });
     const serverPort = Number(new URL(url).port);
     const wsUrl = `${url.replace(/^http/, 'ws')}/connection/websocket`;
     const listening = lines.find((l) => l.msg === 'listening');
@@ -100,13 +109,7 @@ describe('tidings serve --workers 2 (memory engine in the primary)', () => {
     const perWorker = new Map<number, RecoveringClient[]>(pids.map((pid) => [pid, []]));
     for (let i = 0; clients.length < 4 && i < 30; i++) {
       const id = `sub-${i}`;
-      const client = new RecoveringClient(
-        id,
-        wsUrl,
-        await signToken({ sub: id }, { alg: 'HS256', secret }, { expiresInSec: 3600 }),
-        channel,
-        ledger,
-      );
+      const client = new RecoveringClient(id, wsUrl, await token(id), channel, ledger);
       await client.open((port) => {
         const pid = pidOfConnection(serverPort, port, pids);
         return pid !== undefined && (perWorker.get(pid)?.length ?? 2) < 2;
@@ -174,4 +177,32 @@ describe('tidings serve --workers 2 (memory engine in the primary)', () => {
     expect(clients.map((c) => c.closeCodes.at(-1))).toEqual(clients.map(() => 3001));
     expect(await exit).toBe(0);
   }, 30_000);
+
+  it('with engine redis, each worker connects to Redis and subscribers on both workers see one order', async () => {
+    requireBuild();
+    const engine = { type: 'redis', url: 'redis://127.0.0.1:6379', prefix: redisPrefix };
+    const { lines, url, exit } = await startWorkers(engine);
+    const serverPort = Number(new URL(url).port);
+    const wsUrl = `${url.replace(/^http/, 'ws')}/connection/websocket`;
+    const pids = workerPids(lines);
+    const ledger = createLedger();
+    const clients = await Promise.all(
+      pids.map(async (pid, i) => {
+        const client = new RecoveringClient(`redis-sub-${i}`, wsUrl, await token(`u${i}`), channel, ledger);
+        await client.open((port) => pidOfConnection(serverPort, port, pids) === pid);
+        return client;
+      }),
+    );
+    for (let i = 0; i < 30; i++) {
+      const res = await api(url, 'publish', { channel, data: { id: `r${i}` } });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      ledger.acked(channel, { ...(res.body.result as { offset: number; epoch: string }), id: `r${i}` });
+    }
+    await until(() => clients.every((c) => c.position?.offset === 30), 5000, 'both subscribers at offset 30');
+    expectClean(ledger.check({ expectAll: true }));
+    for (const c of clients) c.reconnect = false;
+    proc?.kill('SIGTERM');
+    expect(await exit).toBe(0);
+    expect(clients.map((c) => c.closeCodes.at(-1))).toEqual([3001, 3001]);
+  }, 20_000);
 });
