@@ -42,13 +42,12 @@ export function processPort(onCluster: (message: ClusterMessage) => void): IpcPo
     if (isIpcMessage(message)) handler?.(message);
     else if (isClusterMessage(message)) onCluster(message);
   });
-  const send = (message: object): void => {
-    // The callback turns a send on a closing channel into a no-op instead of an 'error' event.
-    if (process.connected) process.send?.(message, undefined, undefined, ignore);
-  };
+  // The callback turns a send on a closing channel into a no-op instead of an 'error' event.
+  const send = (message: object): boolean =>
+    process.connected ? (process.send?.(message, undefined, undefined, ignore) ?? true) : true;
   return {
     send,
-    sendCluster: send,
+    sendCluster: (message) => void send(message),
     onMessage(h) {
       handler = h;
     },

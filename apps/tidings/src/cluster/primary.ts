@@ -81,15 +81,32 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
     slots.set(index, slot);
     let ipcHandler: ((message: IpcMessage) => void) | undefined;
     const closeHandlers: Array<() => void> = [];
+    let drainHandler: (() => void) | undefined;
+    // Node queues IPC messages without limit; send() says false past its high-water mark. The
+    // backlog is written out once the callback of the latest message runs (the queue is FIFO).
+    let latest = 0;
+    let backlogged = false;
     const port: IpcPort = {
       send(message) {
-        if (worker.isConnected()) worker.send(message, undefined, undefined, ignore);
+        if (!worker.isConnected()) return true;
+        const seq = ++latest;
+        const ok = worker.send(message, undefined, undefined, () => {
+          if (backlogged && seq === latest) {
+            backlogged = false;
+            drainHandler?.();
+          }
+        });
+        if (!ok) backlogged = true;
+        return ok;
       },
       onMessage(handler) {
         ipcHandler = handler;
       },
       onClose(handler) {
         closeHandlers.push(handler);
+      },
+      onDrain(handler) {
+        drainHandler = handler;
       },
     };
     const attachment: IpcAttachment | undefined = host?.attach(port);

@@ -19,6 +19,8 @@ interface Worker {
   readonly port: IpcPort;
   readonly channels: Set<string>;
   attached: boolean;
+  /** Set while the port's backlog is past its bound: deliveries are held back, not queued. */
+  missed: Set<string> | undefined;
 }
 
 interface ChannelState {
@@ -34,7 +36,8 @@ interface ChannelState {
  * in one place, and every worker receives a channel's publications in the engine's order.
  *
  * Contract: a worker's requests run in the order they arrive; replies go back on the worker's
- * port. The engine's broker is subscribed to a channel while at least one worker is. `close()`
+ * port (replies are never held back). While a worker's port reports a backlog, its deliveries are
+ * dropped; when the port drains the worker gets one `gap` message naming those channels. The engine's broker is subscribed to a channel while at least one worker is. `close()`
  * detaches every worker and closes the engine's broker and presence.
  */
 export class IpcEngineHost {
@@ -66,13 +69,18 @@ export class IpcEngineHost {
   /** Serves the worker at the other end of `port` until `detach()` or the port closes. */
   attach(port: IpcPort): IpcAttachment {
     if (this.#state === 'closed') throw new TidingsError(TidingsErrorCode.State, 'IpcEngineHost.attach: closed');
-    const worker: Worker = { port, channels: new Set(), attached: true };
+    const worker: Worker = { port, channels: new Set(), attached: true, missed: undefined };
     this.#workers.add(worker);
     const detach = () => this.#detach(worker);
     port.onMessage((message) => {
       if (message.ipc === 'req' && worker.attached) this.#serve(worker, message);
     });
     port.onClose?.(detach);
+    port.onDrain?.(() => {
+      const missed = worker.missed;
+      worker.missed = undefined;
+      if (missed !== undefined && missed.size > 0 && worker.attached) port.send({ ipc: 'gap', channels: [...missed] });
+    });
     return { detach };
   }
 
@@ -85,10 +93,15 @@ export class IpcEngineHost {
     await this.#engine.presence.close();
   }
 
+  // A worker that stops reading must not grow the primary: past the port's bound its deliveries
+  // are dropped and remembered by channel (a bounded set), and it re-checks them from history.
   #relay(channel: string, message: IpcMessage): void {
     const state = this.#channels.get(channel);
     if (state === undefined) return;
-    for (const worker of state.workers) worker.port.send(message);
+    for (const worker of state.workers) {
+      if (worker.missed !== undefined) worker.missed.add(channel);
+      else if (!worker.port.send(message) && worker.port.onDrain !== undefined) worker.missed = new Set();
+    }
   }
 
   #serve(worker: Worker, request: IpcRequest): void {

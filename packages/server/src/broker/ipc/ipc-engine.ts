@@ -64,6 +64,10 @@ function closedError(method: string): TidingsError {
  * - Deliveries reach the handler only for channels passed to `subscribe`, in the order the
  *   primary delivered them; a publication the primary delivered before acknowledging a publish
  *   reaches the handler before that publish resolves.
+ * - When this worker falls behind (the channel's backlog is past its bound) the primary holds
+ *   back its publications and, once the backlog is written out, names the channels concerned:
+ *   the handler's `onDiscontinuity` gets them (delivery across processes is at most once; gaps
+ *   are found by offsets, as with Redis).
  * - `ready()` is false once the link to the primary is gone.
  * - After `close()` every method rejects with `TIDINGS_ERR_STATE`, except `unsubscribe` (a no-op)
  *   and `close` (idempotent); the primary stops sending this worker's channels.
@@ -149,7 +153,13 @@ export class IpcBroker implements Broker, HistoryStore {
   /** Called by the link for every delivery the primary pushes. */
   deliver(event: IpcEvent): void {
     const handler = this.#handler;
-    if (handler === undefined || !this.#subscribed.has(event.channel)) return;
+    if (handler === undefined) return;
+    if (event.ipc === 'gap') {
+      const channels = event.channels.filter((ch) => this.#subscribed.has(ch));
+      if (channels.length > 0) handler.onDiscontinuity?.(channels);
+      return;
+    }
+    if (!this.#subscribed.has(event.channel)) return;
     if (event.ipc === 'pub') handler.onPublication(event.channel, event.pub, event.epoch);
     else if (event.ipc === 'join') handler.onJoin(event.channel, event.info);
     else handler.onLeave(event.channel, event.info);

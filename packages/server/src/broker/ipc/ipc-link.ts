@@ -3,7 +3,7 @@ import type { Clock, TimerHandle } from '../../internal/clock.js';
 import { errorOf, type IpcMessage, type IpcOperation, type IpcPort } from './messages.js';
 
 /** Deliveries pushed by the primary: publications, joins and leaves. */
-export type IpcEvent = Extract<IpcMessage, { ipc: 'pub' | 'join' | 'leave' }>;
+export type IpcEvent = Extract<IpcMessage, { ipc: 'pub' | 'join' | 'leave' | 'gap' }>;
 
 /** Options of an `IpcLink`. */
 export interface IpcLinkOptions {
@@ -91,6 +91,7 @@ export class IpcLink {
       case 'pub':
       case 'join':
       case 'leave':
+      case 'gap':
         this.#options.onEvent(message);
         return;
       default:

@@ -10,12 +10,18 @@ import type { StreamPublication } from '../types.js';
  * they were sent, or not at all once the channel is gone.
  */
 export interface IpcPort {
-  /** Sends one message; must not throw when the other side is gone (drop it instead). */
-  send(message: IpcMessage): void;
+  /**
+   * Sends one message; must not throw when the other side is gone (drop it instead). Returns
+   * false when the channel's backlog is past its bound (the message is still queued); the host
+   * then holds back publications until `onDrain` fires.
+   */
+  send(message: IpcMessage): boolean;
   /** Registers the handler of every message received (called once per port). */
   onMessage(handler: (message: IpcMessage) => void): void;
   /** Registers a handler called once when the other side is gone for good. Optional. */
   onClose?(handler: () => void): void;
+  /** Registers a handler called whenever a backlog reported by `send` has been written out. */
+  onDrain?(handler: () => void): void;
 }
 
 /** The operations a worker asks the primary to run on its engine. */
@@ -46,9 +52,11 @@ export type IpcMessage =
   | { readonly ipc: 'res'; readonly id: number; readonly value?: unknown }
   | { readonly ipc: 'err'; readonly id: number; readonly code: string; readonly message: string }
   | { readonly ipc: 'pub'; readonly channel: string; readonly pub: StreamPublication; readonly epoch: string }
-  | { readonly ipc: 'join' | 'leave'; readonly channel: string; readonly info: ClientInfo };
+  | { readonly ipc: 'join' | 'leave'; readonly channel: string; readonly info: ClientInfo }
+  /** Publications of these channels were not relayed (the worker fell behind): check positions. */
+  | { readonly ipc: 'gap'; readonly channels: readonly string[] };
 
-const kinds: ReadonlySet<unknown> = new Set(['req', 'res', 'err', 'pub', 'join', 'leave']);
+const kinds: ReadonlySet<unknown> = new Set(['req', 'res', 'err', 'pub', 'join', 'leave', 'gap']);
 
 /** True for a message of the IPC engine protocol, so a shared channel can route other messages elsewhere. */
 export function isIpcMessage(value: unknown): value is IpcMessage {

@@ -11,6 +11,10 @@ export interface IpcPortPair {
   readonly sent: () => number;
   /** Cuts the channel: nothing more is delivered and both ends' `onClose` handlers run once. */
   close(): void;
+  /** Holds back primary → worker messages; the primary's `send` returns false meanwhile. */
+  stall(): void;
+  /** Delivers what was held back, in order, then runs the primary end's `onDrain` handlers. */
+  resume(): void;
 }
 
 /**
@@ -21,27 +25,43 @@ export interface IpcPortPair {
  */
 export function createIpcPortPair(): IpcPortPair {
   let open = true;
+  let stalled = false;
   let count = 0;
-  const closeHandlers: Array<() => void> = [];
-  const end = (deliverTo: () => ((m: IpcMessage) => void) | undefined): IpcPort => ({
-    send(message) {
-      if (!open) return;
-      count++;
-      const bytes = serialize(message);
-      setImmediate(() => {
-        if (open) deliverTo()?.(deserialize(bytes) as IpcMessage);
-      });
-    },
-    onMessage(handler) {
-      handlers.set(this, handler);
-    },
-    onClose(handler) {
-      closeHandlers.push(handler);
-    },
-  });
+  const held: Uint8Array[] = [];
   const handlers = new Map<IpcPort, (m: IpcMessage) => void>();
-  const worker: IpcPort = end(() => handlers.get(primary));
-  const primary: IpcPort = end(() => handlers.get(worker));
+  const closeHandlers: Array<() => void> = [];
+  const drainHandlers: Array<() => void> = [];
+  const deliver = (to: () => IpcPort, bytes: Uint8Array) =>
+    setImmediate(() => {
+      if (open) handlers.get(to())?.(deserialize(bytes) as IpcMessage);
+    });
+  const end = (peer: () => IpcPort, canStall: boolean): IpcPort => {
+    const port: IpcPort = {
+      send(message) {
+        if (!open) return true;
+        count++;
+        const bytes = serialize(message);
+        if (canStall && stalled) {
+          held.push(bytes);
+          return false;
+        }
+        deliver(peer, bytes);
+        return true;
+      },
+      onMessage(handler) {
+        handlers.set(port, handler);
+      },
+      onClose(handler) {
+        closeHandlers.push(handler);
+      },
+      onDrain(handler) {
+        if (canStall) drainHandlers.push(handler);
+      },
+    };
+    return port;
+  };
+  const worker: IpcPort = end(() => primary, false);
+  const primary: IpcPort = end(() => worker, true);
   return {
     worker,
     primary,
@@ -50,6 +70,14 @@ export function createIpcPortPair(): IpcPortPair {
       if (!open) return;
       open = false;
       for (const handler of closeHandlers.splice(0)) handler();
+    },
+    stall() {
+      stalled = true;
+    },
+    resume() {
+      stalled = false;
+      for (const bytes of held.splice(0)) deliver(() => worker, bytes);
+      for (const handler of drainHandlers) handler();
     },
   };
 }
