@@ -1,16 +1,10 @@
 import cluster, { type Worker } from 'node:cluster';
 import { TidingsError, TidingsErrorCode } from '@tidings/protocol';
-import {
-  createMemoryEngine,
-  type IpcAttachment,
-  IpcEngineHost,
-  type IpcMessage,
-  type IpcPort,
-  isIpcMessage,
-} from '@tidings/server';
+import { createMemoryEngine, type IpcAttachment, IpcEngineHost } from '@tidings/server';
 import type { TidingsLogger } from '../logger.js';
 import { RestartBackoff } from './backoff.js';
-import { isClusterMessage, type WorkerSetup, workerSlotEnv } from './messages.js';
+import { type WorkerSetup, workerSlotEnv } from './messages.js';
+import { createPrimaryPort } from './primary-port.js';
 
 /** Options of `runPrimary`. */
 export interface PrimaryOptions {
@@ -79,53 +73,37 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
     const worker = cluster.fork({ [workerSlotEnv]: String(index) });
     const slot: Slot = { worker, forkedAt: Date.now(), listening: false, restart: undefined };
     slots.set(index, slot);
-    let ipcHandler: ((message: IpcMessage) => void) | undefined;
-    const closeHandlers: Array<() => void> = [];
-    let drainHandler: (() => void) | undefined;
-    // Node queues IPC messages without limit; send() says false past its high-water mark. The
-    // backlog is written out once the callback of the latest message runs (the queue is FIFO).
-    let latest = 0;
-    let backlogged = false;
-    const port: IpcPort = {
-      send(message) {
-        if (!worker.isConnected()) return true;
-        const seq = ++latest;
-        const ok = worker.send(message, undefined, undefined, () => {
-          if (backlogged && seq === latest) {
-            backlogged = false;
-            drainHandler?.();
+    const port = createPrimaryPort(
+      {
+        isConnected: () => worker.isConnected(),
+        send: (message, written) => worker.send(message, undefined, undefined, written),
+        onMessage: (handler) => worker.on('message', handler),
+      },
+      (message) => {
+        if (message.tidings === 'hello') worker.send({ tidings: 'setup', setup }, undefined, undefined, ignore);
+        else if (message.tidings === 'listening') {
+          slot.listening = true;
+          logger.debug({ worker: index, pid: worker.process.pid }, 'worker listening');
+          if (!allListening && [...slots.values()].every((s) => s.listening)) {
+            allListening = true;
+            options.onListening(message.url, message.port);
+            resolveStart?.();
           }
-        });
-        if (!ok) backlogged = true;
-        return ok;
-      },
-      onMessage(handler) {
-        ipcHandler = handler;
-      },
-      onClose(handler) {
-        closeHandlers.push(handler);
-      },
-      onDrain(handler) {
-        drainHandler = handler;
-      },
-    };
-    const attachment: IpcAttachment | undefined = host?.attach(port);
-    worker.on('message', (message: unknown) => {
-      if (isIpcMessage(message)) ipcHandler?.(message);
-      else if (!isClusterMessage(message)) return;
-      else if (message.tidings === 'hello') worker.send({ tidings: 'setup', setup }, undefined, undefined, ignore);
-      else if (message.tidings === 'listening') {
-        slot.listening = true;
-        logger.debug({ worker: index, pid: worker.process.pid }, 'worker listening');
-        if (!allListening && [...slots.values()].every((s) => s.listening)) {
-          allListening = true;
-          options.onListening(message.url, message.port);
-          resolveStart?.();
         }
-      }
-    });
+      },
+      {
+        onBacklog: (behind) =>
+          behind
+            ? logger.warn(
+                { worker: index },
+                'worker fell behind: holding back its publications (it re-checks from history)',
+              )
+            : logger.info({ worker: index }, 'worker caught up'),
+      },
+    );
+    const attachment: IpcAttachment | undefined = host?.attach(port);
     worker.once('exit', (code, signal) => {
-      for (const handler of closeHandlers) handler();
+      port.close();
       attachment?.detach();
       slot.worker = undefined;
       if (stopping) {
