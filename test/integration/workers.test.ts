@@ -165,6 +165,10 @@ describe('tidings serve --workers 2 (memory engine in the primary)', () => {
     await until(caughtUp(clients, 60), 10_000, 'every subscriber at offset 60');
     expect(new Set(clients.map((c) => c.position?.epoch))).toEqual(new Set([epoch]));
     expectClean(ledger.check({ expectAll: true }));
+    // The killed worker's presence entries went with it; the reconnected clients are counted once.
+    const presenceCount = async () =>
+      ((await api(url, 'presence_stats', { channel })).body.result as { num_clients: number }).num_clients;
+    await until(async () => (await presenceCount()) === 4, 3000, 'presence of exactly the 4 subscribers');
     const moved = clients.filter((c) => c.closeCodes.length > 0);
     expect(moved.length).toBeGreaterThan(0);
     for (const c of moved) expect(c.subscribes.at(-1)).toMatchObject({ wasRecovering: true, recovered: true });

@@ -21,6 +21,8 @@ interface Worker {
   attached: boolean;
   /** Set while the port's backlog is past its bound: deliveries are held back, not queued. */
   missed: Set<string> | undefined;
+  /** Presence entries this worker added (channel → client ids), removed when it goes away. */
+  readonly presence: Map<string, Set<string>>;
 }
 
 interface ChannelState {
@@ -37,7 +39,8 @@ interface ChannelState {
  *
  * Contract: a worker's requests run in the order they arrive; replies go back on the worker's
  * port (replies are never held back). While a worker's port reports a backlog, its deliveries are
- * dropped; when the port drains the worker gets one `gap` message naming those channels. The engine's broker is subscribed to a channel while at least one worker is. `close()`
+ * dropped; when the port drains the worker gets one `gap` message naming those channels. When a
+ * worker is detached (it died), the presence entries it added are removed. The engine's broker is subscribed to a channel while at least one worker is. `close()`
  * detaches every worker and closes the engine's broker and presence.
  */
 export class IpcEngineHost {
@@ -69,7 +72,7 @@ export class IpcEngineHost {
   /** Serves the worker at the other end of `port` until `detach()` or the port closes. */
   attach(port: IpcPort): IpcAttachment {
     if (this.#state === 'closed') throw new TidingsError(TidingsErrorCode.State, 'IpcEngineHost.attach: closed');
-    const worker: Worker = { port, channels: new Set(), attached: true, missed: undefined };
+    const worker: Worker = { port, channels: new Set(), attached: true, missed: undefined, presence: new Map() };
     this.#workers.add(worker);
     const detach = () => this.#detach(worker);
     port.onMessage((message) => {
@@ -140,10 +143,16 @@ export class IpcEngineHost {
         return history.history(r.channel, r.query as HistoryQuery);
       case 'removeHistory':
         return history.removeHistory(r.channel);
-      case 'presenceAdd':
+      case 'presenceAdd': {
+        const clients = worker.presence.get(r.channel) ?? new Set();
+        worker.presence.set(r.channel, clients.add(r.clientId));
         return presence.add(r.channel, r.clientId, r.info as ClientInfo, r.ttlMs);
-      case 'presenceRemove':
+      }
+      case 'presenceRemove': {
+        const clients = worker.presence.get(r.channel);
+        if (clients?.delete(r.clientId) === true && clients.size === 0) worker.presence.delete(r.channel);
         return presence.remove(r.channel, r.clientId);
+      }
       case 'presenceGet':
         return presence.get(r.channel);
       case 'presenceStats':
@@ -187,5 +196,10 @@ export class IpcEngineHost {
     worker.attached = false;
     this.#workers.delete(worker);
     for (const channel of [...worker.channels]) void this.#unsubscribe(worker, channel).catch(() => undefined);
+    // Its clients are gone with it: drop their presence now rather than when the TTLs run out.
+    for (const [channel, clients] of worker.presence) {
+      for (const clientId of clients) void this.#engine.presence.remove(channel, clientId).catch(() => undefined);
+    }
+    worker.presence.clear();
   }
 }

@@ -71,6 +71,17 @@ describe('IPC engine', () => {
     expect(Object.keys(await b.engine.presence.get('ch')).sort()).toEqual(['c1', 'c2']);
   });
 
+  it("removes a detached worker's presence entries and keeps the others'", async () => {
+    const host = await startHost();
+    const [a, b] = [await worker(host), await worker(host)];
+    await a.engine.presence.add('ch', 'a1', { user: 'u1', client: 'a1' }, 60_000);
+    await a.engine.presence.add('ch', 'a2', { user: 'u2', client: 'a2' }, 60_000);
+    await a.engine.presence.remove('ch', 'a2');
+    await b.engine.presence.add('ch', 'b1', { user: 'u3', client: 'b1' }, 60_000);
+    a.pair.close();
+    expect(Object.keys(await b.engine.presence.get('ch'))).toEqual(['b1']);
+  });
+
   it('stops sending to a detached worker and keeps serving the others', async () => {
     const host = await startHost();
     const [a, b] = [await worker(host), await worker(host)];
