@@ -169,8 +169,14 @@ export class IpcEngineHost {
     worker.channels.add(channel);
     const first = state.workers.size === 0;
     state.workers.add(worker);
-    if (first) state.op = state.op.then(() => this.#engine.broker.subscribe([channel]));
-    return state.op;
+    if (!first) return state.op;
+    const op = state.op.then(() => this.#engine.broker.subscribe([channel]));
+    // A failed subscribe must not poison the chain for the next one.
+    state.op = op.catch(() => {
+      state.workers.delete(worker);
+      worker.channels.delete(channel);
+    });
+    return op;
   }
 
   #unsubscribe(worker: Worker, channel: string): Promise<void> {

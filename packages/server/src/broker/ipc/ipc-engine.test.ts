@@ -71,6 +71,23 @@ describe('IPC engine', () => {
     expect(Object.keys(await b.engine.presence.get('ch')).sort()).toEqual(['c1', 'c2']);
   });
 
+  it('keeps the engine subscribed to a channel while any worker is, and only relays to those that are', async () => {
+    const host = await startHost();
+    const [a, b] = [await worker(host), await worker(host)];
+    await a.engine.broker.subscribe(['ch']);
+    await b.engine.broker.subscribe(['ch']);
+    await a.engine.broker.unsubscribe(['ch']);
+    await a.engine.broker.publish('ch', bytes('one'));
+    await waitFor(() => b.events.of('ch').length === 1, 2000, 'delivery to the subscribed worker');
+    await b.engine.broker.unsubscribe(['ch']);
+    await b.engine.broker.publish('ch', bytes('two'));
+    await a.engine.broker.subscribe(['ch']);
+    await b.engine.broker.publish('ch', bytes('three'));
+    await waitFor(() => a.events.of('ch').length === 1, 2000, 'delivery after subscribing again');
+    expect(a.events.of('ch').map((d) => [d.pub.offset, text(d.pub.data)])).toEqual([[3, 'three']]);
+    expect(b.events.of('ch').map((d) => [d.pub.offset, text(d.pub.data)])).toEqual([[1, 'one']]);
+  });
+
   it("removes a detached worker's presence entries and keeps the others'", async () => {
     const host = await startHost();
     const [a, b] = [await worker(host), await worker(host)];
