@@ -17,6 +17,8 @@ const jwtAlgorithms = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES
 export const minHmacSecretBytes = 32;
 /** Shortest API key accepted, in characters. */
 export const minApiKeyLength = 16;
+/** Most worker processes `workers` accepts. */
+export const maxWorkers = 256;
 
 const httpSchema = z
   .strictObject({
@@ -498,6 +500,12 @@ export const configSchema = z
     idempotencyWindowMs: duration()
       .default(5 * minute)
       .describe('How long a publish idempotency key is remembered; a repeat inside it returns the first result.'),
+    workers: z
+      .union([z.int().min(1).max(maxWorkers), z.literal('auto')])
+      .default(1)
+      .describe(
+        'Server processes sharing the port (node:cluster); "auto" = one per core (os.availableParallelism()). Above 1, a primary process supervises them; with engine "memory" it owns the one engine and relays publications between workers.',
+      ),
   })
   .describe('Tidings server configuration.');
 

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { RedisEngineOptions } from '@tidings/redis';
 import type {
   ChannelsOptions,
@@ -70,4 +71,9 @@ export function toRedisEngineOptions(
     ...(engine.shardedPubSub === undefined ? {} : { shardedPubSub: engine.shardedPubSub }),
     ...(cluster === undefined ? {} : { cluster }),
   };
+}
+
+/** `workers` as a process count: "auto" is one per core the process may use (at least 1). */
+export function toWorkerCount(workers: TidingsConfig['workers'], cores: number = availableParallelism()): number {
+  return workers === 'auto' ? Math.max(1, cores) : workers;
 }
