@@ -19,6 +19,7 @@
 #   WORKERS    load-generator processes [2]
 #   PAYLOAD    payload bytes [100]
 #   CODEC      json (every peer) or protobuf (tidings only) [json]
+#   PORT       the peers' port [8917]
 #   NCHAN_MODULE  path of Debian's nchan module [/usr/lib/nginx/modules/ngx_nchan_module.so]
 #   OUT        folder for the JSON files and the table [$TMPDIR/tidings-compare-<timestamp>]
 #
@@ -43,7 +44,7 @@ PAYLOAD="${PAYLOAD:-100}"
 CODEC="${CODEC:-json}"
 NCHAN_MODULE="${NCHAN_MODULE:-/usr/lib/nginx/modules/ngx_nchan_module.so}"
 OUT="${OUT:-${TMPDIR:-/tmp}/tidings-compare-$(date -u +%Y%m%dT%H%M%SZ)}"
-PORT=8917
+PORT="${PORT:-8917}"
 tidings=(node apps/tidings/bin/tidings.js)
 mkdir -p "$OUT"
 

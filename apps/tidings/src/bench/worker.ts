@@ -66,11 +66,13 @@ class Load implements DeliverySink {
     const plan = this.#plan;
     const channel = `${plan.channelPrefix}${(plan.first + local) % plan.channels}`;
     let pending = true;
+    let subscribed = false;
     let open = true;
     let subscriber: Subscriber | undefined;
     const settle = (ok: boolean): void => {
       if (!pending) return;
       pending = false;
+      subscribed = ok;
       if (ok) this.#connected++;
       else this.#connectErrors++;
       answered();
@@ -82,7 +84,7 @@ class Load implements DeliverySink {
         open = false;
         if (subscriber !== undefined) this.#subscribers.delete(subscriber);
         if (pending) settle(false);
-        else if (!this.#stopping) {
+        else if (subscribed && !this.#stopping) {
           this.#disconnects++;
           this.#connected--;
         }
