@@ -51,7 +51,7 @@ function apiUrlOf(url: string): string {
 export function registerBenchCommand(program: Command, io: BenchIo): void {
   program
     .command('bench')
-    .description('load generator: N WebSocket subscribers, publishes through the HTTP API, end-to-end latency')
+    .description('load generator: N subscribers on one --transport, publishes over HTTP, end-to-end latency')
     .option('--url <url>', 'subscriber endpoint of --transport', 'ws://127.0.0.1:8000/connection/websocket')
     .addOption(
       new Option('--transport <name>', 'client transport (and publish shape)')
