@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as hdr from 'hdr-histogram-js';
+import { publishStyleOf } from './clients/index.js';
 import {
   type FromWorker,
   newLatencyHistogram,
@@ -148,6 +149,7 @@ export async function runBench(options: BenchOptions, onProgress?: (p: BenchProg
     const plan: WorkerPlan = {
       type: 'plan',
       index,
+      transport: options.transport ?? 'centrifuge-ws',
       url: options.url,
       ...(options.token === undefined ? {} : { token: options.token }),
       codec: options.codec,
@@ -211,7 +213,11 @@ export async function runBench(options: BenchOptions, onProgress?: (p: BenchProg
   const connectSeconds = Math.max(0.001, (lastReadyAt - firstOpenAt) / 1000);
   const connected = sum(states, 'connected');
 
-  const publisher = new Publisher({ ...options, concurrency: options.publishConcurrency });
+  const publisher = new Publisher({
+    ...options,
+    publishStyle: publishStyleOf(options.transport ?? 'centrifuge-ws'),
+    concurrency: options.publishConcurrency,
+  });
   const serverStart = options.serverPid === undefined ? undefined : sampleProcess(options.serverPid);
   const loadStart = loadCpuUs(states);
   const deliveredBefore = sum(states, 'deliveries');

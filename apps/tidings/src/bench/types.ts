@@ -1,9 +1,15 @@
 import type { CodecName } from '@tidings/protocol';
+import type { TransportName } from './clients/types.js';
 
 /** What `tidings bench` runs: one fan-out scenario against one server. */
 export interface BenchOptions {
-  /** WebSocket endpoint, e.g. `ws://127.0.0.1:8000/connection/websocket`. */
+  /** Subscriber endpoint of `transport`, e.g. `ws://127.0.0.1:8000/connection/websocket`. */
   readonly url: string;
+  /**
+   * Client transport of every subscriber (clients/); it also picks the publish request shape
+   * (`publishStyleOf`). `centrifuge-ws` when omitted.
+   */
+  readonly transport?: TransportName;
   /** Connection token sent in every connect command; omitted when undefined (anonymous). */
   readonly token?: string;
   /** Server API key for `POST <apiUrl>/api/publish`. */
