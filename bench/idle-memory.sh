@@ -6,13 +6,13 @@
 # before connecting, once all subscribed, and at the end. Prints RSS per connection in KiB.
 #
 # Usage (after `npm run build`):
-#   bench/idle-memory.sh                       # tidings and raw-ws, 10,000 connections, 30 s
-#   PEERS="tidings raw-ws" NS=10000 DURATION=30 bench/idle-memory.sh
-# Any other compare.sh knob (WORKERS, PORT, OUT, CODEC) passes through.
+#   bench/idle-memory.sh                       # compare.sh's peers, 10,000 connections, 30 s, 3 runs
+#   PEERS="tidings raw-ws" RUNS=1 bench/idle-memory.sh
+# Any other compare.sh knob (PEERS, RUNS, TRANSPORT, WORKERS, PORT, OUT, CODEC) passes through.
+# A run takes about 45 s per peer (connecting, the hold, closing).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export SCENARIO=idle
 export NS="${NS:-10000}"
 export DURATION="${DURATION:-30}"
-export PEERS="${PEERS:-tidings raw-ws}"
 exec "$root/bench/compare.sh"

@@ -1,20 +1,13 @@
 // `tidings bench` as users run it (the built binary, after `npm run build`) against an in-process
-// server: 200 subscribers over 2 worker processes for a few seconds. Checks that it works and
-// reports, never how fast (no timing thresholds).
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// server: 200 subscribers over 2 worker processes for a few seconds, over WebSocket, SSE and
+// NDJSON. Checks that it works and reports, never how fast (no timing thresholds).
 import { signToken } from '@tidings/server';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { BenchResult } from '../../apps/tidings/src/bench/types.js';
 import { loadConfig } from '../../apps/tidings/src/config/load.js';
 import { type RunningServer, startServer } from '../../apps/tidings/src/serve.js';
 import { silentLogger } from '../../packages/server/src/observability/logger.js';
+import { runBenchCli } from './bench-cli.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const bin = join(root, 'apps/tidings/bin/tidings.js');
 const secret = 'bench-smoke-secret-0123456789abcdef';
 const apiKey = 'bench-smoke-api-key-0123456789';
 let server: RunningServer;
@@ -37,20 +30,9 @@ afterAll(async () => {
   await server.close();
 });
 
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const proc = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  proc.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  return new Promise((resolve) => proc.once('exit', (code) => resolve({ code, stdout, stderr })));
-}
-
 it('tidings bench delivers to 200 subscribers over 2 workers and reports latency, no errors', async () => {
   const token = await signToken({ sub: 'bench' }, { alg: 'HS256', secret }, { expiresInSec: 600 });
-  const out = join(mkdtempSync(join(tmpdir(), 'tidings-bench-')), 'result.json');
-  const { code, stdout, stderr } = await runCli([
-    'bench',
+  const { stdout, result } = await runBenchCli([
     '--url',
     `ws://127.0.0.1:${server.port}/connection/websocket`,
     '--token',
@@ -71,12 +53,8 @@ it('tidings bench delivers to 200 subscribers over 2 workers and reports latency
     '5',
     '--server-pid',
     String(process.pid),
-    '--out',
-    out,
   ]);
-  expect({ code, stderr }).toEqual({ code: 0, stderr: expect.any(String) });
   expect(stdout).toContain('latency p99');
-  const result = JSON.parse(readFileSync(out, 'utf8')) as BenchResult;
   expect(result.connected).toBe(200);
   expect(result.published).toBeGreaterThan(0);
   expect(result.deliveries).toBeGreaterThan(0);
@@ -89,3 +67,44 @@ it('tidings bench delivers to 200 subscribers over 2 workers and reports latency
   expect(result.server?.rssPeakMiB).toBeGreaterThan(0);
   expect(result.timeline.length).toBeGreaterThan(0);
 }, 60_000);
+
+it.each([
+  ['tidings-sse', '/connection/sse'],
+  ['tidings-ndjson', '/connection/stream'],
+] as const)(
+  'tidings bench --transport %s: every publication reaches 100 stream subscribers, no errors',
+  async (transport, path) => {
+    const token = await signToken({ sub: 'bench' }, { alg: 'HS256', secret }, { expiresInSec: 600 });
+    const { result } = await runBenchCli([
+      '--transport',
+      transport,
+      '--url',
+      `http://127.0.0.1:${server.port}${path}`,
+      '--token',
+      token,
+      '--api-key',
+      apiKey,
+      '--subscribers',
+      '100',
+      '--workers',
+      '2',
+      '--channels',
+      '2',
+      '--channel-prefix',
+      `bench:${transport}-`,
+      '--rate',
+      '20',
+      '--duration',
+      '2',
+      '--no-progress',
+    ]);
+    expect(result.options.transport).toBe(transport);
+    expect(result.connected).toBe(100);
+    expect(result.published).toBeGreaterThan(0);
+    expect(result.expectedDeliveries).toBe(result.published * 50);
+    expect(result.deliveries).toBe(result.expectedDeliveries);
+    expect(result.latencyUs.count).toBe(result.deliveries);
+    expect(result.errors.total).toBe(0);
+  },
+  30_000,
+);

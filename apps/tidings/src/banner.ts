@@ -11,6 +11,10 @@ export interface BannerInfo {
   readonly devTokenUser: string;
   readonly devTokenTtlSec: number;
   readonly channel: string;
+  /** Server processes on the port (`--workers`); the banner names them when above 1. */
+  readonly workers?: number;
+  /** The engine type, shown beside the workers. */
+  readonly engine?: string;
 }
 
 function shellQuote(text: string): string {
@@ -30,6 +34,13 @@ export function renderBanner(info: BannerInfo): string {
     `  Dashboard    ${info.url}/`,
     `  WebSocket    ${ws}`,
     `  Health       ${info.url}/healthz   ${info.url}/readyz`,
+    ...(info.workers !== undefined && info.workers > 1
+      ? [
+          `  Workers      ${info.workers} processes on one port${
+            info.engine === 'memory' ? ' (the primary keeps the memory engine and relays between them)' : ''
+          }`,
+        ]
+      : []),
     '',
     '  Generated for this run only (shown once, never logged):',
   ];

@@ -65,6 +65,7 @@ export function createProgram(io: CliIo): Command {
     .option('--engine <type>', 'memory, redis or nats (engine.type)')
     .option('--redis-url <url>', 'Redis URL for --engine redis (engine.url)')
     .option('--nats-servers <list>', 'comma-separated NATS servers for --engine nats (engine.servers)')
+    .option('-w, --workers <n>', 'server processes on the port, or "auto" for one per core (workers)')
     .action(
       async (opts: {
         config?: string;
@@ -74,6 +75,7 @@ export function createProgram(io: CliIo): Command {
         engine?: string;
         redisUrl?: string;
         natsServers?: string;
+        workers?: string;
       }) => {
         const flags: ConfigOverride[] = [];
         if (opts.port !== undefined) flags.push({ path: 'http.port', value: opts.port, source: '--port' });
@@ -84,6 +86,7 @@ export function createProgram(io: CliIo): Command {
           flags.push({ path: 'engine.url', value: opts.redisUrl, source: '--redis-url' });
         if (opts.natsServers !== undefined)
           flags.push({ path: 'engine.servers', value: opts.natsServers, source: '--nats-servers' });
+        if (opts.workers !== undefined) flags.push({ path: 'workers', value: opts.workers, source: '--workers' });
         await runServe({ file: opts.config, flags, io });
       },
     );

@@ -1,11 +1,16 @@
 import { signToken } from '@tidings/server';
 import { renderBanner } from './banner.js';
+import { workerSlotEnv } from './cluster/messages.js';
+import { runPrimary } from './cluster/primary.js';
+import { isClusterWorker, runWorker } from './cluster/worker.js';
 import { devDemoChannel, devKeyId, resolveServeConfig } from './config/dev-profile.js';
 import type { ConfigOverride } from './config/env.js';
 import { unknownEnvNames } from './config/env.js';
+import { toWorkerCount } from './config/to-library.js';
 import { createLogger } from './logger.js';
 import type { CliIo } from './program.js';
 import { startServer } from './serve.js';
+import { stopOnSignals } from './stop-signals.js';
 import { packageVersion } from './version.js';
 
 const devTokenUser = 'dashboard';
@@ -17,6 +22,10 @@ const devTokenTtlSec = 24 * 3600;
  * 3001 (shutdown) and the listener closed, exit 1 when `http.shutdownTimeoutMs` runs out or a
  * second signal arrives.
  *
+ * With `workers` above 1 this process becomes the primary of that many worker processes on the
+ * same port (see `runPrimary`); the banner and the `listening` line then come from the primary,
+ * once every worker listens.
+ *
  * The first log line at info level, `listening`, carries the bound `url` (parseable with port 0).
  */
 export async function runServe(options: {
@@ -25,10 +34,12 @@ export async function runServe(options: {
   readonly io: CliIo;
 }): Promise<void> {
   const { io } = options;
+  if (isClusterWorker(io.env)) return runWorker(io.env);
   const resolved = resolveServeConfig({ file: options.file, env: io.env, flags: options.flags });
   const { config } = resolved;
   const logger = createLogger(config.log);
   for (const name of unknownEnvNames(io.env)) {
+    if (name === workerSlotEnv) continue;
     logger.warn({ env: name }, 'ignoring unknown TIDINGS_* environment variable (see docs/configuration.md)');
   }
 
@@ -41,63 +52,53 @@ export async function runServe(options: {
           { alg: 'HS256', kid: devKeyId, secret: dev.hmacSecret },
           { expiresInSec: devTokenTtlSec },
         );
+  const workers = toWorkerCount(config.workers);
 
-  const server = await startServer(config, {
-    logger,
-    profile: resolved.profile,
+  const announce = (url: string, port: number): void => {
+    logger.info(
+      {
+        url,
+        port,
+        profile: resolved.profile,
+        engine: config.engine.type,
+        websocket: config.websocket.path,
+        version: packageVersion(),
+        workers,
+      },
+      'listening',
+    );
+    if (dev !== undefined) {
+      io.stderr.write(
+        renderBanner({
+          version: packageVersion(),
+          url,
+          websocketPath: config.websocket.path,
+          secrets: dev,
+          devToken,
+          devTokenUser,
+          devTokenTtlSec,
+          channel: devDemoChannel,
+          workers,
+          engine: config.engine.type,
+        }),
+      );
+    }
+  };
+
+  const dashboard = {
     ...(devToken === undefined ? {} : { dashboardToken: devToken }),
     ...(dev === undefined ? {} : { dashboardChannel: devDemoChannel }),
-  });
-  logger.info(
-    {
-      url: server.url,
-      port: server.port,
-      profile: resolved.profile,
-      engine: config.engine.type,
-      websocket: config.websocket.path,
-      version: packageVersion(),
-    },
-    'listening',
-  );
-  if (dev !== undefined) {
-    io.stderr.write(
-      renderBanner({
-        version: packageVersion(),
-        url: server.url,
-        websocketPath: config.websocket.path,
-        secrets: dev,
-        devToken,
-        devTokenUser,
-        devTokenTtlSec,
-        channel: devDemoChannel,
-      }),
-    );
-  }
-
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    stopping = true;
-    logger.info({ signal, timeoutMs: config.http.shutdownTimeoutMs }, 'shutting down');
-    const force = setTimeout(() => {
-      logger.error({ timeoutMs: config.http.shutdownTimeoutMs }, 'graceful shutdown timed out; exiting');
-      process.exit(1);
-    }, config.http.shutdownTimeoutMs);
-    server.close().then(
-      () => {
-        clearTimeout(force);
-        logger.info({}, 'stopped');
-        process.exit(0);
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
   };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  if (workers > 1) {
+    await runPrimary({
+      setup: { config, profile: resolved.profile, ...dashboard },
+      workers,
+      logger,
+      onListening: announce,
+    });
+    return;
+  }
+  const server = await startServer(config, { logger, profile: resolved.profile, ...dashboard });
+  announce(server.url, server.port);
+  stopOnSignals(server, { logger, timeoutMs: config.http.shutdownTimeoutMs, secondSignalExits: true });
 }

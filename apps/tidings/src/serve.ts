@@ -4,6 +4,7 @@ import { createNatsEngine } from '@tidings/nats';
 import { TidingsError, TidingsErrorCode } from '@tidings/protocol';
 import { createRedisEngine } from '@tidings/redis';
 import {
+  type Broker,
   createApiHandler,
   createEmulationEdge,
   createHttpStreamHandler,
@@ -13,11 +14,18 @@ import {
   createPollHandler,
   createSseHandler,
   createWebSocketEdge,
+  type HistoryStore,
   type Logger,
+  type PresenceStore,
   type TidingsNode,
 } from '@tidings/server';
 import type { TidingsConfig } from './config/schema.js';
-import { toAuthenticatorOptions, toChannelsOptions, toClientOptions } from './config/to-library.js';
+import {
+  toAuthenticatorOptions,
+  toChannelsOptions,
+  toClientOptions,
+  toRedisEngineOptions,
+} from './config/to-library.js';
 import { renderDashboard } from './dashboard.js';
 import { createHttpListener } from './http-listener.js';
 import { createRoutes } from './http-routes.js';
@@ -34,6 +42,13 @@ export interface StartServerOptions {
   readonly dashboardToken?: string;
   /** Channel the dashboard opens first. */
   readonly dashboardChannel?: string;
+  /**
+   * The engine to use instead of the one `config.engine` describes (a worker of `--workers`
+   * passes its IPC engine to the primary's memory engine). The server closes it on shutdown.
+   */
+  readonly engine?: { readonly broker: Broker; readonly history: HistoryStore; readonly presence: PresenceStore };
+  /** Node name in logs and `/api/info`; default a random id. */
+  readonly nodeName?: string;
 }
 
 /** A running server. */
@@ -56,13 +71,7 @@ function createEngine(config: TidingsConfig) {
     case 'memory':
       return createMemoryEngine({ idempotencyWindowMs: config.idempotencyWindowMs });
     case 'redis':
-      return createRedisEngine({
-        url: engine.url,
-        prefix: engine.prefix,
-        connectTimeoutMs: engine.connectTimeoutMs,
-        commandTimeoutMs: engine.commandTimeoutMs,
-        idempotencyWindowMs: config.idempotencyWindowMs,
-      });
+      return createRedisEngine(toRedisEngineOptions(engine, config.idempotencyWindowMs));
     case 'nats':
       return createNatsEngine({
         servers: engine.servers,
@@ -105,9 +114,10 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     throw new TidingsError(TidingsErrorCode.Config, 'http.headersTimeoutMs: must not exceed http.requestTimeoutMs');
   }
   const logger = options.logger ?? createLogger(config.log);
-  const engine = createEngine(config);
+  const engine = options.engine ?? createEngine(config);
   const node = createNode({
     ...engine,
+    ...(options.nodeName === undefined ? {} : { name: options.nodeName }),
     authenticator: createJwtAuthenticator(toAuthenticatorOptions(config)),
     channels: toChannelsOptions(config.channels),
     client: toClientOptions(config.client),

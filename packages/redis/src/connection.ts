@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isTidingsError, TidingsError, TidingsErrorCode } from '@tidings/protocol';
 import { createClient, RESP_TYPES, TimeoutError } from 'redis';
+import { evalScript, type RedisCommands } from './transport.js';
 
 /** Connection options shared by every Redis connection of an engine. */
 export interface RedisConnectionOptions {
@@ -24,8 +25,8 @@ type NodeRedisClient = ReturnType<typeof createClient>;
 /** The reply types the engine reads: bulk strings arrive as `Buffer`, integers as `number`. */
 export type Reply = Buffer | number | null | Reply[];
 
-// Binary-safe replies: publication bodies are arbitrary bytes.
-const binaryReplies = { [RESP_TYPES.BLOB_STRING]: Buffer, [RESP_TYPES.SIMPLE_STRING]: Buffer } as const;
+/** Binary-safe replies: publication bodies are arbitrary bytes. */
+export const binaryReplies = { [RESP_TYPES.BLOB_STRING]: Buffer, [RESP_TYPES.SIMPLE_STRING]: Buffer } as const;
 
 /**
  * One node-redis client configured to fail fast: no offline queue (a command issued while
@@ -41,7 +42,7 @@ const binaryReplies = { [RESP_TYPES.BLOB_STRING]: Buffer, [RESP_TYPES.SIMPLE_STR
  * connection stalled: `ready` turns false and commands fail fast (nothing piles up to run
  * unacknowledged later) until a keep-alive PING is answered again.
  */
-export class RedisConnection {
+export class RedisConnection implements RedisCommands {
   readonly client: NodeRedisClient;
   readonly #options: RedisConnectionOptions;
   readonly #onState: (ready: boolean) => void;
@@ -102,8 +103,11 @@ export class RedisConnection {
     }
   }
 
-  /** Runs one command with binary replies; any failure rejects with `TIDINGS_ERR_UNAVAILABLE`. */
-  async command(args: ReadonlyArray<string | Buffer>): Promise<Reply> {
+  /**
+   * Runs one command with binary replies; any failure rejects with `TIDINGS_ERR_UNAVAILABLE`.
+   * `_routingKey` is for cluster connections: one standalone Redis holds every key.
+   */
+  async command(args: ReadonlyArray<string | Buffer>, _routingKey?: string): Promise<Reply> {
     if (this.#connecting === undefined && this.#refs > 0) await this.open(this.#options.connectTimeoutMs);
     if (!this.client.isReady) throw unavailable(`${args[0]}: not connected`);
     if (this.#stalled) throw unavailable(`${args[0]}: no reply from Redis within ${this.#options.commandTimeoutMs} ms`);
@@ -161,30 +165,12 @@ export class RedisConnection {
    * UNSUBSCRIBE) at most the command timeout; failures become `TIDINGS_ERR_UNAVAILABLE`.
    */
   async bounded<T>(pending: Promise<T>, what: string): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(unavailable(`${what}: no reply within ${this.#options.commandTimeoutMs} ms`)),
-        this.#options.commandTimeoutMs,
-      );
-    });
-    try {
-      return await Promise.race([pending, timeout]);
-    } catch (err) {
-      throw isTidingsError(err) ? err : unavailable(`${what} failed`, err);
-    } finally {
-      clearTimeout(timer);
-    }
+    return bounded(pending, what, this.#options.commandTimeoutMs);
   }
 
   /** Runs a script with EVALSHA, loading it with EVAL when Redis does not know it (restart, flush). */
   async eval(script: LuaScript, keys: readonly string[], args: ReadonlyArray<string | Buffer>): Promise<Reply> {
-    try {
-      return await this.command(['EVALSHA', script.sha1, String(keys.length), ...keys, ...args]);
-    } catch (err) {
-      if (!(isTidingsError(err) && String((err.cause as Error | undefined)?.message).startsWith('NOSCRIPT'))) throw err;
-      return this.command(['EVAL', script.source, String(keys.length), ...keys, ...args]);
-    }
+    return evalScript((a) => this.command(a), script, keys, args);
   }
 
   /** Adds a user of this connection; each user calls `close` once. */
@@ -214,6 +200,33 @@ export function luaScript(source: string): LuaScript {
   return { source, sha1: createHash('sha1').update(source).digest('hex') };
 }
 
+/**
+ * Waits for `pending` at most `timeoutMs`; a timeout or any failure rejects with
+ * `TIDINGS_ERR_UNAVAILABLE` (the operation may still complete later, unacknowledged). A timeout
+ * carries a node-redis `TimeoutError` as its cause (see `isTimeout`).
+ */
+export async function bounded<T>(pending: Promise<T>, what: string, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(unavailable(`${what}: no reply within ${timeoutMs} ms`, new TimeoutError())),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([pending, timeout]);
+  } catch (err) {
+    throw isTidingsError(err) ? err : unavailable(`${what} failed`, err);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** True for an error that reports a reply not received in time (not a refused or lost connection). */
+export function isTimeout(err: unknown): boolean {
+  return err instanceof TimeoutError || (isTidingsError(err) && err.cause instanceof TimeoutError);
+}
+
 /** A `TIDINGS_ERR_UNAVAILABLE` error for a Redis operation that did not complete. */
 export function unavailable(what: string, cause?: unknown): TidingsError {
   return new TidingsError(TidingsErrorCode.Unavailable, `redis: ${what}`, {
@@ -222,8 +235,8 @@ export function unavailable(what: string, cause?: unknown): TidingsError {
   });
 }
 
-// Secrets are never logged (DESIGN.md §1.6): drop the password from the URL in messages.
-function redactUrl(url: string): string {
+/** The URL without its password, for messages: secrets are never logged (DESIGN.md §1.6). */
+export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password !== '') u.password = '***';

@@ -1,3 +1,6 @@
+export { ClusterClient, type NodeRedisCluster, type RedisClusterConnectionOptions } from './cluster-client.js';
+export { RedisClusterConnection } from './cluster-connection.js';
+export { RedisClusterSubscriber } from './cluster-subscriber.js';
 export { type LuaScript, RedisConnection, type RedisConnectionOptions } from './connection.js';
 export { DEFAULT_KEY_PREFIX, KeySpace } from './keys.js';
 export {
@@ -8,3 +11,5 @@ export {
 } from './redis-broker.js';
 export { createRedisEngine, type RedisEngine, type RedisEngineOptions } from './redis-engine.js';
 export { RedisPresence } from './redis-presence.js';
+export { RedisSubscriber } from './subscriber.js';
+export type { PubSubListener, RedisCommands, RedisSubscriptions } from './transport.js';

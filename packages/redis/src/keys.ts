@@ -6,7 +6,10 @@ export const DEFAULT_KEY_PREFIX = 'tidings:';
 /**
  * The Redis key layout of one engine. Every key (and pub/sub channel) of a Tidings channel
  * `ch` starts with `<prefix>{ch}`: the braces make it a Redis Cluster hash tag, so all keys a
- * publish script touches live in one slot.
+ * publish script touches, and the channel's (sharded) pub/sub channel, live in one slot. A
+ * channel that is empty or starts with `}` or `%` is written `<prefix>{%ch}` instead: Redis
+ * hashes a key whose tag would be empty (`{}`) as a whole, which would scatter that channel's
+ * keys over several slots; the `%` keeps the mapping one-to-one.
  *
  * | key | type | holds |
  * |---|---|---|
@@ -53,6 +56,7 @@ export class KeySpace {
   }
 
   #base(channel: string): string {
-    return `${this.prefix}{${channel}}`;
+    const escaped = channel === '' || channel[0] === '}' || channel[0] === '%';
+    return `${this.prefix}{${escaped ? '%' : ''}${channel}}`;
   }
 }

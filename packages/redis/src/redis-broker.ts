@@ -10,10 +10,10 @@ import type {
   HistoryStore,
 } from '@tidings/server';
 import { decodeInfo, encodeBody, encodeInfo } from './codec.js';
-import type { RedisConnection } from './connection.js';
 import type { KeySpace } from './keys.js';
 import { asArray, asNumber, asText, decodeEntry, decodePublicationMessage, MessageKind } from './replies.js';
 import { HISTORY_SCRIPT, PUBLISH_SCRIPT } from './scripts.js';
+import type { RedisCommands, RedisSubscriptions } from './transport.js';
 
 /** Stream metadata lifetime when a publish names none: 30 days, as the memory engine. */
 export const DEFAULT_META_TTL_MS = 30 * 24 * 3600 * 1000;
@@ -23,10 +23,15 @@ export const DEFAULT_IDEMPOTENCY_WINDOW_MS = 5 * 60 * 1000;
 /** Options of a `RedisBroker`. */
 export interface RedisBrokerOptions {
   /** Runs publish scripts and history reads. */
-  readonly commands: RedisConnection;
-  /** Dedicated to SUBSCRIBE / UNSUBSCRIBE; never runs other commands. */
-  readonly subscriber: RedisConnection;
+  readonly commands: RedisCommands;
+  /** Dedicated to (S)SUBSCRIBE / (S)UNSUBSCRIBE; never runs other commands. */
+  readonly subscriber: RedisSubscriptions;
   readonly keys: KeySpace;
+  /**
+   * Sharded pub/sub (Redis 7+): publishes use SPUBLISH, so `subscriber` must use SSUBSCRIBE.
+   * Required on a Redis Cluster, where plain PUBLISH is broadcast to every shard.
+   */
+  readonly sharded?: boolean;
   /** How long `start` waits for both connections. */
   readonly connectTimeoutMs: number;
   readonly metaTtlMs?: number;
@@ -38,16 +43,17 @@ export interface RedisBrokerOptions {
  *
  * - `publish` is one Lua script (see `scripts.ts`): idempotency check, offset increment on the
  *   channel's meta hash (new random epoch when the meta is missing), history append to a Redis
- *   stream trimmed to `history.size` (`MAXLEN`, exact), TTLs, and PUBLISH of the encoded
- *   publication with its epoch. Offsets are therefore assigned once, in Redis, for all nodes,
- *   and every node receives a channel's publications in offset order.
+ *   stream trimmed to `history.size` (`MAXLEN`, exact), TTLs, and PUBLISH (SPUBLISH when
+ *   `sharded`) of the encoded publication with its epoch. Offsets are therefore assigned once,
+ *   in Redis, for all nodes, and every node receives a channel's publications in offset order.
  * - Retention: the whole history of a channel expires `history.ttlMs` after its last publish
  *   (Centrifugo's semantics; the memory engine expires entries one by one). The meta expires
  *   `max(metaTtlMs, ttlMs)` after the last publish; the next use then starts a new epoch.
  *   `size: 0` (or no `history`, e.g. `skip_history`) assigns an offset, stores nothing and
  *   leaves what was kept untouched (history reads then have a hole at that offset).
  * - Publication `time` is Redis server time, so all nodes agree.
- * - Delivery: one Redis pub/sub subscription per channel per node, on a dedicated connection;
+ * - Delivery: one Redis pub/sub subscription per channel per node, on a dedicated connection
+ *   (with `sharded`, on the connection to the shard owning the channel's slot);
  *   joins and leaves travel on the same Redis channel, so they are ordered with publications.
  *   Delivery is at most once; after the subscriber connection was lost and came back, the
  *   handler's `onDiscontinuity` receives every subscribed channel so the node re-checks offsets.
@@ -57,9 +63,10 @@ export interface RedisBrokerOptions {
  *   and `close` (idempotent).
  */
 export class RedisBroker implements Broker, HistoryStore {
-  readonly #commands: RedisConnection;
-  readonly #subscriber: RedisConnection;
+  readonly #commands: RedisCommands;
+  readonly #subscriber: RedisSubscriptions;
   readonly #keys: KeySpace;
+  readonly #sharded: boolean;
   readonly #connectTimeoutMs: number;
   readonly #metaTtlMs: number;
   readonly #idempotencyWindowMs: number;
@@ -69,21 +76,17 @@ export class RedisBroker implements Broker, HistoryStore {
   // function can never be registered twice for one channel.
   readonly #onMessage = (message: Buffer, pubsubChannel: Buffer) => this.#deliver(message, pubsubChannel);
   #handler: BrokerEventHandler | undefined;
-  #subscriberWasReady = false;
-  #subscriberLost = false;
   #closed = false;
 
   constructor(options: RedisBrokerOptions) {
     this.#commands = options.commands;
     this.#subscriber = options.subscriber;
     this.#keys = options.keys;
+    this.#sharded = options.sharded === true;
     this.#connectTimeoutMs = options.connectTimeoutMs;
     this.#metaTtlMs = options.metaTtlMs ?? DEFAULT_META_TTL_MS;
     this.#idempotencyWindowMs = options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS;
-    const client = this.#subscriber.client;
-    client.on('error', () => this.#subscriberDown());
-    client.on('end', () => this.#subscriberDown());
-    client.on('ready', () => this.#subscriberUp());
+    this.#subscriber.onRestored(() => this.#subscriberRestored());
   }
 
   /** True while both connections are ready (for `/readyz`). */
@@ -119,13 +122,10 @@ export class RedisBroker implements Broker, HistoryStore {
     if (fresh.size === 0) return;
     for (const [name, ch] of fresh) this.#channels.set(name, ch);
     const names = [...fresh.keys()];
-    const client = this.#subscriber.client;
     try {
-      await this.#subscriber.bounded(client.subscribe(names, this.#onMessage, true), 'SUBSCRIBE');
+      await this.#subscriber.subscribe(names, this.#onMessage);
     } catch (err) {
       for (const name of names) this.#channels.delete(name);
-      // node-redis keeps the listener and would subscribe on reconnect; drop it now.
-      client.unsubscribe(names, this.#onMessage, true).catch(() => undefined);
       throw err;
     }
   }
@@ -138,9 +138,7 @@ export class RedisBroker implements Broker, HistoryStore {
   async unsubscribe(channels: readonly string[]): Promise<void> {
     const names = channels.map((ch) => this.#keys.pubsub(ch)).filter((name) => this.#channels.delete(name));
     if (names.length === 0 || this.#closed) return;
-    await this.#subscriber
-      .bounded(this.#subscriber.client.unsubscribe(names, this.#onMessage, true), 'UNSUBSCRIBE')
-      .catch(() => undefined);
+    await this.#subscriber.unsubscribe(names, this.#onMessage);
   }
 
   /** Runs the publish script; resolves with the stored position, or the first one for a repeated key. */
@@ -165,6 +163,7 @@ export class RedisBroker implements Broker, HistoryStore {
         newEpoch(),
         String(Math.max(0, windowMs)),
         this.#keys.pubsub(channel),
+        this.#sharded ? '1' : '0',
       ],
     );
     const [suppressed, offset, epoch] = asArray(reply, 3);
@@ -216,7 +215,8 @@ export class RedisBroker implements Broker, HistoryStore {
   async #publishPresenceEvent(method: string, kind: 'j' | 'l', channel: string, info: ClientInfo): Promise<void> {
     this.#assertOpen(method);
     const message = Buffer.concat([Buffer.from(kind), encodeInfo(info)]);
-    await this.#commands.command(['PUBLISH', this.#keys.pubsub(channel), message]);
+    const name = this.#keys.pubsub(channel);
+    await this.#commands.command([this.#sharded ? 'SPUBLISH' : 'PUBLISH', name, message], name);
   }
 
   #deliver(message: Buffer, pubsubChannel: Buffer): void {
@@ -245,14 +245,8 @@ export class RedisBroker implements Broker, HistoryStore {
     }
   }
 
-  #subscriberDown(): void {
-    if (this.#subscriberWasReady) this.#subscriberLost = true;
-  }
-
-  #subscriberUp(): void {
-    this.#subscriberWasReady = true;
-    if (!this.#subscriberLost) return;
-    this.#subscriberLost = false;
+  #subscriberRestored(): void {
+    if (this.#closed) return;
     // node-redis resubscribes by itself; what was published meanwhile was not delivered.
     const channels = [...new Set(this.#channels.values())];
     if (channels.length > 0) this.#handler?.onDiscontinuity?.(channels);

@@ -1,13 +1,34 @@
+import { TidingsError, TidingsErrorCode } from '@tidings/protocol';
+import type { RedisClusterConnectionOptions } from './cluster-client.js';
+import { RedisClusterConnection } from './cluster-connection.js';
+import { RedisClusterSubscriber } from './cluster-subscriber.js';
 import type { RedisConnectionOptions } from './connection.js';
 import { RedisConnection } from './connection.js';
 import { KeySpace } from './keys.js';
 import { RedisBroker } from './redis-broker.js';
 import { RedisPresence } from './redis-presence.js';
+import { RedisSubscriber } from './subscriber.js';
+import type { RedisCommands, RedisSubscriptions } from './transport.js';
 
 /** Options of `createRedisEngine`. Durations in ms. */
 export interface RedisEngineOptions {
-  /** `redis://[[user][:password]@]host[:port][/db]` (or `rediss://`). */
-  readonly url: string;
+  /**
+   * `redis://[[user][:password]@]host[:port][/db]` (or `rediss://`). Required unless `cluster`
+   * lists the root nodes; with `cluster: true` it is the one root node.
+   */
+  readonly url?: string;
+  /**
+   * Sharded pub/sub (Redis 7+): SPUBLISH / SSUBSCRIBE on each channel's `{channel}` hash tag, so
+   * a message goes only to the shard owning the channel's keys. Default false; implied by
+   * `cluster` (and `false` together with `cluster` is rejected).
+   */
+  readonly shardedPubSub?: boolean;
+  /**
+   * Connect to a Redis Cluster: `true` uses `url` as the root node, a list gives the root node
+   * URLs (credentials and TLS of the first apply to every node). Each channel's history,
+   * presence and pub/sub then live on the shard owning its slot. Default: one standalone Redis.
+   */
+  readonly cluster?: boolean | readonly string[];
   /** Prefix of every key and pub/sub channel; must not contain braces. Default `tidings:`. */
   readonly prefix?: string;
   /** How long a connection attempt, and `broker.start`, may take. Default 2000. */
@@ -37,28 +58,45 @@ export interface RedisEngine {
 }
 
 /**
- * Creates the engine that lets many nodes share one stream per channel through one Redis:
- * a `RedisBroker` (broker and history) on two connections (commands and pub/sub) and a
- * `RedisPresence` sharing the command connection. Nothing connects until `broker.start` (or
- * the first presence call). Throws `TIDINGS_ERR_CONFIG` for a prefix containing braces.
+ * Creates the engine that lets many nodes share one stream per channel through one Redis (or
+ * one Redis Cluster): a `RedisBroker` (broker and history) on two connections (commands and
+ * pub/sub; on a cluster, two cluster clients) and a `RedisPresence` sharing the command side.
+ * Nothing connects until `broker.start` (or the first presence call). Throws
+ * `TIDINGS_ERR_CONFIG` for a prefix containing braces, a missing or non-`redis://` URL, or
+ * `cluster` with `shardedPubSub: false`.
  */
 export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
   const keys = new KeySpace(options.prefix);
-  const connection: RedisConnectionOptions = {
-    url: options.url,
+  const timing = {
     connectTimeoutMs: options.connectTimeoutMs ?? 2000,
     commandTimeoutMs: options.commandTimeoutMs ?? 2000,
     maxReconnectDelayMs: options.maxReconnectDelayMs ?? 1000,
     pingIntervalMs: options.pingIntervalMs ?? 1000,
   };
   const name = options.clientName ?? 'tidings';
-  const commands = new RedisConnection(connection, `${name}-commands`);
-  const subscriber = new RedisConnection(connection, `${name}-pubsub`);
+  const roots = clusterRoots(options);
+  let commands: RedisCommands;
+  let subscriber: RedisSubscriptions;
+  if (roots !== undefined) {
+    if (options.shardedPubSub === false) {
+      // Plain PUBLISH on a cluster is broadcast over the cluster bus to every shard: each
+      // publication would cost every shard, and the per-channel slot ownership is lost.
+      throw configError('cluster needs sharded pub/sub: leave shardedPubSub unset or true');
+    }
+    const cluster: RedisClusterConnectionOptions = { rootNodes: roots, ...timing };
+    commands = new RedisClusterConnection(cluster, `${name}-commands`);
+    subscriber = new RedisClusterSubscriber(cluster, `${name}-pubsub`);
+  } else {
+    const connection: RedisConnectionOptions = { url: redisUrl(options.url, 'url'), ...timing };
+    commands = new RedisConnection(connection, `${name}-commands`);
+    subscriber = new RedisSubscriber(new RedisConnection(connection, `${name}-pubsub`), options.shardedPubSub === true);
+  }
   const broker = new RedisBroker({
     commands,
     subscriber,
     keys,
-    connectTimeoutMs: connection.connectTimeoutMs,
+    sharded: roots !== undefined || options.shardedPubSub === true,
+    connectTimeoutMs: timing.connectTimeoutMs,
     ...(options.metaTtlMs === undefined ? {} : { metaTtlMs: options.metaTtlMs }),
     ...(options.idempotencyWindowMs === undefined ? {} : { idempotencyWindowMs: options.idempotencyWindowMs }),
   });
@@ -72,4 +110,22 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
       await presence.close();
     },
   };
+}
+
+function clusterRoots(options: RedisEngineOptions): string[] | undefined {
+  const cluster = options.cluster;
+  if (cluster === undefined || cluster === false) return undefined;
+  if (cluster === true) return [redisUrl(options.url, 'url')];
+  if (cluster.length === 0) throw configError('cluster: give at least one root node URL');
+  return cluster.map((url, i) => redisUrl(url, `cluster[${i}]`));
+}
+
+function redisUrl(url: string | undefined, what: string): string {
+  if (url === undefined) throw configError(`${what}: a Redis URL is required`);
+  if (!/^rediss?:\/\/[^/]/.test(url)) throw configError(`${what}: must be a redis:// or rediss:// URL`);
+  return url;
+}
+
+function configError(message: string): TidingsError {
+  return new TidingsError(TidingsErrorCode.Config, `redis.${message}`);
 }

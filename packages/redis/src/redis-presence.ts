@@ -1,10 +1,10 @@
 import { type ClientInfo, TidingsError, TidingsErrorCode } from '@tidings/protocol';
 import type { PresenceStats, PresenceStore } from '@tidings/server';
 import { decodeInfo, encodeInfo } from './codec.js';
-import type { RedisConnection } from './connection.js';
 import type { KeySpace } from './keys.js';
 import { asArray, asBuffer, asText } from './replies.js';
 import { PRESENCE_ADD_SCRIPT, PRESENCE_GET_SCRIPT, PRESENCE_REMOVE_SCRIPT } from './scripts.js';
+import type { RedisCommands } from './transport.js';
 
 /**
  * A `PresenceStore` on Redis, shared by every node: per channel a hash clientId → encoded info
@@ -16,14 +16,14 @@ import { PRESENCE_ADD_SCRIPT, PRESENCE_GET_SCRIPT, PRESENCE_REMOVE_SCRIPT } from
  * `stats.numUsers` counts distinct `info.user` values. Redis failures reject with
  * `TIDINGS_ERR_UNAVAILABLE`. After `close()`, `add`, `get` and `stats` reject with
  * `TIDINGS_ERR_STATE`; `remove` is a no-op and `close` is idempotent. `close` releases one use
- * of the connection (shared with the broker by `createRedisEngine`, see `RedisConnection.retain`).
+ * of the connection (shared with the broker by `createRedisEngine`, see `RedisCommands.retain`).
  */
 export class RedisPresence implements PresenceStore {
-  readonly #connection: RedisConnection;
+  readonly #connection: RedisCommands;
   readonly #keys: KeySpace;
   #closed = false;
 
-  constructor(options: { readonly connection: RedisConnection; readonly keys: KeySpace }) {
+  constructor(options: { readonly connection: RedisCommands; readonly keys: KeySpace }) {
     this.#connection = options.connection;
     this.#keys = options.keys;
   }

@@ -12,7 +12,8 @@ local now = t[1] .. string.format('%03d', math.floor(tonumber(t[2]) / 1000))
  *
  * KEYS: 1 meta hash, 2 history stream, 3 idempotency key.
  * ARGV: 1 encoded body, 2 history size, 3 history ttl ms, 4 meta ttl ms, 5 candidate epoch (used
- * only when the meta is missing), 6 idempotency window ms (0 = no key), 7 pub/sub channel.
+ * only when the meta is missing), 6 idempotency window ms (0 = no key), 7 pub/sub channel,
+ * 8 sharded (1 = SPUBLISH: the channel must share the keys' hash tag, so it is on this shard).
  * Returns `{suppressed (0|1), offset, epoch}`.
  *
  * A missing meta means the stream was never used or was lost (expiry, flush, restart without
@@ -58,7 +59,7 @@ redis.call('PEXPIRE', KEYS[1], metaTtl)
 if window > 0 then
   redis.call('SET', KEYS[3], offset .. ':' .. epoch, 'PX', window)
 end
-redis.call('PUBLISH', ARGV[7], 'p' .. offset .. ' ' .. now .. ' ' .. epoch .. ' ' .. ARGV[1])
+redis.call(ARGV[8] == '1' and 'SPUBLISH' or 'PUBLISH', ARGV[7], 'p' .. offset .. ' ' .. now .. ' ' .. epoch .. ' ' .. ARGV[1])
 return {0, offset, epoch}
 `);
 

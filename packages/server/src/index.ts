@@ -5,6 +5,7 @@
  */
 export * from './api/index.js';
 export * from './auth/index.js';
+export * from './broker/ipc/index.js';
 export * from './broker/memory/index.js';
 export type * from './broker/types.js';
 export * from './core/index.js';

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import type { CodecName } from '@tidings/protocol';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { benchChartSvg } from './chart.js';
+import { type TransportName, transportNames } from './clients/index.js';
 import { formatResult, progressPrinter } from './report.js';
 import { runBench } from './run-bench.js';
 import { benchScenarios, scenarioChannels } from './scenarios.js';
@@ -22,6 +23,7 @@ function wholeNumber(min: number) {
 
 interface Flags {
   url: string;
+  transport: TransportName;
   token?: string;
   apiKey?: string;
   apiUrl?: string;
@@ -43,10 +45,10 @@ interface Flags {
   progress?: boolean;
 }
 
-/** The API base URL of a WebSocket URL: same host and port, http(s). */
+/** The API base URL of a subscriber URL: same host and port, http(s). */
 function apiUrlOf(url: string): string {
   const u = new URL(url);
-  return `${u.protocol === 'wss:' ? 'https:' : 'http:'}//${u.host}`;
+  return `${u.protocol === 'wss:' || u.protocol === 'https:' ? 'https:' : 'http:'}//${u.host}`;
 }
 
 /** Where the chart goes: `--svg`, else beside `--out` (`x.json` → `x.svg`), else nowhere. */
@@ -59,8 +61,13 @@ export function svgPathOf(out: string | undefined, svg: string | undefined): str
 export function registerBenchCommand(program: Command, io: BenchIo): void {
   program
     .command('bench')
-    .description('load generator: N WebSocket subscribers, publishes through the HTTP API, end-to-end latency')
-    .option('--url <url>', 'WebSocket endpoint', 'ws://127.0.0.1:8000/connection/websocket')
+    .description('load generator: N subscribers on one --transport, publishes over HTTP, end-to-end latency')
+    .option('--url <url>', 'subscriber endpoint of --transport', 'ws://127.0.0.1:8000/connection/websocket')
+    .addOption(
+      new Option('--transport <name>', 'client transport (and publish shape)')
+        .choices(transportNames)
+        .default('centrifuge-ws'),
+    )
     .option('--token <jwt>', 'connection token for every subscriber (omit for anonymous)')
     .option('--api-key <key>', 'server API key (X-API-Key)')
     .option('--api-url <url>', 'server API base URL (default: derived from --url)')
@@ -94,6 +101,7 @@ export function registerBenchCommand(program: Command, io: BenchIo): void {
     .action(async (flags: Flags) => {
       const options: BenchOptions = {
         url: flags.url,
+        transport: flags.transport,
         ...(flags.token === undefined ? {} : { token: flags.token }),
         ...(flags.apiKey === undefined ? {} : { apiKey: flags.apiKey }),
         apiUrl: flags.apiUrl ?? apiUrlOf(flags.url),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { nowMicros, readSendTime, splitJsonPushes } from './messages.js';
-import { publishBody } from './publisher.js';
+import { findSendTime, nowMicros, readSendTime, splitJsonPushes } from './messages.js';
+import { publicationData, publishBody } from './publisher.js';
 
 const enc = new TextEncoder();
 
@@ -24,6 +24,24 @@ describe('send timestamps', () => {
   it('never pads below the timestamp itself', () => {
     const data = JSON.stringify((JSON.parse(publishBody('c', 7, 1)) as { data: unknown }).data);
     expect(data).toBe('{"t":7,"p":""}');
+  });
+});
+
+describe('findSendTime', () => {
+  it('finds the data timestamp inside a one-way event, not the `{"type"` of the envelope', () => {
+    const t = nowMicros();
+    const line = enc.encode(
+      `{"type":"publication","channel":"bench:fan-0","offset":3,"epoch":"e","data":${publicationData(t, 100)}}`,
+    );
+    expect(findSendTime(line, 0, line.length)).toBe(t);
+    const other = enc.encode('{"type":"connected","client":"c","channels":["bench:fan-0"]}');
+    expect(findSendTime(other, 0, other.length)).toBe(-1);
+  });
+
+  it('the Nchan body is the data alone, the same bytes as inside an API publish', () => {
+    const data = publicationData(42, 100);
+    expect(data.length).toBe(100);
+    expect(JSON.parse(publishBody('c', 42, 100))).toEqual({ channel: 'c', data: JSON.parse(data) });
   });
 });
 

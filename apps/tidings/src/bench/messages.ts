@@ -1,10 +1,12 @@
 import type { CodecName } from '@tidings/protocol';
 import * as hdr from 'hdr-histogram-js';
+import type { TransportName } from './clients/types.js';
 
 /** What one worker process holds; sent by the parent as its first IPC message. */
 export interface WorkerPlan {
   readonly type: 'plan';
   readonly index: number;
+  readonly transport: TransportName;
   readonly url: string;
   readonly token?: string;
   readonly codec: CodecName;
@@ -131,8 +133,11 @@ function findBytes(frame: Uint8Array, needle: readonly number[], from: number, t
   return -1;
 }
 
-/** The value of the first `{"t":<digits>` in frame[from, to), or -1. */
-function findSendTime(frame: Uint8Array, from: number, to: number): number {
+/**
+ * The send time of the first `{"t":<digits>` in frame[from, to), or -1: the embedded timestamp of
+ * a publication inside a larger JSON envelope (an SSE or NDJSON event), found without a parse.
+ */
+export function findSendTime(frame: Uint8Array, from: number, to: number): number {
   for (let i = from; i < to - 5; i++) {
     if (frame[i] === 0x7b && frame[i + 1] === quote && frame[i + 2] === 0x74 && frame[i + 3] === quote) {
       return readSendTime(frame.subarray(i, Math.min(to, i + 40)));

@@ -1,9 +1,12 @@
 import { Agent, request } from 'node:http';
+import type { PublishStyle } from './clients/index.js';
 import { nowMicros } from './messages.js';
 
 /** How the publisher runs; see `BenchOptions` for the meaning of each field. */
 export interface PublisherOptions {
   readonly apiUrl: string;
+  /** Request shape, from the transport's server (`publishStyleOf`); `api` when omitted. */
+  readonly publishStyle?: PublishStyle;
   readonly apiKey?: string;
   readonly channels: number;
   readonly channelPrefix: string;
@@ -25,13 +28,19 @@ export interface PublisherStats {
  * is `payloadBytes` long (never shorter than the timestamp itself).
  */
 export function publishBody(channel: string, sentAtUs: number, payloadBytes: number): string {
+  return `{"channel":${JSON.stringify(channel)},"data":${publicationData(sentAtUs, payloadBytes)}}`;
+}
+
+/** The data of one publication, `{"t":<send time µs>,"p":"xxx…"}`, `payloadBytes` long. */
+export function publicationData(sentAtUs: number, payloadBytes: number): string {
   const head = `{"t":${sentAtUs},"p":"`;
-  const pad = Math.max(0, payloadBytes - head.length - 2);
-  return `{"channel":${JSON.stringify(channel)},"data":${head}${'x'.repeat(pad)}"}}`;
+  return `${head}${'x'.repeat(Math.max(0, payloadBytes - head.length - 2))}"}`;
 }
 
 /**
- * Publishes through `POST /api/publish` until `stop()` is called: at a fixed rate (requests are
+ * Publishes until `stop()` is called, through `POST /api/publish` (style `api`: a 200 answer
+ * without an `error` member is a success) or Nchan's `POST /pub?id=<channel>` (style `nchan`: the
+ * data is the body, any 2xx is a success): at a fixed rate (requests are
  * sent on a 5 ms tick to catch up with the schedule, so the mean rate is exact) or saturating
  * with `concurrency` requests in flight. Channels are used round-robin.
  */
@@ -39,6 +48,7 @@ export class Publisher {
   readonly #options: PublisherOptions;
   readonly #agent: Agent;
   readonly #url: URL;
+  readonly #nchan: boolean;
   readonly #perChannel: number[];
   #published = 0;
   #errors = 0;
@@ -50,7 +60,8 @@ export class Publisher {
 
   constructor(options: PublisherOptions) {
     this.#options = options;
-    this.#url = new URL('/api/publish', options.apiUrl);
+    this.#nchan = options.publishStyle === 'nchan';
+    this.#url = new URL(this.#nchan ? '/pub' : '/api/publish', options.apiUrl);
     this.#agent = new Agent({ keepAlive: true, maxSockets: Math.max(1, options.concurrency) });
     this.#perChannel = new Array<number>(options.channels).fill(0);
   }
@@ -77,9 +88,17 @@ export class Publisher {
   #send(): void {
     const { channels, channelPrefix, payloadBytes, apiKey, rate } = this.#options;
     const index = (this.#published + this.#errors + this.#inFlight) % channels;
-    const body = publishBody(`${channelPrefix}${index}`, nowMicros(), payloadBytes);
+    const channel = `${channelPrefix}${index}`;
+    const body = this.#nchan
+      ? publicationData(nowMicros(), payloadBytes)
+      : publishBody(channel, nowMicros(), payloadBytes);
+    let url = this.#url;
+    if (this.#nchan) {
+      url = new URL(this.#url);
+      url.searchParams.set('id', channel);
+    }
     this.#inFlight++;
-    const req = request(this.#url, {
+    const req = request(url, {
       method: 'POST',
       agent: this.#agent,
       headers: {
@@ -103,7 +122,9 @@ export class Publisher {
       res.on('data', (chunk: string) => {
         text += chunk;
       });
-      res.on('end', () => finish(res.statusCode === 200 && !text.includes('"error"')));
+      const status = res.statusCode ?? 0;
+      const nchan = this.#nchan;
+      res.on('end', () => finish(nchan ? status >= 200 && status < 300 : status === 200 && !text.includes('"error"')));
       res.on('error', () => finish(false));
     });
     req.on('error', () => finish(false));

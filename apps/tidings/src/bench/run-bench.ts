@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as hdr from 'hdr-histogram-js';
+import { publishStyleOf } from './clients/index.js';
 import {
   type FromWorker,
   newLatencyHistogram,
@@ -186,6 +187,7 @@ export async function runBench(options: BenchOptions, onProgress?: (p: BenchProg
     const plan: WorkerPlan = {
       type: 'plan',
       index,
+      transport: options.transport ?? 'centrifuge-ws',
       url: options.url,
       ...(options.token === undefined ? {} : { token: options.token }),
       codec: options.codec,
@@ -258,7 +260,13 @@ export async function runBench(options: BenchOptions, onProgress?: (p: BenchProg
     timeline.push({ t: Math.round((performance.now() - clock.zero) / 100) / 10, connected, deliveriesPerSec: 0 });
   }
 
-  const publisher = publishes ? new Publisher({ ...options, concurrency: options.publishConcurrency }) : undefined;
+  const publisher = publishes
+    ? new Publisher({
+        ...options,
+        publishStyle: publishStyleOf(options.transport ?? 'centrifuge-ws'),
+        concurrency: options.publishConcurrency,
+      })
+    : undefined;
   const serverConnected = options.serverPid === undefined ? undefined : sampleProcess(options.serverPid);
   // connect-storm measures the connecting itself, the others what follows it.
   const storm = scenario === 'connect-storm';

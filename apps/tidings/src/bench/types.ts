@@ -1,4 +1,5 @@
 import type { CodecName } from '@tidings/protocol';
+import type { TransportName } from './clients/types.js';
 
 /**
  * The load shape of a run:
@@ -15,8 +16,13 @@ export type BenchScenario = 'fanout' | 'many-channels' | 'connect-storm' | 'idle
 export interface BenchOptions {
   /** The load shape (default `fanout`); it decides whether and how long the run publishes. */
   readonly scenario?: BenchScenario;
-  /** WebSocket endpoint, e.g. `ws://127.0.0.1:8000/connection/websocket`. */
+  /** Subscriber endpoint of `transport`, e.g. `ws://127.0.0.1:8000/connection/websocket`. */
   readonly url: string;
+  /**
+   * Client transport of every subscriber (clients/); it also picks the publish request shape
+   * (`publishStyleOf`). `centrifuge-ws` when omitted.
+   */
+  readonly transport?: TransportName;
   /** Connection token sent in every connect command; omitted when undefined (anonymous). */
   readonly token?: string;
   /** Server API key for `POST <apiUrl>/api/publish`. */

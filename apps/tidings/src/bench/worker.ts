@@ -1,27 +1,21 @@
-// One load-generator process: holds a slice of the subscribers, speaks the Centrifuge protocol
-// (connect, subscribe, answer pings), and records end-to-end latency of every publication.
+// One load-generator process: holds a slice of the subscribers over one client transport
+// (clients/), and records end-to-end latency of every publication.
 // Started by run-bench.ts with child_process.fork; talks to it over IPC only.
-import { type ClientCodec, codecFor, protobufSubprotocol, type Reply } from '@tidings/protocol';
 import * as hdr from 'hdr-histogram-js';
-import WebSocket from 'ws';
+import { adapters, type ClientAdapter, type DeliverySink, type Subscriber } from './clients/index.js';
 import {
   type FromWorker,
   maxTrackedLatencyUs,
   newLatencyHistogram,
   nowMicros,
-  readSendTime,
-  splitJsonPushes,
   type ToWorker,
   type WorkerPlan,
 } from './messages.js';
 
-const connectId = 1;
-const subscribeId = 2;
-
-class Load {
+class Load implements DeliverySink {
   readonly #plan: WorkerPlan;
-  readonly #codec: ClientCodec;
-  readonly #sockets = new Set<WebSocket>();
+  readonly #adapter: ClientAdapter;
+  readonly #subscribers = new Set<Subscriber>();
   #histogram = newLatencyHistogram();
   readonly #connectLatency = newLatencyHistogram();
   #connected = 0;
@@ -33,15 +27,17 @@ class Load {
   #firstOpenAt = 0;
   #lastReadyAt = 0;
   #answered = 0;
-  readonly #pong: Uint8Array;
+  #onAllClosed: (() => void) | undefined;
 
   constructor(plan: WorkerPlan) {
     this.#plan = plan;
-    this.#codec = codecFor(plan.codec);
-    this.#pong = this.#codec.encodeCommands([{}]);
+    this.#adapter = adapters[plan.transport](
+      { url: plan.url, codec: plan.codec, ...(plan.token === undefined ? {} : { token: plan.token }) },
+      this,
+    );
   }
 
-  /** Opens every socket, at most `connectConcurrency` in progress at once; resolves when all answered. */
+  /** Opens every subscriber, at most `connectConcurrency` in progress at once; resolves when all answered. */
   async open(): Promise<void> {
     const { count, connectConcurrency } = this.#plan;
     this.#firstOpenAt = Date.now();
@@ -71,64 +67,45 @@ class Load {
     const plan = this.#plan;
     const channel = `${plan.channelPrefix}${(plan.first + local) % plan.channels}`;
     let pending = true;
+    let subscribed = false;
+    let open = true;
+    let subscriber: Subscriber | undefined;
     const openedAt = performance.now();
     const settle = (ok: boolean): void => {
       if (!pending) return;
       pending = false;
+      subscribed = ok;
       if (ok) this.#recordConnect(openedAt);
       if (ok) this.#connected++;
       else this.#connectErrors++;
       answered();
     };
-    const socket = new WebSocket(plan.url, plan.codec === 'protobuf' ? [protobufSubprotocol] : [], {
-      localAddress: this.#sourceAddress(local),
-      perMessageDeflate: false,
+    subscriber = this.#adapter.open(channel, this.#sourceAddress(local), {
+      settle,
+      closed: () => {
+        if (!open) return;
+        open = false;
+        if (subscriber !== undefined) this.#subscribers.delete(subscriber);
+        if (pending) settle(false);
+        else if (subscribed && !this.#stopping) {
+          this.#disconnects++;
+          this.#connected--;
+        }
+        if (this.#subscribers.size === 0) this.#onAllClosed?.();
+      },
     });
-    socket.binaryType = 'nodebuffer';
-    this.#sockets.add(socket);
-    socket.on('open', () => {
-      const connect =
-        plan.token === undefined ? { name: 'tidings-bench' } : { token: plan.token, name: 'tidings-bench' };
-      socket.send(this.#codec.encodeCommands([{ id: connectId, connect }]));
-    });
-    socket.on('message', (message: Buffer) => {
-      const data = plan.codec === 'json' ? splitJsonPushes(message, this.#onPublication) : message;
-      if (data.length === 0) return;
-      let replies: Reply[];
-      try {
-        replies = this.#codec.decodeReplies(data);
-      } catch {
-        this.#protocolErrors++;
-        return;
-      }
-      for (const reply of replies) {
-        const pub = reply.push?.pub;
-        if (pub !== undefined) this.#onPublication(readSendTime(pub.data));
-        else if (reply.id === connectId) {
-          if (reply.error !== undefined) settle(false);
-          else socket.send(this.#codec.encodeCommands([{ id: subscribeId, subscribe: { channel } }]));
-        } else if (reply.id === subscribeId) settle(reply.error === undefined);
-        else if (reply.id === undefined && reply.push === undefined) socket.send(this.#pong);
-      }
-    });
-    socket.on('error', () => {
-      if (pending) settle(false);
-    });
-    socket.on('close', () => {
-      this.#sockets.delete(socket);
-      if (pending) settle(false);
-      else if (!this.#stopping) {
-        this.#disconnects++;
-        this.#connected--;
-      }
-    });
+    if (open) this.#subscribers.add(subscriber);
   }
 
-  readonly #onPublication = (sent: number): void => {
+  delivery(sent: number): void {
     this.#deliveries++;
     if (sent < 0) return;
     this.#histogram.recordValue(Math.min(maxTrackedLatencyUs, Math.max(1, nowMicros() - sent)));
-  };
+  }
+
+  protocolError(): void {
+    this.#protocolErrors++;
+  }
 
   #recordConnect(openedAt: number): void {
     const us = Math.round((performance.now() - openedAt) * 1000);
@@ -165,19 +142,16 @@ class Load {
     };
   }
 
-  /** Closes every socket (normal closure) and resolves once they are closed or after 5 s. */
+  /** Closes every subscriber gracefully and resolves once they are closed, or drops them after 5 s. */
   async close(): Promise<void> {
     this.#stopping = true;
-    const closed = [...this.#sockets].map(
-      (socket) =>
-        new Promise<void>((resolve) => {
-          socket.once('close', () => resolve());
-          socket.close(1000);
-        }),
-    );
-    const timeout = new Promise<void>((resolve) => setTimeout(resolve, 5_000).unref());
-    await Promise.race([Promise.all(closed), timeout]);
-    for (const socket of this.#sockets) socket.terminate();
+    if (this.#subscribers.size > 0) {
+      const closed = new Promise<void>((resolve) => (this.#onAllClosed = resolve));
+      for (const subscriber of this.#subscribers) subscriber.close();
+      const timeout = new Promise<void>((resolve) => setTimeout(resolve, 5_000).unref());
+      await Promise.race([closed, timeout]);
+    }
+    for (const subscriber of this.#subscribers) subscriber.destroy();
   }
 }
 

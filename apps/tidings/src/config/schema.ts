@@ -17,6 +17,8 @@ const jwtAlgorithms = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES
 export const minHmacSecretBytes = 32;
 /** Shortest API key accepted, in characters. */
 export const minApiKeyLength = 16;
+/** Most worker processes `workers` accepts. */
+export const maxWorkers = 256;
 
 const httpSchema = z
   .strictObject({
@@ -110,6 +112,26 @@ const redisEngineSchema = z.strictObject({
   commandTimeoutMs: duration()
     .default(2_000)
     .describe('How long a Redis command may take before the request fails with 503 (engine "redis"; default 2000).'),
+  shardedPubSub: z
+    .boolean()
+    .optional()
+    .describe(
+      'Sharded pub/sub (Redis 7+): SPUBLISH / SSUBSCRIBE, so each message goes only to the shard owning its channel (engine "redis"; default false, implied by cluster).',
+    ),
+  cluster: z
+    .boolean()
+    .optional()
+    .describe(
+      'Connect to a Redis Cluster with engine.url as the root node (engine "redis"; default false). Uses sharded pub/sub.',
+    ),
+  clusterNodes: z
+    .array(z.string().regex(/^rediss?:\/\/[^/]/, 'must be a redis:// or rediss:// URL'))
+    .min(1)
+    .optional()
+    .meta({ secret: true })
+    .describe(
+      'Redis Cluster root node URLs; setting it connects to a cluster (engine "redis"; engine.url is then unused). Credentials and TLS of the first apply to every node; may carry a password.',
+    ),
 });
 
 const natsEngineSchema = z.strictObject({
@@ -145,6 +167,12 @@ const natsEngineSchema = z.strictObject({
 // A discriminated union: each engine is a branch with its own options.
 const engineSchema = z
   .discriminatedUnion('type', [memoryEngineSchema, redisEngineSchema, natsEngineSchema])
+  .superRefine((e, ctx) => {
+    // Plain PUBLISH on a cluster is broadcast to every shard; the cluster engine needs SPUBLISH.
+    if (e.type === 'redis' && (e.cluster === true || e.clusterNodes !== undefined) && e.shardedPubSub === false) {
+      ctx.addIssue({ code: 'custom', path: ['shardedPubSub'], message: 'a Redis Cluster needs sharded pub/sub' });
+    }
+  })
   .prefault({ type: 'memory' })
   .describe('Broker, history and presence engine.');
 
@@ -472,6 +500,12 @@ export const configSchema = z
     idempotencyWindowMs: duration()
       .default(5 * minute)
       .describe('How long a publish idempotency key is remembered; a repeat inside it returns the first result.'),
+    workers: z
+      .union([z.int().min(1).max(maxWorkers), z.literal('auto')])
+      .default(1)
+      .describe(
+        'Server processes sharing the port (node:cluster); "auto" = one per core (os.availableParallelism()). Above 1, a primary process supervises them; with engine "memory" it owns the one engine and relays publications between workers.',
+      ),
   })
   .describe('Tidings server configuration.');
 

@@ -1,3 +1,5 @@
+import { availableParallelism } from 'node:os';
+import type { RedisEngineOptions } from '@tidings/redis';
 import type {
   ChannelsOptions,
   ClientOptions,
@@ -52,4 +54,26 @@ export function toAuthenticatorOptions(config: TidingsConfig): JwtAuthenticatorO
     ...(audience === undefined ? {} : { audience }),
     ...(issuer === undefined ? {} : { issuer }),
   };
+}
+
+/** `engine` (type "redis") as `createRedisEngine` options; `clusterNodes` wins over `cluster`. */
+export function toRedisEngineOptions(
+  engine: Extract<TidingsConfig['engine'], { type: 'redis' }>,
+  idempotencyWindowMs: number,
+): RedisEngineOptions {
+  const cluster = engine.clusterNodes ?? engine.cluster;
+  return {
+    url: engine.url,
+    prefix: engine.prefix,
+    connectTimeoutMs: engine.connectTimeoutMs,
+    commandTimeoutMs: engine.commandTimeoutMs,
+    idempotencyWindowMs,
+    ...(engine.shardedPubSub === undefined ? {} : { shardedPubSub: engine.shardedPubSub }),
+    ...(cluster === undefined ? {} : { cluster }),
+  };
+}
+
+/** `workers` as a process count: "auto" is one per core the process may use (at least 1). */
+export function toWorkerCount(workers: TidingsConfig['workers'], cores: number = availableParallelism()): number {
+  return workers === 'auto' ? Math.max(1, cores) : workers;
 }

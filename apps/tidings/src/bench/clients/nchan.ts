@@ -1,0 +1,53 @@
+// Nchan (nginx module) subscribers, as configured in bench/peers/nchan.conf: the subscriber
+// location answers a WebSocket upgrade or an EventSource request (`Accept: text/event-stream`),
+// the channel is its `id` query parameter, and each message is the published body as is.
+import WebSocket from 'ws';
+import { readSendTime } from '../messages.js';
+import { ascii, hasPrefix, openLineStream } from './line-stream.js';
+import type { AdapterFactory, Subscriber } from './types.js';
+
+const dataField = ascii('data:');
+
+function channelUrl(base: string, channel: string): URL {
+  const url = new URL(base);
+  url.searchParams.set('id', channel);
+  return url;
+}
+
+/**
+ * `nchan-ws`: `url` is the subscriber location (`ws://host:port/sub`). Nchan registers the
+ * subscriber while answering the upgrade, so the subscriber settles on `open`; every text frame
+ * is one message.
+ */
+export const createNchanWsAdapter: AdapterFactory = (config, sink) => ({
+  open(channel, localAddress, hooks): Subscriber {
+    const socket = new WebSocket(channelUrl(config.url, channel), { localAddress, perMessageDeflate: false });
+    socket.on('open', () => hooks.settle(true));
+    socket.on('message', (message: Buffer) => sink.delivery(readSendTime(message)));
+    socket.on('error', () => hooks.settle(false));
+    socket.on('close', () => hooks.closed());
+    return {
+      close: () => socket.close(1000),
+      destroy: () => socket.terminate(),
+    };
+  },
+});
+
+/**
+ * `nchan-sse`: `url` is the subscriber location (`http://host:port/sub`), read as an EventSource
+ * stream. Settles on the 200 response head (Nchan has subscribed it by then); each `data:` line is
+ * one message.
+ */
+export const createNchanSseAdapter: AdapterFactory = (config, sink) => ({
+  open(channel, localAddress, hooks): Subscriber {
+    return openLineStream(channelUrl(config.url, channel), { Accept: 'text/event-stream' }, localAddress, {
+      response: (status) => hooks.settle(status === 200),
+      line: (buf, start, end) => {
+        if (!hasPrefix(buf, start, end, dataField)) return;
+        const at = buf[start + dataField.length] === 0x20 ? start + dataField.length + 1 : start + dataField.length;
+        sink.delivery(readSendTime(buf.subarray(at, end)));
+      },
+      closed: () => hooks.closed(),
+    });
+  },
+});
