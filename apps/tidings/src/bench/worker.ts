@@ -1,7 +1,7 @@
 // One load-generator process: holds a slice of the subscribers, speaks the Centrifuge protocol
 // (connect, subscribe, answer pings), and records end-to-end latency of every publication.
 // Started by run-bench.ts with child_process.fork; talks to it over IPC only.
-import { type ClientCodec, codecFor, protobufSubprotocol, type Reply } from '@tidings/protocol';
+import { type ClientCodec, codecFor, msgpackSubprotocol, protobufSubprotocol, type Reply } from '@tidings/protocol';
 import * as hdr from 'hdr-histogram-js';
 import WebSocket from 'ws';
 import {
@@ -77,7 +77,8 @@ class Load {
       else this.#connectErrors++;
       answered();
     };
-    const socket = new WebSocket(plan.url, plan.codec === 'protobuf' ? [protobufSubprotocol] : [], {
+    const subprotocols = { json: [], protobuf: [protobufSubprotocol], msgpack: [msgpackSubprotocol] }[plan.codec];
+    const socket = new WebSocket(plan.url, subprotocols, {
       localAddress: this.#sourceAddress(local),
       perMessageDeflate: false,
     });

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { jsonCodec, protobufCodec } from '@tidings/protocol';
+import { type Codec, jsonCodec, msgpackCodec, msgpackSubprotocol, protobufCodec } from '@tidings/protocol';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { TidingsNode } from '../../core/node.js';
 import { isOriginAllowed } from '../origin.js';
@@ -31,7 +31,7 @@ export interface WebSocketEdge {
 
 /**
  * Centrifuge protocol v2 over WebSocket: JSON by default, Protobuf with the
- * `centrifuge-protobuf` subprotocol. Upgrades from browser origins outside the allow-list get
+ * `centrifuge-protobuf` subprotocol, MessagePack with `tidings-msgpack`. Upgrades from browser origins outside the allow-list get
  * 403 before any WebSocket is created.
  */
 export function createWebSocketEdge(node: TidingsNode, options: WebSocketEdgeOptions = {}): WebSocketEdge {
@@ -42,12 +42,12 @@ export function createWebSocketEdge(node: TidingsNode, options: WebSocketEdgeOpt
     maxPayload: options.maxFrameBytes ?? 65_536,
     perMessageDeflate: options.compression === true,
     clientTracking: false,
-    handleProtocols: (protocols) => (protocols.has(PROTOBUF_SUBPROTOCOL) ? PROTOBUF_SUBPROTOCOL : false),
+    handleProtocols: selectSubprotocol,
   });
   let closed = false;
 
   const accept = (ws: WebSocket, req: IncomingMessage) => {
-    const codec = ws.protocol === PROTOBUF_SUBPROTOCOL ? protobufCodec : jsonCodec;
+    const codec = codecOfSubprotocol(ws.protocol);
     const session = node.openSession(new WebSocketTransport(ws, codec), {
       headers: req.headers,
       ...(req.socket.remoteAddress !== undefined ? { remoteAddress: req.socket.remoteAddress } : {}),
@@ -83,6 +83,19 @@ export function createWebSocketEdge(node: TidingsNode, options: WebSocketEdgeOpt
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
+}
+
+/** The subprotocol the server picks from the client's offer: Protobuf, then MessagePack, else none (JSON). */
+function selectSubprotocol(protocols: Set<string>): string | false {
+  if (protocols.has(PROTOBUF_SUBPROTOCOL)) return PROTOBUF_SUBPROTOCOL;
+  if (protocols.has(msgpackSubprotocol)) return msgpackSubprotocol;
+  return false;
+}
+
+function codecOfSubprotocol(protocol: string): Codec {
+  if (protocol === PROTOBUF_SUBPROTOCOL) return protobufCodec;
+  if (protocol === msgpackSubprotocol) return msgpackCodec;
+  return jsonCodec;
 }
 
 function reject(socket: Duplex, status: number, text: string): void {
