@@ -2,7 +2,7 @@ import { type Codec, type Disconnect, jsonCodec, protobufCodec } from '@tidings/
 import { describe, expect, it } from 'vitest';
 import type { Transport } from '../transport/types.js';
 import { EncodedPush, type SharedFrameBuilder } from './encoded-push.js';
-import type { Flushable, FlushScheduler } from './flush-scheduler.js';
+import type { Flushable, FlushQueue } from './flush-scheduler.js';
 import { SessionWriter } from './writer.js';
 
 const td = new TextDecoder();
@@ -31,11 +31,9 @@ class RecordingTransport implements Transport {
 }
 
 /** A scheduler that only records; the test flushes by hand. */
-function manualScheduler(): FlushScheduler & { items: Flushable[] } {
+function manualScheduler(): FlushQueue & { items: Flushable[] } {
   const items: Flushable[] = [];
-  return { items, schedule: (item: Flushable) => items.push(item) } as unknown as FlushScheduler & {
-    items: Flushable[];
-  };
+  return { items, schedule: (item: Flushable) => void items.push(item) };
 }
 
 const pub = (n: number) =>

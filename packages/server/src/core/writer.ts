@@ -1,6 +1,6 @@
 import type { Transport } from '../transport/types.js';
 import { EncodedPush } from './encoded-push.js';
-import type { Flushable, FlushScheduler } from './flush-scheduler.js';
+import type { Flushable, FlushQueue } from './flush-scheduler.js';
 
 /**
  * A session's outbound queue, bounded in bytes.
@@ -14,7 +14,7 @@ import type { Flushable, FlushScheduler } from './flush-scheduler.js';
  */
 export class SessionWriter implements Flushable {
   readonly #transport: Transport;
-  readonly #scheduler: FlushScheduler;
+  readonly #scheduler: FlushQueue;
   readonly #maxQueueBytes: number;
   readonly #onOverflow: () => void;
   // Shared pushes stay EncodedPush until the flush, so a lone one can use the prebuilt frame.
@@ -24,7 +24,7 @@ export class SessionWriter implements Flushable {
   #scheduled = false;
   #closed = false;
 
-  constructor(transport: Transport, scheduler: FlushScheduler, maxQueueBytes: number, onOverflow: () => void) {
+  constructor(transport: Transport, scheduler: FlushQueue, maxQueueBytes: number, onOverflow: () => void) {
     this.#transport = transport;
     this.#scheduler = scheduler;
     this.#maxQueueBytes = maxQueueBytes;
