@@ -5,9 +5,12 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import type { TidingsNode } from '../../core/node.js';
 import { isOriginAllowed } from '../origin.js';
 import { WebSocketTransport } from './websocket-transport.js';
+import { deflateThresholdBytes } from './ws-frame.js';
 
 /** Subprotocol that selects the Protobuf codec, as the centrifuge SDKs send it. */
 export const PROTOBUF_SUBPROTOCOL = 'centrifuge-protobuf';
+
+const perMessageDeflate = Object.freeze({ serverNoContextTakeover: true, threshold: deflateThresholdBytes });
 
 /** Options of the WebSocket edge. */
 export interface WebSocketEdgeOptions {
@@ -17,7 +20,10 @@ export interface WebSocketEdgeOptions {
   readonly allowedOrigins?: readonly string[];
   /** Largest accepted client message; a larger one closes the connection with 1009. */
   readonly maxFrameBytes?: number;
-  /** permessage-deflate; off by default (CPU per subscriber). */
+  /**
+   * permessage-deflate, off by default. When on, the server negotiates no server context
+   * takeover, and a publication is compressed once per codec for all subscribers.
+   */
   readonly compression?: boolean;
 }
 
@@ -40,7 +46,9 @@ export function createWebSocketEdge(node: TidingsNode, options: WebSocketEdgeOpt
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: options.maxFrameBytes ?? 65_536,
-    perMessageDeflate: options.compression === true,
+    // No server context takeover: each message is compressed on its own, so one compressed frame
+    // per publication is shared by every subscriber (WebSocketTransport.writeShared).
+    perMessageDeflate: options.compression === true ? perMessageDeflate : false,
     clientTracking: false,
     handleProtocols: selectSubprotocol,
   });

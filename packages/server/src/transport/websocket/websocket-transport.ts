@@ -1,8 +1,8 @@
 import type { Codec, Disconnect } from '@tidings/protocol';
 import type { WebSocket } from 'ws';
-import type { EncodedPush } from '../../core/encoded-push.js';
+import type { EncodedPush, SharedFrameBuilder } from '../../core/encoded-push.js';
 import type { Transport } from '../types.js';
-import { plainFrameBuilder } from './ws-frame.js';
+import { deflateFrameBuilder, plainFrameBuilder } from './ws-frame.js';
 
 const textOptions = Object.freeze({ binary: false });
 const binaryOptions = Object.freeze({ binary: true });
@@ -28,15 +28,16 @@ export class WebSocketTransport implements Transport {
   readonly #ws: WebSocket;
   readonly #internals: WsInternals;
   readonly #sendOptions: { binary: boolean };
-  // Extensions are fixed at the handshake, so this is decided once per connection.
-  readonly #direct: boolean;
+  // Extensions are fixed at the handshake, so the shared frame kind is decided once per
+  // connection: plain, deflated (shareable deflate parameters), or none (always ws.send).
+  readonly #builder: SharedFrameBuilder | undefined;
 
   constructor(ws: WebSocket, codec: Codec) {
     this.#ws = ws;
     this.codec = codec;
     this.#sendOptions = codec.binary ? binaryOptions : textOptions;
     this.#internals = ws as unknown as WsInternals;
-    this.#direct = isDirectCapable(this.#internals);
+    this.#builder = sharedBuilderOf(this.#internals);
   }
 
   get bufferedBytes(): number {
@@ -56,8 +57,11 @@ export class WebSocketTransport implements Transport {
    * Writing under ws is order-safe only when ws's Sender holds nothing: with permessage-deflate a
    * message may still be compressing (Sender state DEFLATING) with later sends queued behind it,
    * and a frame written past them would reach the peer first. So the direct path is taken only
-   * on connections without permessage-deflate whose Sender is idle with an empty queue;
-   * otherwise the unit goes through `ws.send` like any other write.
+   * while the Sender is idle with an empty queue; otherwise the unit goes through `ws.send` like
+   * any other write. With permessage-deflate the shared frame is compressed once per
+   * publication (see `deflateFrameBuilder`), which is only correct without server context
+   * takeover: with takeover, ws's own deflater would later refer to a window the peer's
+   * inflater no longer shares.
    */
   writeShared(encoded: EncodedPush): void {
     const ws = this.#ws;
@@ -65,14 +69,15 @@ export class WebSocketTransport implements Transport {
     const internals = this.#internals;
     const sender = internals._sender;
     const socket = internals._socket;
+    const builder = this.#builder;
     if (
-      this.#direct &&
+      builder !== undefined &&
       socket !== null &&
       sender !== null &&
       sender._state === senderIdle &&
       sender._queue.length === 0
     ) {
-      socket.write(encoded.frameFor(this.codec, plainFrameBuilder));
+      socket.write(encoded.frameFor(this.codec, builder));
     } else {
       ws.send(encoded.unitFor(this.codec), this.#sendOptions);
     }
@@ -89,16 +94,32 @@ export class WebSocketTransport implements Transport {
   }
 }
 
-/** True when this ws build exposes what the direct path needs and no extension was negotiated. */
-function isDirectCapable(internals: WsInternals): boolean {
+/**
+ * The shared frame kind a connection can take, or undefined when this ws build does not expose
+ * what the direct path needs or the negotiated extensions rule shared frames out.
+ */
+function sharedBuilderOf(internals: WsInternals): SharedFrameBuilder | undefined {
   const sender = internals._sender;
-  return (
+  const usable =
     internals._socket !== null &&
     typeof internals._socket?.write === 'function' &&
     sender !== null &&
     typeof sender?._state === 'number' &&
     Array.isArray(sender._queue) &&
-    typeof internals._extensions === 'object' &&
-    Object.keys(internals._extensions).length === 0
-  );
+    typeof internals._extensions === 'object';
+  if (!usable) return undefined;
+  const names = Object.keys(internals._extensions);
+  if (names.length === 0) return plainFrameBuilder;
+  if (names.length !== 1 || names[0] !== 'permessage-deflate') return undefined;
+  const params = (internals._extensions['permessage-deflate'] as { params?: DeflateParams } | undefined)?.params;
+  if (params?.server_no_context_takeover !== true) return undefined;
+  const bits = params.server_max_window_bits;
+  // The client may cap the server's window; a frame deflated with 15 bits needs the full window.
+  return bits === undefined || bits === true || bits === 15 ? deflateFrameBuilder : undefined;
+}
+
+/** The negotiated permessage-deflate parameters as ws keeps them (lib/permessage-deflate.js). */
+interface DeflateParams {
+  readonly server_no_context_takeover?: boolean;
+  readonly server_max_window_bits?: number | true;
 }

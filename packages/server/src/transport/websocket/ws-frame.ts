@@ -1,3 +1,4 @@
+import { deflateRawSync, constants as zlibConstants } from 'node:zlib';
 import type { Codec } from '@tidings/protocol';
 import type { SharedFrameBuilder } from '../../core/encoded-push.js';
 
@@ -40,5 +41,25 @@ export function buildFrame(payload: Uint8Array, opcode: number, rsv1: boolean): 
 export const plainFrameBuilder: SharedFrameBuilder = {
   build(unit: Uint8Array, codec: Codec): Uint8Array {
     return buildFrame(unit, codec.binary ? 0x2 : 0x1, false);
+  },
+};
+
+/** ws's default `threshold`: smaller messages are not worth compressing and go out plain. */
+export const deflateThresholdBytes = 1024;
+
+/**
+ * permessage-deflate frames shared by every connection that negotiated
+ * `server_no_context_takeover` with the default 15-bit window (RFC 7692 §7.1.1.1, §7.1.2.1):
+ * without context takeover a compressed message depends on its payload only, so one compressed
+ * frame per publication fits all of them. The payload is deflated with a sync flush and its
+ * trailing 00 00 FF FF removed (§7.2.1), exactly as ws does, and sent with RSV1 set. Below
+ * `deflateThresholdBytes` the frame is sent uncompressed (RSV1 clear), as ws would.
+ */
+export const deflateFrameBuilder: SharedFrameBuilder = {
+  build(unit: Uint8Array, codec: Codec): Uint8Array {
+    const opcode = codec.binary ? 0x2 : 0x1;
+    if (unit.length < deflateThresholdBytes) return buildFrame(unit, opcode, false);
+    const deflated = deflateRawSync(unit, { finishFlush: zlibConstants.Z_SYNC_FLUSH, windowBits: 15 });
+    return buildFrame(deflated.subarray(0, deflated.length - 4), opcode, true);
   },
 };
