@@ -233,7 +233,9 @@ const websocketSchema = z
     compression: z
       .boolean()
       .default(false)
-      .describe('Negotiate permessage-deflate (costs CPU and memory per connection).'),
+      .describe(
+        'Negotiate permessage-deflate without server context takeover: each publication is compressed once and shared by all subscribers; replies and batches are compressed per connection (CPU and memory per connection).',
+      ),
   })
   .prefault({})
   .describe('WebSocket transport (Centrifuge protocol v2).');
