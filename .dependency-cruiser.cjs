@@ -20,10 +20,11 @@ module.exports = {
       name: 'protocol-imports-nothing',
       comment:
         'protocol is shared by server and client and runs in browsers: it imports only itself and ' +
-        '@bufbuild/protobuf (no node: builtins, no other workspace package).',
+        '@bufbuild/protobuf and msgpackr (browser build: its package exports map "browser" to a ' +
+        'pure-JS entry), no node: builtins, no other workspace package.',
       severity: 'error',
       from: { path: '^packages/protocol/src/', pathNot: SOURCE_ONLY },
-      to: { pathNot: ['^packages/protocol/src/', '^node_modules/@bufbuild/protobuf/'] },
+      to: { pathNot: ['^packages/protocol/src/', '^node_modules/@bufbuild/protobuf/', '^node_modules/msgpackr/'] },
     },
     {
       name: 'client-imports-only-protocol',

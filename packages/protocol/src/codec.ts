@@ -1,7 +1,7 @@
 import type { Command, Push, Reply } from './messages.js';
 
 /** Names of the wire encodings a session can speak. */
-export type CodecName = 'json' | 'protobuf';
+export type CodecName = 'json' | 'protobuf' | 'msgpack';
 
 /**
  * Encodes and decodes Centrifuge protocol messages for one wire format.
@@ -12,7 +12,8 @@ export type CodecName = 'json' | 'protobuf';
  *   `TIDINGS_ERR_BAD_FRAME` (the session turns it into a 3501 bad-request disconnect).
  * - `encodeReply` / `encodePush` return one *unit*: a self-contained encoded message. Units are
  *   joined into one transport message with `join` (JSON: newline-separated; Protobuf: each unit
- *   already carries its varint length prefix, so `join` concatenates).
+ *   already carries its varint length prefix, and MessagePack values delimit themselves, so `join`
+ *   concatenates).
  * - Encoding is pure and deterministic, so a publication encoded once can be queued to any
  *   number of sessions that use the same codec.
  */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { codecFor, protobufSubprotocol } from './codec-for.js';
+import { codecFor, msgpackSubprotocol, protobufSubprotocol } from './codec-for.js';
 import {
   DisconnectCode,
   disconnectOf,
@@ -12,6 +12,7 @@ import {
 } from './codes.js';
 import { isTidingsError, TidingsErrorCode } from './errors.js';
 import { jsonCodec } from './json-codec.js';
+import { msgpackCodec } from './msgpack-codec.js';
 import { protobufCodec } from './protobuf-codec.js';
 
 // The published tables (centrifugal.dev/docs/server/codes): the SDKs act on these numbers.
@@ -76,8 +77,10 @@ describe('codecFor', () => {
   it('returns the codec of a name and rejects others', () => {
     expect(codecFor('json')).toBe(jsonCodec);
     expect(codecFor('protobuf')).toBe(protobufCodec);
+    expect(codecFor('msgpack')).toBe(msgpackCodec);
     expect(protobufSubprotocol).toBe('centrifuge-protobuf');
-    expect([jsonCodec.binary, protobufCodec.binary]).toEqual([false, true]);
+    expect(msgpackSubprotocol).toBe('tidings-msgpack');
+    expect([jsonCodec.binary, protobufCodec.binary, msgpackCodec.binary]).toEqual([false, true, true]);
     let error: unknown;
     try {
       codecFor('xml' as 'json');

@@ -1,10 +1,10 @@
 /**
  * @tidings/protocol: the Centrifuge client protocol v2 as plain TypeScript objects, its wire codes,
- * the JSON and Protobuf codecs, and stream positions as text. ECMAScript + TextEncoder/TextDecoder
+ * the JSON, Protobuf and MessagePack codecs, and stream positions as text. ECMAScript + TextEncoder/TextDecoder
  * only, so it runs in Node, browsers and React Native.
  */
 export type { ClientCodec, Codec, CodecName } from './codec.js';
-export { codecFor, protobufSubprotocol } from './codec-for.js';
+export { codecFor, msgpackSubprotocol, protobufSubprotocol } from './codec-for.js';
 export {
   type Disconnect,
   DisconnectCode,
@@ -26,6 +26,7 @@ export {
 export { decodeJsonCommand, jsonCodec } from './json-codec.js';
 export { isValidJson } from './json-scan.js';
 export type * from './messages.js';
+export { msgpackCodec } from './msgpack-codec.js';
 export {
   decodeCursor,
   encodeCursor,

@@ -88,7 +88,7 @@ export function registerBenchCommand(program: Command, io: BenchIo): void {
     .option('--channel-prefix <prefix>', 'channel names are <prefix><i>', 'bench')
     .option('-r, --rate <n>', 'publications per second over all channels; 0 = saturating', wholeNumber(0), 20)
     .option('-d, --duration <s>', 'seconds of publishing (idle: of holding the connections)', wholeNumber(1), 10)
-    .addOption(new Option('--codec <codec>', 'wire codec').choices(['json', 'protobuf']).default('json'))
+    .addOption(new Option('--codec <codec>', 'wire codec').choices(['json', 'protobuf', 'msgpack']).default('json'))
     .option('-w, --workers <n>', 'worker processes holding the subscribers', wholeNumber(1), 2)
     .option('--payload-bytes <n>', 'publication data size (timestamp + padding)', wholeNumber(1), 100)
     .option('--publish-concurrency <n>', 'requests in flight when saturating', wholeNumber(1), 64)

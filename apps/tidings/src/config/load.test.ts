@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { isTidingsError, TidingsErrorCode } from '@tidings/protocol';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from './load.js';
+import { toClientOptions } from './to-library.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tidings-config-'));
 let fileCount = 0;
@@ -188,5 +189,15 @@ describe('config errors', () => {
     expect(configErrorOf(() => loadConfig({ flags: [{ path: 'http.nope', value: '1', source: '--nope' }] }))).toContain(
       '--nope: http.nope is not an option',
     );
+  });
+});
+
+describe('client.writeDelayMs', () => {
+  it('defaults to 0, reads TIDINGS_CLIENT_WRITE_DELAY_MS and reaches the library options', () => {
+    expect(loadConfig({}).client.writeDelayMs).toBe(0);
+    const config = loadConfig({ env: { TIDINGS_CLIENT_WRITE_DELAY_MS: '3' } });
+    expect(config.client.writeDelayMs).toBe(3);
+    expect(toClientOptions(config.client).writeDelayMs).toBe(3);
+    expect(() => loadConfig({ env: { TIDINGS_CLIENT_WRITE_DELAY_MS: '-1' } })).toThrow(/writeDelayMs/);
   });
 });

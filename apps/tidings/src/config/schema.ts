@@ -213,6 +213,14 @@ const clientSchema = z
       .default(25_000)
       .describe('Grace after a token expires before the client is disconnected (3005) unless it refreshed.'),
     connectTimeoutMs: duration().default(10_000).describe('Time a new connection has to send its connect command.'),
+    writeDelayMs: z
+      .int()
+      .min(0)
+      .max(1000)
+      .default(0)
+      .describe(
+        'Delay before queued output is written; 0 = next event-loop turn. A few ms packs more pushes per write, for that much latency.',
+      ),
     presenceTtlMs: duration(1000).default(minute).describe('Lifetime of a presence entry unless refreshed.'),
     presenceRefreshMs: duration(1000).default(25_000).describe('Interval of presence refreshes while subscribed.'),
     allowAnonymous: flag('Accept connections without a token (user id "").'),
@@ -253,7 +261,9 @@ const websocketSchema = z
     compression: z
       .boolean()
       .default(false)
-      .describe('Negotiate permessage-deflate (costs CPU and memory per connection).'),
+      .describe(
+        'Negotiate permessage-deflate without server context takeover: each publication is compressed once and shared by all subscribers; replies and batches are compressed per connection (CPU and memory per connection).',
+      ),
   })
   .prefault({})
   .describe('WebSocket transport (Centrifuge protocol v2).');

@@ -1,8 +1,19 @@
 import type { Codec, Push } from '@tidings/protocol';
 
 /**
+ * Wraps a codec unit into one complete transport message (e.g. a WebSocket frame: header +
+ * payload). Implemented by a transport as one module-level object, never per subscriber: its
+ * identity keys the cache in `EncodedPush.frameFor`. `build` must be pure: its result is shared
+ * by every subscriber of the publication and must not be mutated.
+ */
+export interface SharedFrameBuilder {
+  build(unit: Uint8Array, codec: Codec): Uint8Array;
+}
+
+/**
  * A push encoded lazily once per codec and shared by every subscriber using that codec: the
  * fan-out never encodes per subscriber. One instance per publication, never per subscriber.
+ * Transports may also cache a prebuilt message per (codec, builder) with `frameFor`.
  */
 export class EncodedPush {
   readonly push: Push;
@@ -10,6 +21,8 @@ export class EncodedPush {
   #unitA: Uint8Array | undefined;
   #codecB: Codec | undefined;
   #unitB: Uint8Array | undefined;
+  // Flat triples [codec, builder, frame, ...]: a publication rarely meets more than two.
+  #frames: Array<Codec | SharedFrameBuilder | Uint8Array> | undefined;
 
   constructor(push: Push) {
     this.push = push;
@@ -29,5 +42,21 @@ export class EncodedPush {
       this.#unitB = unit;
     }
     return unit;
+  }
+
+  /** `builder.build(unitFor(codec), codec)`, built on first use and shared afterwards. */
+  frameFor(codec: Codec, builder: SharedFrameBuilder): Uint8Array {
+    let frames = this.#frames;
+    if (frames === undefined) {
+      frames = [];
+      this.#frames = frames;
+    } else {
+      for (let i = 0; i < frames.length; i += 3) {
+        if (frames[i] === codec && frames[i + 1] === builder) return frames[i + 2] as Uint8Array;
+      }
+    }
+    const frame = builder.build(this.unitFor(codec), codec);
+    frames.push(codec, builder, frame);
+    return frame;
   }
 }

@@ -99,15 +99,16 @@ export class TidingsNode {
     this.#logger = options.logger ?? silentLogger;
     this.#clock = options.clock ?? systemClock;
     this.#idempotencyWindowMs = options.idempotencyWindowMs ?? 5 * 60_000;
+    const client = resolveClientOptions(options.client);
     this.#ctx = {
       nodeId: this.id,
       nodeName: this.name,
       version: this.version,
       hub: this.#hub,
       rules: this.rules,
-      client: resolveClientOptions(options.client),
+      client,
       clock: this.#clock,
-      scheduler: new FlushScheduler(),
+      scheduler: new FlushScheduler({ delayMs: client.writeDelayMs, clock: this.#clock }),
       logger: this.#logger,
       authenticator: options.authenticator,
       presenceStore: options.presence,

@@ -26,6 +26,12 @@ export interface ClientOptions {
    * with 2501), so an SDK that refreshes right at the TTL is not cut off.
    */
   readonly expiredCloseDelayMs: number;
+  /**
+   * 0: pending output is written in the next event-loop turn. Above 0: all sessions' output is
+   * flushed together on one shared timer this long after it was queued, so throughput-heavy
+   * deployments write more pushes per frame (and per syscall) for that much added latency.
+   */
+  readonly writeDelayMs: number;
 }
 
 /** Defaults of `ClientOptions`. */
@@ -41,16 +47,21 @@ export const defaultClientOptions: ClientOptions = Object.freeze({
   presenceRefreshMs: 25_000,
   maxRecoveryBuffer: 10_000,
   expiredCloseDelayMs: 25_000,
+  writeDelayMs: 0,
 });
+
+// Options where 0 is meaningful (off / immediate); all others must be positive.
+const zeroAllowed: ReadonlySet<string> = new Set(['writeDelayMs']);
 
 /** Merges defaults, validates and freezes client options once. */
 export function resolveClientOptions(partial: Partial<ClientOptions> = {}): ClientOptions {
   const merged: ClientOptions = { ...defaultClientOptions, ...partial };
   for (const [key, value] of Object.entries(merged)) {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    const min = zeroAllowed.has(key) ? 0 : Number.MIN_VALUE;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
       throw new TidingsError(
         TidingsErrorCode.Config,
-        `client.${key}: expected a positive number, got ${String(value)}`,
+        `client.${key}: expected a ${min === 0 ? 'non-negative' : 'positive'} number, got ${String(value)}`,
       );
     }
   }

@@ -150,7 +150,7 @@ export class Session implements HubSession {
   deliverPublication(channel: string, pub: StreamPublication, epoch: string, encoded: EncodedPush): void {
     if (this.#state !== 'connected') return;
     const verdict = this.#subs.acceptLive(channel, pub, epoch);
-    if (verdict === 'deliver') this.#writer.enqueue(encoded.unitFor(this.codec));
+    if (verdict === 'deliver') this.#writer.enqueueShared(encoded);
     else if (verdict === 'insufficient') this.#subs.insufficientState(channel);
   }
 
@@ -160,7 +160,7 @@ export class Session implements HubSession {
 
   deliverJoinLeave(channel: string, encoded: EncodedPush): void {
     if (this.#state === 'connected' && this.#subs.wantsJoinLeave(channel)) {
-      this.#writer.enqueue(encoded.unitFor(this.codec));
+      this.#writer.enqueueShared(encoded);
     }
   }
 

@@ -1,25 +1,30 @@
 import type { Transport } from '../transport/types.js';
-import type { Flushable, FlushScheduler } from './flush-scheduler.js';
+import { EncodedPush } from './encoded-push.js';
+import type { Flushable, FlushQueue } from './flush-scheduler.js';
 
 /**
  * A session's outbound queue, bounded in bytes.
  *
- * Contract: units are written in enqueue order, joined into one transport frame per event-loop
- * turn. When queued bytes plus the transport's own buffered bytes would exceed `maxQueueBytes`,
- * `enqueue` returns false, drops the unit and calls `onOverflow` once: the session then
- * disconnects the slow consumer (3008). Nothing is queued after `close`.
+ * Contract: units are written in enqueue order, joined into one transport frame per flush (one
+ * event-loop turn, or the scheduler's write delay). A batch that is exactly one shared push
+ * (`enqueueShared`) goes to `transport.writeShared` when the transport has it, so a prebuilt
+ * frame can be written as is. When queued bytes plus the transport's own buffered bytes would
+ * exceed `maxQueueBytes`, enqueueing returns false, drops the unit and calls `onOverflow` once:
+ * the session then disconnects the slow consumer (3008). Nothing is queued after `close`.
  */
 export class SessionWriter implements Flushable {
   readonly #transport: Transport;
-  readonly #scheduler: FlushScheduler;
+  readonly #scheduler: FlushQueue;
   readonly #maxQueueBytes: number;
   readonly #onOverflow: () => void;
-  #units: Uint8Array[] = [];
+  // Shared pushes stay EncodedPush until the flush, so a lone one can use the prebuilt frame.
+  #units: Array<Uint8Array | EncodedPush> = [];
+  #spare: Array<Uint8Array | EncodedPush> = [];
   #bytes = 0;
   #scheduled = false;
   #closed = false;
 
-  constructor(transport: Transport, scheduler: FlushScheduler, maxQueueBytes: number, onOverflow: () => void) {
+  constructor(transport: Transport, scheduler: FlushQueue, maxQueueBytes: number, onOverflow: () => void) {
     this.#transport = transport;
     this.#scheduler = scheduler;
     this.#maxQueueBytes = maxQueueBytes;
@@ -31,17 +36,27 @@ export class SessionWriter implements Flushable {
     return this.#bytes;
   }
 
+  /** Queue a unit built for this session. */
   enqueue(unit: Uint8Array): boolean {
+    return this.#add(unit, unit.byteLength);
+  }
+
+  /** Queue a push shared by many sessions (encoded once per codec, see EncodedPush). */
+  enqueueShared(encoded: EncodedPush): boolean {
+    return this.#add(encoded, encoded.unitFor(this.#transport.codec).byteLength);
+  }
+
+  #add(entry: Uint8Array | EncodedPush, size: number): boolean {
     if (this.#closed) return false;
-    if (this.#bytes + unit.byteLength + this.#transport.bufferedBytes > this.#maxQueueBytes) {
+    if (this.#bytes + size + this.#transport.bufferedBytes > this.#maxQueueBytes) {
       this.#closed = true;
-      this.#units = [];
+      this.#units.length = 0;
       this.#bytes = 0;
       this.#onOverflow();
       return false;
     }
-    this.#units.push(unit);
-    this.#bytes += unit.byteLength;
+    this.#units.push(entry);
+    this.#bytes += size;
     if (!this.#scheduled) {
       this.#scheduled = true;
       this.#scheduler.schedule(this);
@@ -53,9 +68,25 @@ export class SessionWriter implements Flushable {
     this.#scheduled = false;
     if (this.#closed || this.#units.length === 0) return;
     const units = this.#units;
-    this.#units = [];
+    // Swap buffers instead of allocating: the transport may not re-enter, but stay safe if it does.
+    this.#units = this.#spare;
     this.#bytes = 0;
-    this.#transport.write(units.length === 1 ? units[0]! : this.#transport.codec.join(units));
+    const transport = this.#transport;
+    const codec = transport.codec;
+    if (units.length === 1) {
+      const only = units[0]!;
+      if (!(only instanceof EncodedPush)) transport.write(only);
+      else if (transport.writeShared !== undefined) transport.writeShared(only);
+      else transport.write(only.unitFor(codec));
+    } else {
+      for (let i = 0; i < units.length; i++) {
+        const entry = units[i]!;
+        if (entry instanceof EncodedPush) units[i] = entry.unitFor(codec);
+      }
+      transport.write(codec.join(units as Uint8Array[]));
+    }
+    units.length = 0;
+    this.#spare = units;
   }
 
   /** Write what is queued now (used right before a close frame), then stop accepting. */
@@ -68,7 +99,7 @@ export class SessionWriter implements Flushable {
   /** Drop what is queued and stop accepting. */
   close(): void {
     this.#closed = true;
-    this.#units = [];
+    this.#units.length = 0;
     this.#bytes = 0;
   }
 }

@@ -1,4 +1,5 @@
 import type { Codec, Disconnect } from '@tidings/protocol';
+import type { EncodedPush } from '../core/encoded-push.js';
 
 /**
  * Moves frames between a session and a peer. No protocol logic lives here.
@@ -24,6 +25,13 @@ export interface Transport {
    */
   readonly emulationSession?: string;
   write(frame: Uint8Array): void;
+  /**
+   * Optional fast path: send one shared push as one transport message, exactly as
+   * `write(encoded.unitFor(codec))` would, but free to write a message prebuilt once per
+   * publication (`encoded.frameFor`). Same ordering as `write`; the session calls it only when
+   * that push is the whole batch of this turn.
+   */
+  writeShared?(encoded: EncodedPush): void;
   writeMany(frames: readonly Uint8Array[]): void;
   close(disconnect: Disconnect): void;
 }

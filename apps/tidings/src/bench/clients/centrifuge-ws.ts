@@ -1,6 +1,6 @@
 // Centrifuge client protocol v2 over WebSocket (Tidings, the raw-ws peer, any Centrifugo-compatible
 // server): connect with the token, subscribe to one channel, answer server pings.
-import { codecFor, protobufSubprotocol, type Reply } from '@tidings/protocol';
+import { codecFor, msgpackSubprotocol, protobufSubprotocol, type Reply } from '@tidings/protocol';
 import WebSocket from 'ws';
 import { readSendTime, splitJsonPushes } from '../messages.js';
 import type { AdapterFactory, Subscriber } from './types.js';
@@ -22,7 +22,7 @@ export const createCentrifugeWsAdapter: AdapterFactory = (config, sink) => {
       connect: config.token === undefined ? { name: 'tidings-bench' } : { token: config.token, name: 'tidings-bench' },
     },
   ]);
-  const protocols = config.codec === 'protobuf' ? [protobufSubprotocol] : [];
+  const protocols = { json: [], protobuf: [protobufSubprotocol], msgpack: [msgpackSubprotocol] }[config.codec];
   const onPublication = (sent: number): void => sink.delivery(sent);
   return {
     open(channel, localAddress, hooks): Subscriber {

@@ -1,13 +1,16 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { jsonCodec, protobufCodec } from '@tidings/protocol';
+import { type Codec, jsonCodec, msgpackCodec, msgpackSubprotocol, protobufCodec } from '@tidings/protocol';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { TidingsNode } from '../../core/node.js';
 import { isOriginAllowed } from '../origin.js';
 import { WebSocketTransport } from './websocket-transport.js';
+import { deflateThresholdBytes } from './ws-frame.js';
 
 /** Subprotocol that selects the Protobuf codec, as the centrifuge SDKs send it. */
 export const PROTOBUF_SUBPROTOCOL = 'centrifuge-protobuf';
+
+const perMessageDeflate = Object.freeze({ serverNoContextTakeover: true, threshold: deflateThresholdBytes });
 
 /** Options of the WebSocket edge. */
 export interface WebSocketEdgeOptions {
@@ -17,7 +20,10 @@ export interface WebSocketEdgeOptions {
   readonly allowedOrigins?: readonly string[];
   /** Largest accepted client message; a larger one closes the connection with 1009. */
   readonly maxFrameBytes?: number;
-  /** permessage-deflate; off by default (CPU per subscriber). */
+  /**
+   * permessage-deflate, off by default. When on, the server negotiates no server context
+   * takeover, and a publication is compressed once per codec for all subscribers.
+   */
   readonly compression?: boolean;
 }
 
@@ -31,7 +37,7 @@ export interface WebSocketEdge {
 
 /**
  * Centrifuge protocol v2 over WebSocket: JSON by default, Protobuf with the
- * `centrifuge-protobuf` subprotocol. Upgrades from browser origins outside the allow-list get
+ * `centrifuge-protobuf` subprotocol, MessagePack with `tidings-msgpack`. Upgrades from browser origins outside the allow-list get
  * 403 before any WebSocket is created.
  */
 export function createWebSocketEdge(node: TidingsNode, options: WebSocketEdgeOptions = {}): WebSocketEdge {
@@ -40,14 +46,16 @@ export function createWebSocketEdge(node: TidingsNode, options: WebSocketEdgeOpt
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: options.maxFrameBytes ?? 65_536,
-    perMessageDeflate: options.compression === true,
+    // No server context takeover: each message is compressed on its own, so one compressed frame
+    // per publication is shared by every subscriber (WebSocketTransport.writeShared).
+    perMessageDeflate: options.compression === true ? perMessageDeflate : false,
     clientTracking: false,
-    handleProtocols: (protocols) => (protocols.has(PROTOBUF_SUBPROTOCOL) ? PROTOBUF_SUBPROTOCOL : false),
+    handleProtocols: selectSubprotocol,
   });
   let closed = false;
 
   const accept = (ws: WebSocket, req: IncomingMessage) => {
-    const codec = ws.protocol === PROTOBUF_SUBPROTOCOL ? protobufCodec : jsonCodec;
+    const codec = codecOfSubprotocol(ws.protocol);
     const session = node.openSession(new WebSocketTransport(ws, codec), {
       headers: req.headers,
       ...(req.socket.remoteAddress !== undefined ? { remoteAddress: req.socket.remoteAddress } : {}),
@@ -83,6 +91,19 @@ export function createWebSocketEdge(node: TidingsNode, options: WebSocketEdgeOpt
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
+}
+
+/** The subprotocol the server picks from the client's offer: Protobuf, then MessagePack, else none (JSON). */
+function selectSubprotocol(protocols: Set<string>): string | false {
+  if (protocols.has(PROTOBUF_SUBPROTOCOL)) return PROTOBUF_SUBPROTOCOL;
+  if (protocols.has(msgpackSubprotocol)) return msgpackSubprotocol;
+  return false;
+}
+
+function codecOfSubprotocol(protocol: string): Codec {
+  if (protocol === PROTOBUF_SUBPROTOCOL) return protobufCodec;
+  if (protocol === msgpackSubprotocol) return msgpackCodec;
+  return jsonCodec;
 }
 
 function reject(socket: Duplex, status: number, text: string): void {

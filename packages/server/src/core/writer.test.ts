@@ -1,0 +1,116 @@
+import { type Codec, type Disconnect, jsonCodec, protobufCodec } from '@tidings/protocol';
+import { describe, expect, it } from 'vitest';
+import type { Transport } from '../transport/types.js';
+import { EncodedPush, type SharedFrameBuilder } from './encoded-push.js';
+import type { Flushable, FlushQueue } from './flush-scheduler.js';
+import { SessionWriter } from './writer.js';
+
+const td = new TextDecoder();
+
+/** Records what the writer hands over; `shared` toggles the optional fast-path method. */
+class RecordingTransport implements Transport {
+  readonly name = 'recording';
+  readonly unidirectional = false;
+  readonly writes: Uint8Array[] = [];
+  readonly sharedWrites: EncodedPush[] = [];
+  bufferedBytes = 0;
+  writeShared: ((encoded: EncodedPush) => void) | undefined;
+  constructor(
+    readonly codec: Codec,
+    shared: boolean,
+  ) {
+    if (shared) this.writeShared = (encoded) => this.sharedWrites.push(encoded);
+  }
+  write(frame: Uint8Array): void {
+    this.writes.push(frame);
+  }
+  writeMany(frames: readonly Uint8Array[]): void {
+    for (const f of frames) this.write(f);
+  }
+  close(_disconnect: Disconnect): void {}
+}
+
+/** A scheduler that only records; the test flushes by hand. */
+function manualScheduler(): FlushQueue & { items: Flushable[] } {
+  const items: Flushable[] = [];
+  return { items, schedule: (item: Flushable) => void items.push(item) };
+}
+
+const pub = (n: number) =>
+  new EncodedPush({ channel: 'c', pub: { data: new TextEncoder().encode(`${n}`), offset: n } });
+
+describe('SessionWriter', () => {
+  it('hands a batch that is one shared push to writeShared, once per flush', () => {
+    const transport = new RecordingTransport(jsonCodec, true);
+    const scheduler = manualScheduler();
+    const writer = new SessionWriter(transport, scheduler, 1 << 20, () => {});
+    const encoded = pub(1);
+    expect(writer.enqueueShared(encoded)).toBe(true);
+    expect(scheduler.items).toEqual([writer]);
+    writer.flush();
+    expect(transport.sharedWrites).toEqual([encoded]);
+    expect(transport.writes).toEqual([]);
+    expect(writer.queuedBytes).toBe(0);
+  });
+
+  it('joins a mixed batch in enqueue order through write', () => {
+    const transport = new RecordingTransport(jsonCodec, true);
+    const writer = new SessionWriter(transport, manualScheduler(), 1 << 20, () => {});
+    writer.enqueue(jsonCodec.encodeReply({ id: 1 }));
+    writer.enqueueShared(pub(2));
+    writer.enqueueShared(pub(3));
+    writer.flush();
+    expect(transport.sharedWrites).toEqual([]);
+    expect(td.decode(transport.writes[0]).split('\n')).toEqual([
+      '{"id":1}',
+      '{"push":{"channel":"c","pub":{"data":2,"offset":2}}}',
+      '{"push":{"channel":"c","pub":{"data":3,"offset":3}}}',
+    ]);
+    // The next turn starts empty (the swapped buffer was cleared).
+    writer.enqueueShared(pub(4));
+    writer.flush();
+    expect(transport.sharedWrites.length).toBe(1);
+  });
+
+  it('writes the shared unit itself to a transport without writeShared', () => {
+    const transport = new RecordingTransport(protobufCodec, false);
+    const writer = new SessionWriter(transport, manualScheduler(), 1 << 20, () => {});
+    const encoded = pub(5);
+    writer.enqueueShared(encoded);
+    writer.flush();
+    expect(transport.writes).toEqual([encoded.unitFor(protobufCodec)]);
+  });
+
+  it('counts shared units and the transport buffer against maxQueueBytes (3008 path)', () => {
+    const transport = new RecordingTransport(jsonCodec, true);
+    let overflows = 0;
+    const size = pub(1).unitFor(jsonCodec).byteLength;
+    const writer = new SessionWriter(transport, manualScheduler(), size * 2 + 10, () => overflows++);
+    expect(writer.enqueueShared(pub(1))).toBe(true);
+    expect(writer.queuedBytes).toBe(size);
+    transport.bufferedBytes = size + 5;
+    expect(writer.enqueueShared(pub(2))).toBe(false);
+    expect(overflows).toBe(1);
+    writer.flush();
+    expect(transport.sharedWrites).toEqual([]);
+  });
+});
+
+describe('EncodedPush.frameFor', () => {
+  it('builds once per codec and builder and shares the result', () => {
+    let builds = 0;
+    const builder: SharedFrameBuilder = {
+      build(unit) {
+        builds++;
+        return Uint8Array.of(0xaa, ...unit);
+      },
+    };
+    const encoded = pub(7);
+    const a = encoded.frameFor(jsonCodec, builder);
+    expect(encoded.frameFor(jsonCodec, builder)).toBe(a);
+    expect(a.subarray(1)).toEqual(encoded.unitFor(jsonCodec));
+    const b = encoded.frameFor(protobufCodec, builder);
+    expect(b).not.toBe(a);
+    expect(builds).toBe(2);
+  });
+});
