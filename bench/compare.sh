@@ -18,6 +18,8 @@
 #   RUNS       runs of every scenario; the table shows medians [3]
 #   WORKERS    load-generator processes [2]
 #   PAYLOAD    payload bytes [100]
+#   PUBCONC    publish requests in flight when saturating [64]; 1 = one publication per
+#              event-loop turn, so every peer writes one message per frame (no coalescing)
 #   CODEC      json (every peer) or protobuf (tidings only) [json]
 #   PORT       the peers' port [8917]
 #   SCENARIO   fanout, or idle: hold NS connections DURATION s, report server RSS per
@@ -43,6 +45,7 @@ DURATION="${DURATION:-10}"
 RUNS="${RUNS:-3}"
 WORKERS="${WORKERS:-2}"
 PAYLOAD="${PAYLOAD:-100}"
+PUBCONC="${PUBCONC:-64}"
 CODEC="${CODEC:-json}"
 SCENARIO="${SCENARIO:-fanout}"
 NCHAN_MODULE="${NCHAN_MODULE:-/usr/lib/nginx/modules/ngx_nchan_module.so}"
@@ -160,7 +163,7 @@ run_one() {
   wait_port "$PORT" || true
   local args=(bench --transport "$PEER_TRANSPORT" --url "$PEER_URL" --api-url "$PEER_API_URL"
     --channel-prefix "$PEER_PREFIX" --subscribers "$n" --rate "$rate" --duration "$DURATION"
-    --workers "$WORKERS" --payload-bytes "$PAYLOAD" --codec "$CODEC"
+    --workers "$WORKERS" --payload-bytes "$PAYLOAD" --codec "$CODEC" --publish-concurrency "$PUBCONC"
     --server-pid "${PEER_STATS_PID:-$PEER_PID}" --out "$out" --no-progress --scenario "$SCENARIO")
   [[ -n "$PEER_TOKEN" ]] && args+=(--token "$PEER_TOKEN")
   [[ -n "$PEER_API_KEY" ]] && args+=(--api-key "$PEER_API_KEY")
