@@ -28,21 +28,37 @@ import autocannon from 'autocannon';
 import * as hdr from 'hdr-histogram-js';
 import WebSocket from 'ws';
 
-const { values } = parseArgs({
-  options: {
-    duration: { type: 'string', default: '10' },
-    warmup: { type: 'string', default: '2' },
-    connections: { type: 'string', default: '32' },
-    batch: { type: 'string', default: '50' },
-    engines: { type: 'string', default: 'memory,redis' },
-    scenarios: { type: 'string', default: 'single,batch' },
-    subscribers: { type: 'string', default: '4' },
-    'payload-bytes': { type: 'string', default: '100' },
-    port: { type: 'string', default: '8941' },
-    out: { type: 'string' },
-    'no-pin': { type: 'boolean', default: false },
-  },
-});
+const usage = `Usage: node bench/publish-api.mjs [--duration 10] [--warmup 2] [--connections 32] [--batch 50]
+       [--engines memory,redis] [--scenarios single,batch,batch-parallel] [--subscribers 4]
+       [--payload-bytes 100] [--port 8941] [--out result.json] [--no-pin]
+Run \`npm run build\` first. Starts \`tidings serve\` per engine on core 0 and drives it with autocannon.`;
+let parsed;
+try {
+  parsed = parseArgs({
+    options: {
+      help: { type: 'boolean', short: 'h', default: false },
+      duration: { type: 'string', default: '10' },
+      warmup: { type: 'string', default: '2' },
+      connections: { type: 'string', default: '32' },
+      batch: { type: 'string', default: '50' },
+      engines: { type: 'string', default: 'memory,redis' },
+      scenarios: { type: 'string', default: 'single,batch' },
+      subscribers: { type: 'string', default: '4' },
+      'payload-bytes': { type: 'string', default: '100' },
+      port: { type: 'string', default: '8941' },
+      out: { type: 'string' },
+      'no-pin': { type: 'boolean', default: false },
+    },
+  });
+} catch (error) {
+  console.error(`publish-api: ${error.message}\n${usage}`);
+  process.exit(2);
+}
+const { values } = parsed;
+if (values.help) {
+  console.log(usage);
+  process.exit(0);
+}
 const duration = Number(values.duration);
 const warmup = Number(values.warmup);
 const connections = Number(values.connections);
