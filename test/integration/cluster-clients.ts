@@ -281,3 +281,26 @@ export function expectClean(report: LedgerReport): void {
   expect(report.silentGaps, text).toBe(0);
   expect(report.offsetForks, text).toBe(0);
 }
+
+/** Every subscriber's last recorded offset is `top`'s (the stream was delivered to the end). */
+export function allAtTop(
+  rec: ReturnType<typeof recordingLedger>,
+  subs: readonly ClusterSubscriber[],
+  top: { offset: number },
+) {
+  return subs.every((s) => rec.last(s.id)?.offset === top.offset);
+}
+
+/**
+ * Every subscriber resubscribed with recovery at least once (when `mustRecover`), and every such
+ * resubscription reported `recovered: true`: the gap was filled from history, not skipped.
+ */
+export function expectRecoveredFromHistory(subs: readonly ClusterSubscriber[], mustRecover = true): void {
+  for (const s of subs) {
+    if (mustRecover) expect(s.subscribes.filter((e) => e.wasRecovering).length, s.id).toBeGreaterThan(0);
+    expect(
+      s.subscribes.every((e) => !e.wasRecovering || e.recovered),
+      `${s.id}: ${JSON.stringify(s.subscribes)}`,
+    ).toBe(true);
+  }
+}

@@ -11,6 +11,7 @@ import { createLedger } from '@tidings/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertNatsReachable, deleteStreams, NATS_URL } from '../../packages/nats/src/test-nats.test-helpers.js';
 import {
+  allAtTop,
   type ClusterSubscriber,
   expectClean,
   rawSubscriber,
@@ -49,10 +50,6 @@ afterAll(async () => {
   await deleteStreams(streamName);
 });
 
-type Recording = ReturnType<typeof recordingLedger>;
-const atTop = (rec: Recording, subs: ClusterSubscriber[], top: { offset: number }) =>
-  subs.every((s) => rec.last(s.id)?.offset === top.offset);
-
 describe('three nodes on one NATS JetStream', () => {
   it('B and C subscribers receive what 4 publishers send through A, in one order; presence is the union', async () => {
     const channel = 'feed:one';
@@ -90,7 +87,7 @@ describe('three nodes on one NATS JetStream', () => {
     expect(result).toMatchObject({ acked: 400, unavailable: 0, other: [] });
     const top = await topOf(nodes.a.url, channel);
     expect(top.offset).toBe(400);
-    await until(() => atTop(rec, subs, top), 10_000, 'every subscriber at the top');
+    await until(() => allAtTop(rec, subs, top), 10_000, 'every subscriber at the top');
 
     const report = rec.ledger.check({ expectAll: true });
     expectClean(report);
@@ -129,7 +126,7 @@ describe('three nodes on one NATS JetStream', () => {
     expect(result).toMatchObject({ acked: 600, unavailable: 0, other: [] });
     const top = await topOf(nodes.a.url, channel);
     expect(top.offset).toBe(600);
-    await until(() => atTop(rec, subs, top), 10_000, 'every subscriber at the top');
+    await until(() => allAtTop(rec, subs, top), 10_000, 'every subscriber at the top');
     const caughtUpMs = Date.now() - killedAt;
 
     const report = rec.ledger.check({ expectAll: true });

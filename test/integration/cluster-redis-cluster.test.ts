@@ -16,8 +16,10 @@ import { KeySpace } from '../../packages/redis/src/keys.js';
 import { type PrivateCluster, startPrivateCluster } from '../../packages/redis/src/redis-cluster.test-helpers.js';
 import { PUBLISH_SCRIPT } from '../../packages/redis/src/scripts.js';
 import {
+  allAtTop,
   type ClusterSubscriber,
   expectClean,
+  expectRecoveredFromHistory,
   rawSubscriber,
   recordingLedger,
   sdkSubscriber,
@@ -151,16 +153,10 @@ describe('three nodes on a Redis Cluster', () => {
     expect(run).toMatchObject({ acked: 400, unavailable: 0, other: [] });
     const end = await topOf(nodes.a.url, channel);
     expect(end.offset).toBe(420);
-    await until(() => subs.every((s) => rec.last(s.id)?.offset === end.offset), 10_000, 'every subscriber at the top');
+    await until(() => allAtTop(rec, subs, end), 10_000, 'every subscriber at the top');
     const report = rec.ledger.check({ expectAll: true });
     expectClean(report);
     expect(report.acked).toBe(420);
-    for (const s of subs) {
-      expect(s.subscribes.filter((e) => e.wasRecovering).length, s.id).toBeGreaterThan(0);
-      expect(
-        s.subscribes.every((e) => !e.wasRecovering || e.recovered),
-        s.id,
-      ).toBe(true);
-    }
+    expectRecoveredFromHistory(subs);
   });
 });

@@ -5,6 +5,7 @@
 import { createLedger } from '@tidings/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  allAtTop,
   type ClusterSubscriber,
   expectClean,
   rawSubscriber,
@@ -38,9 +39,6 @@ afterAll(async () => {
   for (const p of proxies.splice(0)) await p.close();
   await killAll();
 });
-
-const atTop = (rec: ReturnType<typeof recordingLedger>, subs: ClusterSubscriber[], top: { offset: number }) =>
-  subs.every((s) => rec.last(s.id)?.offset === top.offset);
 
 describe('three nodes on one Redis, under faults', () => {
   it('Redis paused 10 s (SIGSTOP): not ready within 5 s, publishes answer 503, nothing acknowledged is lost', async () => {
@@ -93,7 +91,7 @@ describe('three nodes on one Redis, under faults', () => {
     expect(run.other).toEqual([]);
 
     const top = await topOf(nodes.a.url, channel);
-    await until(() => atTop(rec, subs, top), 10_000, 'every subscriber at the top');
+    await until(() => allAtTop(rec, subs, top), 10_000, 'every subscriber at the top');
     // Every acknowledged publication is in the stored history, under one epoch.
     const history = await api(nodes.a.url, 'history', { channel, limit: -1 });
     const stored = new Set(
@@ -139,7 +137,7 @@ describe('three nodes on one Redis, under faults', () => {
     const run = await publishers.done;
     expect(run).toMatchObject({ acked: 600, unavailable: 0, other: [] });
     const top = await topOf(nodes.a.url, channel);
-    await until(() => atTop(rec, subs, top), 10_000, 'every subscriber at the top');
+    await until(() => allAtTop(rec, subs, top), 10_000, 'every subscriber at the top');
 
     expectClean(rec.ledger.check({ expectAll: true }));
     for (const s of subs.slice(0, 2)) {

@@ -10,8 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeBody } from '../../packages/redis/src/codec.js';
 import { PUBLISH_SCRIPT } from '../../packages/redis/src/scripts.js';
 import {
+  allAtTop,
   type ClusterSubscriber,
   expectClean,
+  expectRecoveredFromHistory,
   rawSubscriber,
   recordingLedger,
   sdkSubscriber,
@@ -106,7 +108,7 @@ describe('three nodes on one Redis', () => {
     expect(run).toMatchObject({ acked: 400, unavailable: 0, other: [] });
     const end = await topOf(cluster.nodes.a.url, channel);
     expect(end.offset).toBe(400);
-    await until(() => subs.every((s) => rec.last(s.id)?.offset === end.offset), 10_000, 'every subscriber at the top');
+    await until(() => allAtTop(rec, subs, end), 10_000, 'every subscriber at the top');
 
     const report = rec.ledger.check({ expectAll: true });
     expectClean(report);
@@ -155,19 +157,13 @@ describe('three nodes on one Redis', () => {
     expect(run).toMatchObject({ acked: 600, unavailable: 0, other: [] });
     const end = await topOf(cluster.nodes.a.url, channel);
     expect(end.offset).toBe(620);
-    await until(() => subs.every((s) => rec.last(s.id)?.offset === end.offset), 10_000, 'every subscriber at the top');
+    await until(() => allAtTop(rec, subs, end), 10_000, 'every subscriber at the top');
 
     const report = rec.ledger.check({ expectAll: true });
     expectClean(report);
     expect(report.acked).toBe(620);
     // Every subscriber missed the 20 live and got them from history (2500, then recovered: true).
-    for (const s of subs) {
-      expect(s.subscribes.filter((e) => e.wasRecovering).length, s.id).toBeGreaterThan(0);
-      expect(
-        s.subscribes.every((e) => !e.wasRecovering || e.recovered),
-        s.id,
-      ).toBe(true);
-    }
+    expectRecoveredFromHistory(subs);
     const recoveries = subs.flatMap((s) => s.subscribes.filter((e) => e.wasRecovering));
     console.info(`pub/sub resubscribed in ${resubscribedMs} ms; ${recoveries.length} subscriber recoveries`);
   });
