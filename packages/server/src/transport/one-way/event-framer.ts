@@ -36,5 +36,18 @@ export interface EventFramer {
 
 /** Concatenates chunks into one buffer for a single socket write. */
 export function joinChunks(chunks: readonly Chunk[]): Buffer {
-  return Buffer.concat(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c, 'utf8') : c)));
+  // Sized first and written in place: no intermediate Buffer per string chunk.
+  let size = 0;
+  for (const c of chunks) size += typeof c === 'string' ? Buffer.byteLength(c, 'utf8') : c.byteLength;
+  const out = Buffer.allocUnsafe(size);
+  let pos = 0;
+  for (const c of chunks) {
+    if (typeof c === 'string') {
+      pos += out.write(c, pos, 'utf8');
+    } else {
+      out.set(c, pos);
+      pos += c.byteLength;
+    }
+  }
+  return out;
 }
