@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import type { ServerResponse } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
+import { type AddressInfo, connect } from 'node:net';
 import { type Command, decodeCursor, type Publication, type Reply } from '@tidings/protocol';
 import { describe, expect, it, vi } from 'vitest';
 import { EncodedPush } from '../../core/encoded-push.js';
@@ -9,7 +10,7 @@ import { createSseFramer } from '../sse/sse-framer.js';
 import type { EventFramer } from './event-framer.js';
 import { oneWayCodec } from './one-way-codec.js';
 import { OneWayTransport } from './one-way-transport.js';
-import { sharedEventBuilder } from './publication-event.js';
+import { sharedChunkBuilder, sharedEventBuilder } from './publication-event.js';
 
 /** A response that records what is written to it. */
 class FakeResponse extends EventEmitter {
@@ -33,7 +34,12 @@ type Positions = Record<string, { epoch: string; offset: number }>;
 /** An open stream on `positions` (the subscribe results), with `writes` reset after `connected`. */
 async function openStream(framer: EventFramer, positions: Positions, encoding?: 'gzip') {
   const res = new FakeResponse();
-  const transport = new OneWayTransport(res as unknown as ServerResponse, {
+  return { res, ...(await subscribe(res as unknown as ServerResponse, framer, positions, encoding)) };
+}
+
+/** A transport on `res` through the handshake (connect, then one subscribe per channel). */
+async function subscribe(res: ServerResponse, framer: EventFramer, positions: Positions, encoding?: 'gzip') {
+  const transport = new OneWayTransport(res, {
     framer,
     resume: {},
     heartbeatIntervalMs: 60_000,
@@ -52,7 +58,7 @@ async function openStream(framer: EventFramer, positions: Positions, encoding?: 
     transport.write(oneWayCodec.encodeReply(reply));
     await subscribed;
   }
-  return { res, transport, opened: () => transport.open({}) };
+  return { transport, opened: () => transport.open({}) };
 }
 
 function publication(channel: string, offset: number, extra: Partial<Publication> = {}): EncodedPush {
@@ -154,5 +160,47 @@ describe.each(framers)('OneWayTransport.writeShared (%s)', (_name, framer) => {
     const frameFor = vi.spyOn(encoded, 'frameFor');
     compressed.transport.writeShared(encoded);
     expect(frameFor).not.toHaveBeenCalled();
+  });
+});
+
+describe('OneWayTransport.writeShared over HTTP/1.1', () => {
+  it('writes the prebuilt chunk to the socket: the body is byte for byte the per-session one', async () => {
+    const framer = createSseFramer({ retryMs: 1_000 });
+    const responses: ServerResponse[] = [];
+    const server = createServer((_req, res) => void responses.push(res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const received = [Buffer.alloc(0), Buffer.alloc(0)];
+    const clients = received.map((_, i) => {
+      const socket = connect(port, '127.0.0.1', () => socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+      socket.on('data', (d: Buffer) => {
+        received[i] = Buffer.concat([received[i] ?? Buffer.alloc(0), d]);
+      });
+      return socket;
+    });
+    try {
+      await vi.waitFor(() => expect(responses).toHaveLength(2));
+      const [sharedRes, plainRes] = responses as [ServerResponse, ServerResponse];
+      const shared = await subscribe(sharedRes, framer, { room: { epoch: 'e1', offset: 5 } });
+      const plain = await subscribe(plainRes, framer, { room: { epoch: 'e1', offset: 5 } });
+      shared.opened();
+      plain.opened();
+      const socketWrite = vi.spyOn(sharedRes.socket!, 'write');
+      const pubs = [publication('room', 6), publication('room', 7, { tags: { k: 'v' } })];
+      for (const encoded of pubs) deliver(encoded, shared.transport, plain.transport);
+      const chunks = sharedChunkBuilder(framer);
+      for (const encoded of pubs) {
+        expect(socketWrite).toHaveBeenCalledWith(encoded.frameFor(oneWayCodec, chunks, 'e1'));
+      }
+      const body = (b: Buffer | undefined) => b?.subarray(b.indexOf('\r\n\r\n')).toString('utf8') ?? '';
+      await vi.waitFor(() => {
+        expect(body(received[0])).toContain('"tags":{"k":"v"}}\n\n\r\n');
+        expect(body(received[1])).toContain('"tags":{"k":"v"}}\n\n\r\n');
+      });
+      expect(body(received[0])).toBe(body(received[1]));
+    } finally {
+      for (const c of clients) c.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

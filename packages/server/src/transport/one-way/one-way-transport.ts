@@ -14,7 +14,7 @@ import type { Clock, TimerHandle } from '../../internal/clock.js';
 import type { Transport } from '../types.js';
 import { type Chunk, type EventFramer, joinChunks } from './event-framer.js';
 import { decodeOneWayRecords, type OneWayRecord, oneWayCodec } from './one-way-codec.js';
-import { publicationEvent, sharedEventBuilder } from './publication-event.js';
+import { publicationEvent, sharedChunkBuilder, sharedEventBuilder } from './publication-event.js';
 import { createStreamOutput, type StreamEncoding, type StreamOutput } from './stream-output.js';
 
 /** What the transport drives: the session's command entry and its peer-gone signal. */
@@ -87,12 +87,14 @@ export class OneWayTransport implements Transport {
   /** Where events go once open: the response, or a compressor in front of it. */
   #out: StreamOutput | undefined;
   readonly #builder: SharedFrameBuilder;
+  readonly #chunkBuilder: SharedFrameBuilder;
 
   constructor(res: ServerResponse, options: OneWayTransportOptions) {
     this.#res = res;
     this.#options = options;
     this.name = options.framer.name;
     this.#builder = sharedEventBuilder(options.framer);
+    this.#chunkBuilder = sharedChunkBuilder(options.framer);
     // Until a channel's subscribe result arrives its cursor entry is the client's own position,
     // so a resume from any event of the handshake still recovers (or signals) that channel.
     for (const [channel, position] of Object.entries(options.resume)) {
@@ -173,7 +175,8 @@ export class OneWayTransport implements Transport {
    * One shared push. The common case, an open uncompressed stream of ONE channel getting that
    * channel's next publication (offset = position + 1), writes the event prebuilt once per
    * publication, framer and epoch (see `sharedEventBuilder`): byte for byte what `write` would
-   * produce, since that stream's cursor depends only on channel, epoch and offset. Anything
+   * produce, since that stream's cursor depends only on channel, epoch and offset; over
+   * HTTP/1.1 chunked, as one prebuilt chunk written to the socket (`chunkSocket`). Anything
    * else (handshake, several channels, a gap, compression, which needs this stream's own
    * compressor) takes `write`, so discontinuities and recovery are handled exactly as there.
    */
@@ -193,7 +196,12 @@ export class OneWayTransport implements Transport {
       const offset = pub.offset ?? 0;
       if (state !== undefined && offset === state.position.offset + 1) {
         state.position.offset = offset;
-        out.write(encoded.frameFor(oneWayCodec, this.#builder, state.position.epoch));
+        const epoch = state.position.epoch;
+        // Straight to the socket when possible: res.write would cork, frame the chunk in three
+        // more writes and uncork on the next tick, per subscriber.
+        const socket = out.chunkSocket();
+        if (socket !== undefined) socket.write(encoded.frameFor(oneWayCodec, this.#chunkBuilder, epoch));
+        else out.write(encoded.frameFor(oneWayCodec, this.#builder, epoch));
         return;
       }
     }

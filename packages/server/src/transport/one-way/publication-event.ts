@@ -23,6 +23,8 @@ export function publicationEvent(
 }
 
 const builders = new WeakMap<EventFramer, SharedFrameBuilder>();
+const chunkBuilders = new WeakMap<EventFramer, SharedFrameBuilder>();
+const crlf = Buffer.from('\r\n');
 
 /**
  * The builder of the event a stream carrying ONE channel, at `epoch` (the `variant`), writes
@@ -44,6 +46,25 @@ export function sharedEventBuilder(framer: EventFramer): SharedFrameBuilder {
       },
     };
     builders.set(framer, builder);
+  }
+  return builder;
+}
+
+/**
+ * Like `sharedEventBuilder`, the event wrapped as one HTTP/1.1 chunk, exactly as a chunked
+ * `res.write` of the event frames it, for writing straight to the socket (`chunkSocket`).
+ */
+export function sharedChunkBuilder(framer: EventFramer): SharedFrameBuilder {
+  let builder = chunkBuilders.get(framer);
+  if (builder === undefined) {
+    const events = sharedEventBuilder(framer);
+    builder = {
+      build(unit: Uint8Array, codec, epoch: string): Uint8Array {
+        const event = events.build(unit, codec, epoch);
+        return Buffer.concat([Buffer.from(`${event.byteLength.toString(16)}\r\n`, 'latin1'), event, crlf]);
+      },
+    };
+    chunkBuilders.set(framer, builder);
   }
   return builder;
 }
