@@ -12,7 +12,7 @@ import {
 import type { EncodedPush, SharedFrameBuilder } from '../../core/encoded-push.js';
 import type { Clock, TimerHandle } from '../../internal/clock.js';
 import type { Transport } from '../types.js';
-import { type Chunk, type EventFramer, joinChunks } from './event-framer.js';
+import { type Chunk, type EventFramer, joinAsHttpChunk, joinChunks } from './event-framer.js';
 import { decodeOneWayRecords, type OneWayRecord, oneWayCodec } from './one-way-codec.js';
 import { publicationEvent, sharedChunkBuilder, sharedEventBuilder } from './publication-event.js';
 import { createStreamOutput, type StreamEncoding, type StreamOutput } from './stream-output.js';
@@ -331,7 +331,12 @@ export class OneWayTransport implements Transport {
       this.#held.push(...chunks);
       return;
     }
-    this.#out?.write(joinChunks(chunks));
+    const out = this.#out;
+    if (out === undefined) return;
+    // One prebuilt chunk straight to the socket when possible (see writeShared).
+    const socket = out.chunkSocket();
+    if (socket !== undefined) socket.write(joinAsHttpChunk(chunks));
+    else out.write(joinChunks(chunks));
   }
 
   #scheduleHeartbeat(): void {

@@ -1,6 +1,6 @@
 import { encodeCursor } from '@tidings/protocol';
 import type { SharedFrameBuilder } from '../../core/encoded-push.js';
-import { type Chunk, type EventFramer, joinChunks } from './event-framer.js';
+import { type Chunk, type EventFramer, joinAsHttpChunk, joinChunks } from './event-framer.js';
 import { decodeOneWayRecords } from './one-way-codec.js';
 
 /**
@@ -24,7 +24,6 @@ export function publicationEvent(
 
 const builders = new WeakMap<EventFramer, SharedFrameBuilder>();
 const chunkBuilders = new WeakMap<EventFramer, SharedFrameBuilder>();
-const crlf = Buffer.from('\r\n');
 
 /**
  * The builder of the event a stream carrying ONE channel, at `epoch` (the `variant`), writes
@@ -38,11 +37,7 @@ export function sharedEventBuilder(framer: EventFramer): SharedFrameBuilder {
   if (builder === undefined) {
     builder = {
       build(unit: Uint8Array, _codec, epoch: string): Uint8Array {
-        const [record] = decodeOneWayRecords(unit);
-        if (record?.kind !== 'publication') throw new Error('a shared one-way event needs a publication unit');
-        const { channel, offset, data, extras } = record;
-        const cursor = encodeCursor({ [channel]: { epoch, offset } });
-        return joinChunks(publicationEvent(framer, JSON.stringify(channel), epoch, offset, data, extras, cursor));
+        return joinChunks(sharedEvent(framer, unit, epoch));
       },
     };
     builders.set(framer, builder);
@@ -57,14 +52,20 @@ export function sharedEventBuilder(framer: EventFramer): SharedFrameBuilder {
 export function sharedChunkBuilder(framer: EventFramer): SharedFrameBuilder {
   let builder = chunkBuilders.get(framer);
   if (builder === undefined) {
-    const events = sharedEventBuilder(framer);
     builder = {
-      build(unit: Uint8Array, codec, epoch: string): Uint8Array {
-        const event = events.build(unit, codec, epoch);
-        return Buffer.concat([Buffer.from(`${event.byteLength.toString(16)}\r\n`, 'latin1'), event, crlf]);
+      build(unit: Uint8Array, _codec, epoch: string): Uint8Array {
+        return joinAsHttpChunk(sharedEvent(framer, unit, epoch));
       },
     };
     chunkBuilders.set(framer, builder);
   }
   return builder;
+}
+
+function sharedEvent(framer: EventFramer, unit: Uint8Array, epoch: string): Chunk[] {
+  const [record] = decodeOneWayRecords(unit);
+  if (record?.kind !== 'publication') throw new Error('a shared one-way event needs a publication unit');
+  const { channel, offset, data, extras } = record;
+  const cursor = encodeCursor({ [channel]: { epoch, offset } });
+  return publicationEvent(framer, JSON.stringify(channel), epoch, offset, data, extras, cursor);
 }
