@@ -1,13 +1,14 @@
 import { EventEmitter } from 'node:events';
 import { createServer, get, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Command, decodeCursor, type Publication, type Reply } from '@tidings/protocol';
+import { type Command, decodeCursor, encodeCursor, type Publication, type Reply } from '@tidings/protocol';
 import { describe, expect, it, vi } from 'vitest';
 import { EncodedPush } from '../../core/encoded-push.js';
 import { systemClock } from '../../internal/clock.js';
 import { createNdjsonFramer } from '../http-stream/ndjson-framer.js';
 import { createSseFramer } from '../sse/sse-framer.js';
 import type { EventFramer } from './event-framer.js';
+import { OneChannelCursor } from './one-channel-cursor.js';
 import { oneWayCodec } from './one-way-codec.js';
 import { OneWayTransport } from './one-way-transport.js';
 import { sharedChunkBuilder, sharedEventBuilder } from './publication-event.js';
@@ -204,5 +205,22 @@ describe('OneWayTransport over HTTP/1.1', () => {
       for (const r of responses) r.destroy();
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+});
+
+describe('OneChannelCursor', () => {
+  it('is exactly encodeCursor for one channel, at any offset', () => {
+    const channels = ['room', 'bench:fan-0', 'ü-チャンネル', 'x'.repeat(200), '__proto__'];
+    const offsets = [0, 1, 127, 128, 16_383, 16_384, 2 ** 31 - 1, 2 ** 31, 2 ** 35 + 7, Number.MAX_SAFE_INTEGER];
+    for (const channel of channels) {
+      for (const epoch of ['', 'e1', 'Ab-_'.repeat(16)]) {
+        const cursor = new OneChannelCursor(channel, epoch);
+        for (const offset of offsets) {
+          expect(cursor.at(channel, offset)).toBe(encodeCursor({ [channel]: { epoch, offset } }));
+        }
+      }
+    }
+    expect(() => new OneChannelCursor('room', 'not url-safe')).toThrow();
+    expect(() => new OneChannelCursor('room', 'e1').at('room', -1)).toThrow();
   });
 });

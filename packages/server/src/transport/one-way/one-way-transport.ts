@@ -13,6 +13,7 @@ import type { EncodedPush, SharedFrameBuilder } from '../../core/encoded-push.js
 import type { Clock, TimerHandle } from '../../internal/clock.js';
 import type { Transport } from '../types.js';
 import { type Chunk, type EventFramer, joinAsHttpChunk, joinChunks } from './event-framer.js';
+import { OneChannelCursor } from './one-channel-cursor.js';
 import { decodeOneWayRecords, type OneWayRecord, oneWayCodec } from './one-way-codec.js';
 import { publicationEvent, sharedChunkBuilder, sharedEventBuilder } from './publication-event.js';
 import { createStreamOutput, type StreamEncoding, type StreamOutput } from './stream-output.js';
@@ -50,6 +51,8 @@ interface ChannelState {
   /** The channel name as a JSON string, built once. */
   readonly json: string;
   position: { epoch: string; offset: number };
+  /** The cursor encoder while this is the stream's only channel, made on first use per epoch. */
+  cursor?: OneChannelCursor;
 }
 
 interface Waiter {
@@ -316,6 +319,16 @@ export class OneWayTransport implements Transport {
   }
 
   #cursor(): string {
+    if (this.#channels.size === 1) {
+      for (const [channel, state] of this.#channels) {
+        let cursor = state.cursor;
+        if (cursor?.epoch !== state.position.epoch) {
+          cursor = new OneChannelCursor(channel, state.position.epoch);
+          state.cursor = cursor;
+        }
+        return cursor.at(channel, state.position.offset);
+      }
+    }
     // No prototype, so a channel named like an Object.prototype member is an own key too.
     const positions: Record<string, StreamPosition> = Object.create(null);
     for (const [channel, state] of this.#channels) positions[channel] = state.position;
