@@ -36,5 +36,34 @@ export interface EventFramer {
 
 /** Concatenates chunks into one buffer for a single socket write. */
 export function joinChunks(chunks: readonly Chunk[]): Buffer {
-  return Buffer.concat(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c, 'utf8') : c)));
+  return join(chunks, false);
+}
+
+/**
+ * `joinChunks` framed as one HTTP/1.1 chunk (`<hex size>\r\n<bytes>\r\n`), as a chunked
+ * `res.write` of it would send it, for writing straight to the socket.
+ */
+export function joinAsHttpChunk(chunks: readonly Chunk[]): Buffer {
+  return join(chunks, true);
+}
+
+function join(chunks: readonly Chunk[], httpChunk: boolean): Buffer {
+  // Sized first and written in place: no intermediate Buffer per string chunk.
+  let size = 0;
+  for (const c of chunks) size += typeof c === 'string' ? Buffer.byteLength(c, 'utf8') : c.byteLength;
+  // A zero-size chunk would end the response.
+  if (size === 0) return Buffer.alloc(0);
+  const head = httpChunk ? `${size.toString(16)}\r\n` : '';
+  const out = Buffer.allocUnsafe(head.length + size + (httpChunk ? 2 : 0));
+  let pos = out.write(head, 0, 'latin1');
+  for (const c of chunks) {
+    if (typeof c === 'string') {
+      pos += out.write(c, pos, 'utf8');
+    } else {
+      out.set(c, pos);
+      pos += c.byteLength;
+    }
+  }
+  if (httpChunk) out.write('\r\n', pos, 'latin1');
+  return out;
 }

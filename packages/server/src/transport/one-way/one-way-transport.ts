@@ -9,10 +9,13 @@ import {
   type SubscribeResult,
   shouldReconnect,
 } from '@tidings/protocol';
+import type { EncodedPush, SharedFrameBuilder } from '../../core/encoded-push.js';
 import type { Clock, TimerHandle } from '../../internal/clock.js';
 import type { Transport } from '../types.js';
-import { type Chunk, type EventFramer, joinChunks } from './event-framer.js';
+import { type Chunk, type EventFramer, joinAsHttpChunk, joinChunks } from './event-framer.js';
+import { OneChannelCursor } from './one-channel-cursor.js';
 import { decodeOneWayRecords, type OneWayRecord, oneWayCodec } from './one-way-codec.js';
+import { publicationEvent, sharedChunkBuilder, sharedEventBuilder } from './publication-event.js';
 import { createStreamOutput, type StreamEncoding, type StreamOutput } from './stream-output.js';
 
 /** What the transport drives: the session's command entry and its peer-gone signal. */
@@ -48,6 +51,8 @@ interface ChannelState {
   /** The channel name as a JSON string, built once. */
   readonly json: string;
   position: { epoch: string; offset: number };
+  /** The cursor encoder while this is the stream's only channel, made on first use per epoch. */
+  cursor?: OneChannelCursor;
 }
 
 interface Waiter {
@@ -84,11 +89,15 @@ export class OneWayTransport implements Transport {
   #heartbeat: TimerHandle | undefined;
   /** Where events go once open: the response, or a compressor in front of it. */
   #out: StreamOutput | undefined;
+  readonly #builder: SharedFrameBuilder;
+  readonly #chunkBuilder: SharedFrameBuilder;
 
   constructor(res: ServerResponse, options: OneWayTransportOptions) {
     this.#res = res;
     this.#options = options;
     this.name = options.framer.name;
+    this.#builder = sharedEventBuilder(options.framer);
+    this.#chunkBuilder = sharedChunkBuilder(options.framer);
     // Until a channel's subscribe result arrives its cursor entry is the client's own position,
     // so a resume from any event of the handshake still recovers (or signals) that channel.
     for (const [channel, position] of Object.entries(options.resume)) {
@@ -165,6 +174,43 @@ export class OneWayTransport implements Transport {
     this.#emit(out);
   }
 
+  /**
+   * One shared push. The common case, an open uncompressed stream of ONE channel getting that
+   * channel's next publication (offset = position + 1), writes the event prebuilt once per
+   * publication, framer and epoch (see `sharedEventBuilder`): byte for byte what `write` would
+   * produce, since that stream's cursor depends only on channel, epoch and offset; over
+   * HTTP/1.1 chunked, as one prebuilt chunk written to the socket (`chunkSocket`). Anything
+   * else (handshake, several channels, a gap, compression, which needs this stream's own
+   * compressor) takes `write`, so discontinuities and recovery are handled exactly as there.
+   */
+  writeShared(encoded: EncodedPush): void {
+    const push = encoded.push;
+    const pub = push.pub;
+    const out = this.#out;
+    if (
+      pub !== undefined &&
+      push.channel !== undefined &&
+      this.#state === 'open' &&
+      out !== undefined &&
+      this.#options.encoding === undefined &&
+      this.#channels.size === 1
+    ) {
+      const state = this.#channels.get(push.channel);
+      const offset = pub.offset ?? 0;
+      if (state !== undefined && offset === state.position.offset + 1) {
+        state.position.offset = offset;
+        const epoch = state.position.epoch;
+        // Straight to the socket when possible: res.write would cork, frame the chunk in three
+        // more writes and uncork on the next tick, per subscriber.
+        const socket = out.chunkSocket();
+        if (socket !== undefined) socket.write(encoded.frameFor(oneWayCodec, this.#chunkBuilder, epoch));
+        else out.write(encoded.frameFor(oneWayCodec, this.#builder, epoch));
+        return;
+      }
+    }
+    this.write(encoded.unitFor(oneWayCodec));
+  }
+
   writeMany(frames: readonly Uint8Array[]): void {
     for (const frame of frames) this.write(frame);
   }
@@ -239,9 +285,8 @@ export class OneWayTransport implements Transport {
 
   #publication(state: ChannelState, offset: number, data: Uint8Array, extras: string, out: Chunk[]): void {
     state.position.offset = offset;
-    const epoch = state.position.epoch === '' ? '' : `,"epoch":${JSON.stringify(state.position.epoch)}`;
-    const head = `{"type":"publication","channel":${state.json},"offset":${offset}${epoch},"data":`;
-    out.push(...this.#options.framer.event('publication', [head, data, extras], this.#cursor()));
+    const framer = this.#options.framer;
+    out.push(...publicationEvent(framer, state.json, state.position.epoch, offset, data, extras, this.#cursor()));
   }
 
   #push(push: Push, out: Chunk[]): void {
@@ -274,7 +319,18 @@ export class OneWayTransport implements Transport {
   }
 
   #cursor(): string {
-    const positions: Record<string, StreamPosition> = {};
+    if (this.#channels.size === 1) {
+      for (const [channel, state] of this.#channels) {
+        let cursor = state.cursor;
+        if (cursor?.epoch !== state.position.epoch) {
+          cursor = new OneChannelCursor(channel, state.position.epoch);
+          state.cursor = cursor;
+        }
+        return cursor.at(channel, state.position.offset);
+      }
+    }
+    // No prototype, so a channel named like an Object.prototype member is an own key too.
+    const positions: Record<string, StreamPosition> = Object.create(null);
     for (const [channel, state] of this.#channels) positions[channel] = state.position;
     return encodeCursor(positions);
   }
@@ -288,7 +344,12 @@ export class OneWayTransport implements Transport {
       this.#held.push(...chunks);
       return;
     }
-    this.#out?.write(joinChunks(chunks));
+    const out = this.#out;
+    if (out === undefined) return;
+    // One prebuilt chunk straight to the socket when possible (see writeShared).
+    const socket = out.chunkSocket();
+    if (socket !== undefined) socket.write(joinAsHttpChunk(chunks));
+    else out.write(joinChunks(chunks));
   }
 
   #scheduleHeartbeat(): void {

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { type BrotliCompress, constants, createBrotliCompress, createGzip, type Gzip } from 'node:zlib';
 
 /** A content coding a one-way stream may be compressed with. */
@@ -48,6 +49,20 @@ export interface StreamOutput {
   readonly finished: boolean;
   /** Drops the compressor and the response at once. */
   destroy(): void;
+  /**
+   * The socket a prebuilt HTTP/1.1 chunk (`<hex size>\r\n<bytes>\r\n`) may be written to
+   * right now, in order after everything written before, skipping the response's own chunking;
+   * undefined when not (compressed, HTTP/2 or not chunked, headers not sent, bytes queued in
+   * the response itself, ended).
+   */
+  chunkSocket(): Socket | undefined;
+}
+
+/** The internals of an HTTP/1 `ServerResponse` that `chunkSocket` checks (Node 20+). */
+interface ResponseInternals {
+  readonly chunkedEncoding?: boolean;
+  readonly outputData?: readonly unknown[];
+  readonly socket: (Socket & { _httpMessage?: unknown }) | null;
 }
 
 // Small windows: one compressor lives per open stream, and events are small and flushed one by one.
@@ -71,6 +86,24 @@ export function createStreamOutput(res: ServerResponse, encoding: StreamEncoding
         return res.writableFinished;
       },
       destroy: () => void res.destroy(),
+      chunkSocket: () => {
+        const internals = res as unknown as ResponseInternals;
+        const socket = internals.socket;
+        // The response writes straight to its socket exactly when these hold (_writeRaw), so a
+        // direct write lands in order after them.
+        if (
+          socket === null ||
+          internals.chunkedEncoding !== true ||
+          !res.headersSent ||
+          res.writableEnded ||
+          internals.outputData?.length !== 0 ||
+          socket._httpMessage !== res ||
+          !socket.writable
+        ) {
+          return undefined;
+        }
+        return socket;
+      },
     };
   }
   return new CompressedOutput(res, encoding);
@@ -120,5 +153,10 @@ class CompressedOutput implements StreamOutput {
   destroy(): void {
     this.#zlib.destroy();
     this.#res.destroy();
+  }
+
+  chunkSocket(): undefined {
+    // Compressed bytes are this stream's own.
+    return undefined;
   }
 }
