@@ -351,6 +351,61 @@ describe('Session', () => {
     expect(polite.t.closed).toBeUndefined();
   });
 
+  it('pings every session at its interval from the shared queue and closes only the silent one with 3012', async () => {
+    const clock = new FakeClock(Date.now());
+    const { connect } = await setup({ clock });
+    const early = await connect('e');
+    clock.advance(4_000);
+    const late = await connect('l');
+    const pings = (t: MemoryTransport) => t.replies().filter((r) => Object.keys(r).length === 0).length;
+    for (let round = 1; round <= 3; round++) {
+      clock.advance(5_999);
+      expect(pings(early.t)).toBe(round - 1);
+      clock.advance(1); // 10 s after early's connect (or its last ping)
+      await flush();
+      expect(pings(early.t)).toBe(round);
+      early.s.handleFrame(enc.encode('{}'));
+      expect(pings(late.t)).toBe(round - 1);
+      clock.advance(4_000); // 10 s after late's connect (or its last ping)
+      await flush();
+      expect(pings(late.t)).toBe(round);
+      if (round < 3) late.s.handleFrame(enc.encode('{}'));
+    }
+    clock.advance(2_999);
+    expect(late.t.closed).toBeUndefined();
+    clock.advance(1); // pong timeout after late's third ping, which went unanswered
+    expect(late.t.closed?.code).toBe(3012);
+    expect(early.t.closed).toBeUndefined();
+    expect(early.s.state).toBe('connected');
+  });
+
+  it('hands the peer context to the authenticator at connect and keeps none of it afterwards', async () => {
+    const seen: Array<Record<string, unknown>> = [];
+    const clock = new FakeClock(Date.now());
+    const node = createNode({
+      ...createMemoryEngine({ clock }),
+      authenticator: {
+        ...authenticator,
+        async authenticate(req) {
+          seen.push({ ...req });
+          return { userId: 'h', anonymous: false, channels: [] };
+        },
+      },
+      clock,
+    });
+    await node.start();
+    nodes.push(node);
+    const t = new MemoryTransport();
+    const s = node.openSession(t, { headers: { cookie: 'sid=1' }, remoteAddress: '127.0.0.9' });
+    expect(s.context?.headers?.cookie).toBe('sid=1');
+    s.handleFrame(enc.encode(JSON.stringify({ id: 1, connect: {} })));
+    await flush();
+    await flush();
+    expect(s.state).toBe('connected');
+    expect(seen).toEqual([{ headers: { cookie: 'sid=1' }, remoteAddress: '127.0.0.9' }]);
+    expect(s.context).toBeUndefined();
+  });
+
   it('closes a connection that never sends connect with 3502 (stale)', async () => {
     const clock = new FakeClock(Date.now());
     const { node } = await setup({ clock });
