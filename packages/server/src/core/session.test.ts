@@ -429,6 +429,37 @@ describe('Session', () => {
     expect(t.closed?.code).toBe(3005);
   });
 
+  it('closes with 3005 on time when the token outlives several ping intervals, and not after a refresh', async () => {
+    const clock = new FakeClock(Math.floor(Date.now() / 1000) * 1000);
+    const { connect, send } = await setup({ clock });
+    const exp = Math.floor(clock.now() / 1000) + 35; // 3.5 ping intervals
+    const expiring = await connect(`alice|${exp}`);
+    const refreshed = await connect(`bob|${exp}`);
+    const pong = () => {
+      expiring.s.handleFrame(enc.encode('{}'));
+      refreshed.s.handleFrame(enc.encode('{}'));
+    };
+    for (let i = 0; i < 3; i++) {
+      clock.advance(10_000);
+      pong();
+    }
+    await send(refreshed.s, { id: 2, refresh: { token: `bob|${exp + 60}` } });
+    expect(replyTo(refreshed.t, 2)).toMatchObject({ refresh: { expires: true } });
+    clock.advance(5_999); // 35 s + 1 s grace after connect, less 1 ms
+    expect(expiring.t.closed).toBeUndefined();
+    clock.advance(1);
+    expect(expiring.t.closed?.code).toBe(3005);
+    expect(refreshed.t.closed).toBeUndefined();
+    clock.advance(4_000); // 40 s
+    for (let i = 0; i < 6; i++) {
+      refreshed.s.handleFrame(enc.encode('{}'));
+      clock.advance(i < 5 ? 10_000 : 5_999);
+    }
+    expect(refreshed.t.closed).toBeUndefined();
+    clock.advance(1); // 95 s expiry + 1 s grace
+    expect(refreshed.t.closed?.code).toBe(3005);
+  });
+
   it('sends unsubscribe 2500 when a positioned stream sees an offset gap', async () => {
     const { node, connect, send } = await setup();
     const { t, s } = await connect();

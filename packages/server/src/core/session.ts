@@ -60,6 +60,8 @@ export class Session implements HubSession {
   #pongTicket = 0;
   #connectTicket = 0;
   #expireTimer: TimerHandle | undefined;
+  /** When the expiry check runs (clock ms), 0 when the credentials never expire. */
+  #expireDue = 0;
 
   constructor(node: NodeContext, transport: Transport, context: SessionContext = {}) {
     this.#node = node;
@@ -303,7 +305,14 @@ export class Session implements HubSession {
       return;
     }
     if (this.#state !== 'connecting') return;
-    this.#credentials = credentials;
+    // Only these fields are read after connect: the channels claim and info (kept in clientInfo)
+    // need not stay with every idle session.
+    this.#credentials = {
+      userId: credentials.userId,
+      anonymous: credentials.anonymous,
+      channels: noChannels,
+      ...(credentials.expireAt !== undefined ? { expireAt: credentials.expireAt } : {}),
+    };
     this.#clientInfo = {
       user: credentials.userId,
       client: this.id,
@@ -387,9 +396,24 @@ export class Session implements HubSession {
   #scheduleExpiry(expireAt: number | undefined): void {
     if (this.#expireTimer !== undefined) this.#node.clock.clearTimeout(this.#expireTimer);
     this.#expireTimer = undefined;
+    this.#expireDue = 0;
     if (expireAt === undefined) return;
-    const delay = Math.max(0, expireAt * 1000 - this.#node.clock.now()) + this.#node.client.expiredCloseDelayMs;
+    const now = this.#node.clock.now();
+    this.#expireDue = now + Math.max(0, expireAt * 1000 - now) + this.#node.client.expiredCloseDelayMs;
+    this.#armExpiry();
+  }
+
+  /**
+   * Arms the expiry timer once the check is due within one ping interval. A pinged session
+   * re-arms from every ping, so a token valid for hours holds no Timeout until its last interval.
+   */
+  #armExpiry(): void {
+    if (this.#expireDue === 0 || this.#expireTimer !== undefined) return;
+    const delay = Math.max(0, this.#expireDue - this.#node.clock.now());
+    if (this.#pingTicket !== 0 && delay > this.#node.client.pingIntervalMs) return;
     this.#expireTimer = this.#node.clock.setTimeout(() => {
+      this.#expireTimer = undefined;
+      this.#expireDue = 0;
       const current = this.#credentials?.expireAt;
       if (current !== undefined && current * 1000 <= this.#node.clock.now()) {
         this.close(disconnectOf(DisconnectCode.Expired));
@@ -419,6 +443,7 @@ export class Session implements HubSession {
     this.#cancel('pong');
     this.#pongTicket = Session.#timersOf(this.#node).pong.schedule(this);
     this.#schedulePing();
+    this.#armExpiry();
   }
 
   #reply(reply: Reply): void {
@@ -454,6 +479,8 @@ export class Session implements HubSession {
     if (wasConnected) this.#node.hub.removeSession(this);
   }
 }
+
+const noChannels: readonly string[] = Object.freeze([]);
 
 /** A node's shared fixed-delay session timers. */
 interface SessionTimers {
