@@ -379,7 +379,7 @@ describe('Session', () => {
     expect(early.s.state).toBe('connected');
   });
 
-  it('hands the peer context to the authenticator at connect and keeps none of it afterwards', async () => {
+  it('hands the peer context to every connect attempt and keeps none of it once connected', async () => {
     const seen: Array<Record<string, unknown>> = [];
     const clock = new FakeClock(Date.now());
     const node = createNode({
@@ -388,6 +388,7 @@ describe('Session', () => {
         ...authenticator,
         async authenticate(req) {
           seen.push({ ...req });
+          if (req.token === 'expired') throw clientError(ErrorCode.TokenExpired);
           return { userId: 'h', anonymous: false, channels: [] };
         },
       },
@@ -398,11 +399,17 @@ describe('Session', () => {
     const t = new MemoryTransport();
     const s = node.openSession(t, { headers: { cookie: 'sid=1' }, remoteAddress: '127.0.0.9' });
     expect(s.context?.headers?.cookie).toBe('sid=1');
-    s.handleFrame(enc.encode(JSON.stringify({ id: 1, connect: {} })));
+    s.handleFrame(enc.encode(JSON.stringify({ id: 1, connect: { token: 'expired' } })));
+    await flush();
+    await flush();
+    expect(replyTo(t, 1).error?.code).toBe(109);
+    expect(s.context?.headers?.cookie).toBe('sid=1'); // the client may retry with a new token
+    s.handleFrame(enc.encode(JSON.stringify({ id: 2, connect: {} })));
     await flush();
     await flush();
     expect(s.state).toBe('connected');
-    expect(seen).toEqual([{ headers: { cookie: 'sid=1' }, remoteAddress: '127.0.0.9' }]);
+    const peer = { headers: { cookie: 'sid=1' }, remoteAddress: '127.0.0.9' };
+    expect(seen).toEqual([{ token: 'expired', ...peer }, peer]);
     expect(s.context).toBeUndefined();
   });
 

@@ -43,8 +43,8 @@ export class Session implements HubSession {
   readonly id: string = randomUUID();
   readonly transport: Transport;
   readonly codec: Codec;
-  // Only connect reads the peer context (headers for header-based auth): it is dropped then, so
-  // an idle session does not keep the upgrade request's headers alive.
+  // Only connect reads the peer context (headers for header-based auth): it is dropped once the
+  // session is connected, so an idle session does not keep the upgrade request's headers alive.
   #context: SessionContext | undefined;
   readonly #node: NodeContext;
   readonly #writer: SessionWriter;
@@ -76,7 +76,7 @@ export class Session implements HubSession {
   }
 
   /**
-   * The peer context the edge gave (headers, remote address) until the connect command reads it;
+   * The peer context the edge gave (headers, remote address) until a connect command succeeds;
    * undefined from then on.
    */
   get context(): SessionContext | undefined {
@@ -292,7 +292,6 @@ export class Session implements HubSession {
     }
     const request = command.connect ?? {};
     const context = this.#context ?? {};
-    this.#context = undefined;
     let credentials: Credentials;
     try {
       credentials = await this.#node.authenticator.authenticate({
@@ -305,6 +304,8 @@ export class Session implements HubSession {
       return;
     }
     if (this.#state !== 'connecting') return;
+    // Kept until now: a client answered 109 (token expired) may send connect again.
+    this.#context = undefined;
     // Only these fields are read after connect: the channels claim and info (kept in clientInfo)
     // need not stay with every idle session.
     this.#credentials = {
