@@ -351,6 +351,68 @@ describe('Session', () => {
     expect(polite.t.closed).toBeUndefined();
   });
 
+  it('pings every session at its interval from the shared queue and closes only the silent one with 3012', async () => {
+    const clock = new FakeClock(Date.now());
+    const { connect } = await setup({ clock });
+    const early = await connect('e');
+    clock.advance(4_000);
+    const late = await connect('l');
+    const pings = (t: MemoryTransport) => t.replies().filter((r) => Object.keys(r).length === 0).length;
+    for (let round = 1; round <= 3; round++) {
+      clock.advance(5_999);
+      expect(pings(early.t)).toBe(round - 1);
+      clock.advance(1); // 10 s after early's connect (or its last ping)
+      await flush();
+      expect(pings(early.t)).toBe(round);
+      early.s.handleFrame(enc.encode('{}'));
+      expect(pings(late.t)).toBe(round - 1);
+      clock.advance(4_000); // 10 s after late's connect (or its last ping)
+      await flush();
+      expect(pings(late.t)).toBe(round);
+      if (round < 3) late.s.handleFrame(enc.encode('{}'));
+    }
+    clock.advance(2_999);
+    expect(late.t.closed).toBeUndefined();
+    clock.advance(1); // pong timeout after late's third ping, which went unanswered
+    expect(late.t.closed?.code).toBe(3012);
+    expect(early.t.closed).toBeUndefined();
+    expect(early.s.state).toBe('connected');
+  });
+
+  it('hands the peer context to every connect attempt and keeps none of it once connected', async () => {
+    const seen: Array<Record<string, unknown>> = [];
+    const clock = new FakeClock(Date.now());
+    const node = createNode({
+      ...createMemoryEngine({ clock }),
+      authenticator: {
+        ...authenticator,
+        async authenticate(req) {
+          seen.push({ ...req });
+          if (req.token === 'expired') throw clientError(ErrorCode.TokenExpired);
+          return { userId: 'h', anonymous: false, channels: [] };
+        },
+      },
+      clock,
+    });
+    await node.start();
+    nodes.push(node);
+    const t = new MemoryTransport();
+    const s = node.openSession(t, { headers: { cookie: 'sid=1' }, remoteAddress: '127.0.0.9' });
+    expect(s.context?.headers?.cookie).toBe('sid=1');
+    s.handleFrame(enc.encode(JSON.stringify({ id: 1, connect: { token: 'expired' } })));
+    await flush();
+    await flush();
+    expect(replyTo(t, 1).error?.code).toBe(109);
+    expect(s.context?.headers?.cookie).toBe('sid=1'); // the client may retry with a new token
+    s.handleFrame(enc.encode(JSON.stringify({ id: 2, connect: {} })));
+    await flush();
+    await flush();
+    expect(s.state).toBe('connected');
+    const peer = { headers: { cookie: 'sid=1' }, remoteAddress: '127.0.0.9' };
+    expect(seen).toEqual([{ token: 'expired', ...peer }, peer]);
+    expect(s.context).toBeUndefined();
+  });
+
   it('closes a connection that never sends connect with 3502 (stale)', async () => {
     const clock = new FakeClock(Date.now());
     const { node } = await setup({ clock });
@@ -372,6 +434,37 @@ describe('Session', () => {
     expect(t.closed).toBeUndefined(); // within the grace after expiry
     clock.advance(1_000);
     expect(t.closed?.code).toBe(3005);
+  });
+
+  it('closes with 3005 on time when the token outlives several ping intervals, and not after a refresh', async () => {
+    const clock = new FakeClock(Math.floor(Date.now() / 1000) * 1000);
+    const { connect, send } = await setup({ clock });
+    const exp = Math.floor(clock.now() / 1000) + 35; // 3.5 ping intervals
+    const expiring = await connect(`alice|${exp}`);
+    const refreshed = await connect(`bob|${exp}`);
+    const pong = () => {
+      expiring.s.handleFrame(enc.encode('{}'));
+      refreshed.s.handleFrame(enc.encode('{}'));
+    };
+    for (let i = 0; i < 3; i++) {
+      clock.advance(10_000);
+      pong();
+    }
+    await send(refreshed.s, { id: 2, refresh: { token: `bob|${exp + 60}` } });
+    expect(replyTo(refreshed.t, 2)).toMatchObject({ refresh: { expires: true } });
+    clock.advance(5_999); // 35 s + 1 s grace after connect, less 1 ms
+    expect(expiring.t.closed).toBeUndefined();
+    clock.advance(1);
+    expect(expiring.t.closed?.code).toBe(3005);
+    expect(refreshed.t.closed).toBeUndefined();
+    clock.advance(4_000); // 40 s
+    for (let i = 0; i < 6; i++) {
+      refreshed.s.handleFrame(enc.encode('{}'));
+      clock.advance(i < 5 ? 10_000 : 5_999);
+    }
+    expect(refreshed.t.closed).toBeUndefined();
+    clock.advance(1); // 95 s expiry + 1 s grace
+    expect(refreshed.t.closed?.code).toBe(3005);
   });
 
   it('sends unsubscribe 2500 when a positioned stream sees an offset gap', async () => {

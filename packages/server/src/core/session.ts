@@ -20,6 +20,7 @@ import {
 import type { Credentials } from '../auth/types.js';
 import type { StreamPublication } from '../broker/types.js';
 import type { TimerHandle } from '../internal/clock.js';
+import { FixedDelayQueue } from '../internal/fixed-delay-queue.js';
 import type { SessionContext, Transport } from '../transport/types.js';
 import type { EncodedPush } from './encoded-push.js';
 import type { HubSession } from './hub.js';
@@ -42,7 +43,9 @@ export class Session implements HubSession {
   readonly id: string = randomUUID();
   readonly transport: Transport;
   readonly codec: Codec;
-  readonly context: SessionContext;
+  // Only connect reads the peer context (headers for header-based auth): it is dropped once the
+  // session is connected, so an idle session does not keep the upgrade request's headers alive.
+  #context: SessionContext | undefined;
   readonly #node: NodeContext;
   readonly #writer: SessionWriter;
   readonly #subs: SubscriptionManager;
@@ -52,23 +55,58 @@ export class Session implements HubSession {
   #chain: Promise<void> = Promise.resolve();
   #pending = 0;
   #awaitingPong = false;
-  #pingTimer: TimerHandle | undefined;
-  #pongTimer: TimerHandle | undefined;
-  #connectTimer: TimerHandle | undefined;
+  // Tickets in the node's shared queues (SessionTimers), 0 when none is pending.
+  #pingTicket = 0;
+  #pongTicket = 0;
+  #connectTicket = 0;
   #expireTimer: TimerHandle | undefined;
+  /** When the expiry check runs (clock ms), 0 when the credentials never expire. */
+  #expireDue = 0;
 
   constructor(node: NodeContext, transport: Transport, context: SessionContext = {}) {
     this.#node = node;
     this.transport = transport;
     this.codec = transport.codec;
-    this.context = context;
+    this.#context = context;
     this.#writer = new SessionWriter(transport, node.scheduler, node.client.maxQueueBytes, () =>
       this.close(disconnectOf(DisconnectCode.Slow)),
     );
     this.#subs = new SubscriptionManager(node, this);
-    this.#connectTimer = node.clock.setTimeout(() => {
-      if (this.#state === 'connecting') this.close(disconnectOf(DisconnectCode.Stale));
-    }, node.client.connectTimeoutMs);
+    this.#connectTicket = Session.#timersOf(node).connect.schedule(this);
+  }
+
+  /**
+   * The peer context the edge gave (headers, remote address) until a connect command succeeds;
+   * undefined from then on.
+   */
+  get context(): SessionContext | undefined {
+    return this.#context;
+  }
+
+  static readonly #timers = new WeakMap<NodeContext, SessionTimers>();
+
+  /** One queue per fixed delay per node: a pending ping costs two array slots, not a Timeout. */
+  static #timersOf(node: NodeContext): SessionTimers {
+    let timers = Session.#timers.get(node);
+    if (timers === undefined) {
+      const { clock, client } = node;
+      timers = {
+        connect: new FixedDelayQueue<Session>(clock, client.connectTimeoutMs, (s) => {
+          s.#connectTicket = 0;
+          if (s.#state === 'connecting') s.close(disconnectOf(DisconnectCode.Stale));
+        }),
+        ping: new FixedDelayQueue<Session>(clock, client.pingIntervalMs, (s) => {
+          s.#pingTicket = 0;
+          s.#sendPing();
+        }),
+        pong: new FixedDelayQueue<Session>(clock, client.pongTimeoutMs, (s) => {
+          s.#pongTicket = 0;
+          if (s.#awaitingPong) s.close(disconnectOf(DisconnectCode.NoPong));
+        }),
+      };
+      Session.#timers.set(node, timers);
+    }
+    return timers;
   }
 
   get state(): SessionState {
@@ -253,27 +291,36 @@ export class Session implements HubSession {
       return;
     }
     const request = command.connect ?? {};
+    const context = this.#context ?? {};
     let credentials: Credentials;
     try {
       credentials = await this.#node.authenticator.authenticate({
         ...(request.token ? { token: request.token } : {}),
-        ...(this.context.headers ? { headers: this.context.headers } : {}),
-        ...(this.context.remoteAddress ? { remoteAddress: this.context.remoteAddress } : {}),
+        ...(context.headers ? { headers: context.headers } : {}),
+        ...(context.remoteAddress ? { remoteAddress: context.remoteAddress } : {}),
       });
     } catch (error) {
       this.#authFailed(id, error);
       return;
     }
     if (this.#state !== 'connecting') return;
-    this.#credentials = credentials;
+    // Kept until now: a client answered 109 (token expired) may send connect again.
+    this.#context = undefined;
+    // Only these fields are read after connect: the channels claim and info (kept in clientInfo)
+    // need not stay with every idle session.
+    this.#credentials = {
+      userId: credentials.userId,
+      anonymous: credentials.anonymous,
+      channels: noChannels,
+      ...(credentials.expireAt !== undefined ? { expireAt: credentials.expireAt } : {}),
+    };
     this.#clientInfo = {
       user: credentials.userId,
       client: this.id,
       ...(credentials.info ? { connInfo: credentials.info } : {}),
     };
     this.#state = 'connected';
-    if (this.#connectTimer !== undefined) this.#node.clock.clearTimeout(this.#connectTimer);
-    this.#connectTimer = undefined;
+    this.#cancel('connect');
     this.#node.hub.addSession(this);
 
     // Server-side subscriptions: the token's channels plus any the client asks to recover.
@@ -350,9 +397,24 @@ export class Session implements HubSession {
   #scheduleExpiry(expireAt: number | undefined): void {
     if (this.#expireTimer !== undefined) this.#node.clock.clearTimeout(this.#expireTimer);
     this.#expireTimer = undefined;
+    this.#expireDue = 0;
     if (expireAt === undefined) return;
-    const delay = Math.max(0, expireAt * 1000 - this.#node.clock.now()) + this.#node.client.expiredCloseDelayMs;
+    const now = this.#node.clock.now();
+    this.#expireDue = now + Math.max(0, expireAt * 1000 - now) + this.#node.client.expiredCloseDelayMs;
+    this.#armExpiry();
+  }
+
+  /**
+   * Arms the expiry timer once the check is due within one ping interval. A pinged session
+   * re-arms from every ping, so a token valid for hours holds no Timeout until its last interval.
+   */
+  #armExpiry(): void {
+    if (this.#expireDue === 0 || this.#expireTimer !== undefined) return;
+    const delay = Math.max(0, this.#expireDue - this.#node.clock.now());
+    if (this.#pingTicket !== 0 && delay > this.#node.client.pingIntervalMs) return;
     this.#expireTimer = this.#node.clock.setTimeout(() => {
+      this.#expireTimer = undefined;
+      this.#expireDue = 0;
       const current = this.#credentials?.expireAt;
       if (current !== undefined && current * 1000 <= this.#node.clock.now()) {
         this.close(disconnectOf(DisconnectCode.Expired));
@@ -361,7 +423,17 @@ export class Session implements HubSession {
   }
 
   #schedulePing(): void {
-    this.#pingTimer = this.#node.clock.setTimeout(() => this.#sendPing(), this.#node.client.pingIntervalMs);
+    this.#pingTicket = Session.#timersOf(this.#node).ping.schedule(this);
+  }
+
+  #cancel(which: keyof SessionTimers): void {
+    const timers = Session.#timersOf(this.#node);
+    if (which === 'connect' && this.#connectTicket !== 0) timers.connect.cancel(this.#connectTicket);
+    else if (which === 'ping' && this.#pingTicket !== 0) timers.ping.cancel(this.#pingTicket);
+    else if (which === 'pong' && this.#pongTicket !== 0) timers.pong.cancel(this.#pongTicket);
+    if (which === 'connect') this.#connectTicket = 0;
+    else if (which === 'ping') this.#pingTicket = 0;
+    else this.#pongTicket = 0;
   }
 
   #sendPing(): void {
@@ -369,10 +441,10 @@ export class Session implements HubSession {
     // Protocol v2: an empty reply is a ping; the client answers with an empty command.
     this.#reply({});
     this.#awaitingPong = true;
-    this.#pongTimer = this.#node.clock.setTimeout(() => {
-      if (this.#awaitingPong) this.close(disconnectOf(DisconnectCode.NoPong));
-    }, this.#node.client.pongTimeoutMs);
+    this.#cancel('pong');
+    this.#pongTicket = Session.#timersOf(this.#node).pong.schedule(this);
     this.#schedulePing();
+    this.#armExpiry();
   }
 
   #reply(reply: Reply): void {
@@ -399,13 +471,23 @@ export class Session implements HubSession {
     const wasConnected = this.#state === 'connected';
     this.#state = 'closed';
     this.#writer.close();
-    const clock = this.#node.clock;
-    for (const t of [this.#pingTimer, this.#pongTimer, this.#connectTimer, this.#expireTimer]) {
-      if (t !== undefined) clock.clearTimeout(t);
-    }
+    this.#cancel('connect');
+    this.#cancel('ping');
+    this.#cancel('pong');
+    if (this.#expireTimer !== undefined) this.#node.clock.clearTimeout(this.#expireTimer);
+    this.#expireTimer = undefined;
     this.#subs.releaseAll();
     if (wasConnected) this.#node.hub.removeSession(this);
   }
+}
+
+const noChannels: readonly string[] = Object.freeze([]);
+
+/** A node's shared fixed-delay session timers. */
+interface SessionTimers {
+  readonly connect: FixedDelayQueue<Session>;
+  readonly ping: FixedDelayQueue<Session>;
+  readonly pong: FixedDelayQueue<Session>;
 }
 
 function isPong(command: Command): boolean {

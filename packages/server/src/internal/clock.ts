@@ -7,6 +7,11 @@ export type TimerHandle = { readonly __timer: unique symbol } | ReturnType<typeo
  */
 export interface Clock {
   now(): number;
+  /**
+   * Milliseconds on a clock that never jumps (shared timer queues order deadlines on it);
+   * defaults to `now()` when a clock leaves it out.
+   */
+  monotonic?(): number;
   setTimeout(fn: () => void, ms: number): TimerHandle;
   clearTimeout(handle: TimerHandle): void;
 }
@@ -14,6 +19,7 @@ export interface Clock {
 /** The process clock. Timers are unref'd so they never keep the process alive. */
 export const systemClock: Clock = Object.freeze({
   now: () => Date.now(),
+  monotonic: () => performance.now(),
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const t = setTimeout(fn, ms);
     t.unref();
@@ -41,6 +47,10 @@ export class FakeClock implements Clock {
   }
 
   now(): number {
+    return this.#now;
+  }
+
+  monotonic(): number {
     return this.#now;
   }
 

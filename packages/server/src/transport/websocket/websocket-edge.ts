@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { type Codec, jsonCodec, msgpackCodec, msgpackSubprotocol, protobufCodec } from '@tidings/protocol';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { TidingsNode } from '../../core/node.js';
+import type { Session } from '../../core/session.js';
 import { isOriginAllowed } from '../origin.js';
 import { WebSocketTransport } from './websocket-transport.js';
 import { deflateThresholdBytes } from './ws-frame.js';
@@ -60,14 +61,11 @@ export function createWebSocketEdge(node: TidingsNode, options: WebSocketEdgeOpt
       headers: req.headers,
       ...(req.socket.remoteAddress !== undefined ? { remoteAddress: req.socket.remoteAddress } : {}),
     });
-    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
-      session.handleFrame(
-        Array.isArray(data) ? Buffer.concat(data) : data instanceof Buffer ? data : new Uint8Array(data),
-      );
-    });
-    ws.on('close', () => session.transportClosed());
+    (ws as SessionSocket)[sessionKey] = session;
+    ws.on('message', onMessage);
+    ws.on('close', onGone);
     // ws reports protocol violations (e.g. a frame over maxPayload: close 1009) here and closes itself.
-    ws.on('error', () => session.transportClosed());
+    ws.on('error', onGone);
   };
 
   return {
@@ -91,6 +89,24 @@ export function createWebSocketEdge(node: TidingsNode, options: WebSocketEdgeOpt
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
+}
+
+// The listeners are shared by every connection (`this` is the WebSocket) and find the session
+// on the socket: three closures and their context per idle connection cost more than one slot.
+const sessionKey = Symbol('tidings.session');
+
+interface SessionSocket extends WebSocket {
+  [sessionKey]?: Session;
+}
+
+function onMessage(this: SessionSocket, data: Buffer | ArrayBuffer | Buffer[]): void {
+  this[sessionKey]?.handleFrame(
+    Array.isArray(data) ? Buffer.concat(data) : data instanceof Buffer ? data : new Uint8Array(data),
+  );
+}
+
+function onGone(this: SessionSocket): void {
+  this[sessionKey]?.transportClosed();
 }
 
 /** The subprotocol the server picks from the client's offer: Protobuf, then MessagePack, else none (JSON). */
