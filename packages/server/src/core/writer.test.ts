@@ -72,6 +72,26 @@ describe('SessionWriter', () => {
     expect(transport.sharedWrites.length).toBe(1);
   });
 
+  it('hands a batch of shared pushes only to writeSharedMany, and mixed batches still to write', () => {
+    const transport = new RecordingTransport(jsonCodec, true);
+    const batches: EncodedPush[][] = [];
+    const many = Object.assign(transport, {
+      writeSharedMany: (batch: readonly EncodedPush[]) => void batches.push([...batch]),
+    });
+    const writer = new SessionWriter(many, manualScheduler(), 1 << 20, () => {});
+    const [a, b] = [pub(1), pub(2)];
+    writer.enqueueShared(a);
+    writer.enqueueShared(b);
+    writer.flush();
+    expect(batches).toEqual([[a, b]]);
+    expect(transport.writes).toEqual([]);
+    writer.enqueue(jsonCodec.encodeReply({ id: 7 }));
+    writer.enqueueShared(pub(3));
+    writer.flush();
+    expect(batches).toHaveLength(1);
+    expect(transport.writes).toHaveLength(1);
+  });
+
   it('writes the shared unit itself to a transport without writeShared', () => {
     const transport = new RecordingTransport(protobufCodec, false);
     const writer = new SessionWriter(transport, manualScheduler(), 1 << 20, () => {});

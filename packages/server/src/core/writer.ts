@@ -78,6 +78,8 @@ export class SessionWriter implements Flushable {
       if (!(only instanceof EncodedPush)) transport.write(only);
       else if (transport.writeShared !== undefined) transport.writeShared(only);
       else transport.write(only.unitFor(codec));
+    } else if (transport.writeSharedMany !== undefined && allShared(units)) {
+      transport.writeSharedMany(units);
     } else {
       for (let i = 0; i < units.length; i++) {
         const entry = units[i]!;
@@ -102,4 +104,9 @@ export class SessionWriter implements Flushable {
     this.#units.length = 0;
     this.#bytes = 0;
   }
+}
+
+function allShared(units: ReadonlyArray<Uint8Array | EncodedPush>): units is readonly EncodedPush[] {
+  for (let i = 0; i < units.length; i++) if (!(units[i] instanceof EncodedPush)) return false;
+  return true;
 }

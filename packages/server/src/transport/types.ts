@@ -32,6 +32,11 @@ export interface Transport {
    * that push is the whole batch of this turn.
    */
   writeShared?(encoded: EncodedPush): void;
+  /**
+   * Optional fast path for a batch of several shared pushes (a busy turn): the same bytes, in
+   * the same order, as `write(codec.join(units))` would send. Must not keep `batch`.
+   */
+  writeSharedMany?(batch: readonly EncodedPush[]): void;
   writeMany(frames: readonly Uint8Array[]): void;
   close(disconnect: Disconnect): void;
 }

@@ -164,6 +164,47 @@ describe.each(framers)('OneWayTransport.writeShared (%s)', (_name, framer) => {
   });
 });
 
+describe.each(framers)('OneWayTransport.writeSharedMany (%s)', (_name, framer) => {
+  it('writes a contiguous batch as the prebuilt events, byte for byte the per-session batch', async () => {
+    const shared = await openStream(framer, { room: { epoch: 'e1', offset: 5 } });
+    const plain = await openStream(framer, { room: { epoch: 'e1', offset: 5 } });
+    for (const s of [shared, plain]) s.opened();
+    for (const s of [shared, plain]) s.res.writes.length = 0;
+    const batch = [publication('room', 6), publication('room', 7, { tags: { k: 'v' } }), publication('room', 8)];
+    shared.transport.writeSharedMany(batch);
+    plain.transport.write(oneWayCodec.join(batch.map((e) => e.unitFor(oneWayCodec))));
+    expect(shared.res.bytes()).toBe(plain.res.bytes());
+    // The position moved past the batch: the next one-off event is shared and correct too.
+    const next = publication('room', 9);
+    shared.transport.writeShared(next);
+    plain.transport.write(next.unitFor(oneWayCodec));
+    expect(shared.res.bytes()).toBe(plain.res.bytes());
+    const cursors = [...shared.res.bytes().matchAll(/(?:id: |"cursor":")([A-Za-z0-9_-]+)/g)].map((m) => m[1] ?? '');
+    expect(decodeCursor(cursors.at(-1) ?? '')).toEqual({ room: { epoch: 'e1', offset: 9 } });
+  });
+
+  it('sends a batch with a gap, or on a stream of several channels, through the per-session path', async () => {
+    const gapped = [publication('room', 6), publication('room', 8)];
+    const cases: Array<{ positions: Positions; batch: EncodedPush[] }> = [
+      { positions: { room: { epoch: 'e1', offset: 5 } }, batch: gapped },
+      {
+        positions: { room: { epoch: 'e1', offset: 5 }, hall: { epoch: 'e1', offset: 0 } },
+        batch: [publication('room', 6), publication('room', 7)],
+      },
+    ];
+    for (const c of cases) {
+      const shared = await openStream(framer, c.positions);
+      const plain = await openStream(framer, c.positions);
+      for (const s of [shared, plain]) s.opened();
+      const spies = c.batch.map((e) => vi.spyOn(e, 'frameFor'));
+      shared.transport.writeSharedMany(c.batch);
+      plain.transport.write(oneWayCodec.join(c.batch.map((e) => e.unitFor(oneWayCodec))));
+      for (const spy of spies) expect(spy).not.toHaveBeenCalled();
+      expect(shared.res.bytes()).toBe(plain.res.bytes());
+    }
+  });
+});
+
 describe('OneWayTransport over HTTP/1.1', () => {
   it('writes prebuilt chunks to the socket: HTTP clients read the events the per-session path builds', async () => {
     const framer = createSseFramer({ retryMs: 1_000 });
@@ -196,6 +237,16 @@ describe('OneWayTransport over HTTP/1.1', () => {
       }
       const chunks = sharedChunkBuilder(framer);
       for (const encoded of pubs) {
+        expect(socketWrite).toHaveBeenCalledWith(encoded.frameFor(oneWayCodec, chunks, 'e1'));
+      }
+      // A busy turn: three at once, corked into one socket write on the shared stream.
+      const batch = [publication('room', 8), publication('room', 9), publication('room', 10)];
+      const cork = vi.spyOn(sharedRes.socket!, 'cork');
+      shared.transport.writeSharedMany(batch);
+      plain.transport.writeSharedMany(batch);
+      reference.transport.write(oneWayCodec.join(batch.map((e) => e.unitFor(oneWayCodec))));
+      expect(cork).toHaveBeenCalledTimes(1);
+      for (const encoded of batch) {
         expect(socketWrite).toHaveBeenCalledWith(encoded.frameFor(oneWayCodec, chunks, 'e1'));
       }
       const expected = reference.res.bytes();

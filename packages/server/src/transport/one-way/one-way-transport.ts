@@ -211,6 +211,39 @@ export class OneWayTransport implements Transport {
     this.write(encoded.unitFor(oneWayCodec));
   }
 
+  /**
+   * Several shared pushes of one turn. When every one is the next publication of this stream's
+   * only channel (the conditions of `writeShared`, offsets contiguous through the batch), their
+   * prebuilt events go out corked, as one socket write; otherwise the whole batch takes `write`,
+   * exactly as the writer would have sent it.
+   */
+  writeSharedMany(batch: readonly EncodedPush[]): void {
+    const out = this.#out;
+    const first = batch[0]?.push.channel;
+    const state = first === undefined ? undefined : this.#channels.get(first);
+    if (
+      this.#state !== 'open' ||
+      out === undefined ||
+      this.#options.encoding !== undefined ||
+      this.#channels.size !== 1 ||
+      state === undefined ||
+      !contiguous(batch, first as string, state.position.offset)
+    ) {
+      this.write(oneWayCodec.join(batch.map((encoded) => encoded.unitFor(oneWayCodec))));
+      return;
+    }
+    const epoch = state.position.epoch;
+    const socket = out.chunkSocket();
+    if (socket !== undefined) {
+      socket.cork();
+      for (const encoded of batch) socket.write(encoded.frameFor(oneWayCodec, this.#chunkBuilder, epoch));
+      socket.uncork();
+    } else {
+      out.write(joinChunks(batch.map((encoded) => encoded.frameFor(oneWayCodec, this.#builder, epoch))));
+    }
+    state.position.offset += batch.length;
+  }
+
   writeMany(frames: readonly Uint8Array[]): void {
     for (const frame of frames) this.write(frame);
   }
@@ -379,6 +412,17 @@ export class OneWayTransport implements Transport {
     // Idempotent in the session, so a stream it closed itself is released once too.
     this.#session?.transportClosed();
   }
+}
+
+/** True when `batch` is publications of `channel` at offsets after, after + 1, … with no gap. */
+function contiguous(batch: readonly EncodedPush[], channel: string, after: number): boolean {
+  let next = after + 1;
+  for (const encoded of batch) {
+    const push = encoded.push;
+    if (push.channel !== channel || push.pub === undefined || (push.pub.offset ?? 0) !== next) return false;
+    next++;
+  }
+  return true;
 }
 
 function tagsMember(tags: Readonly<Record<string, string>> | undefined): string {
