@@ -38,3 +38,4 @@ export {
   toBase64Url,
 } from './position.js';
 export { protobufCodec } from './protobuf-codec.js';
+export { writeVarint } from './varint.js';

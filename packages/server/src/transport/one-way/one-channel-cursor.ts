@@ -1,4 +1,4 @@
-import { encodeCursor, fromBase64Url } from '@tidings/protocol';
+import { encodeCursor, fromBase64Url, writeVarint } from '@tidings/protocol';
 
 /**
  * `encodeCursor({ [channel]: { epoch, offset } })` for one channel at one epoch, cheaply: the
@@ -25,19 +25,7 @@ export class OneChannelCursor {
   /** The cursor at `offset`; falls back to `encodeCursor` (and its checks) for an unsafe offset. */
   at(channel: string, offset: number): string {
     if (!Number.isSafeInteger(offset) || offset < 0) return encodeCursor({ [channel]: { epoch: this.epoch, offset } });
-    const out = this.#bytes;
-    let pos = this.#prefixLength;
-    let v = offset;
-    // Unsigned LEB128, as the protocol's varints; arithmetic above 2^31, where bit operations truncate.
-    while (v > 0x7fffffff) {
-      out[pos++] = (v % 0x80) | 0x80;
-      v = Math.floor(v / 0x80);
-    }
-    while (v > 0x7f) {
-      out[pos++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    out[pos++] = v;
-    return out.toString('base64url', 0, pos);
+    const end = writeVarint(this.#bytes, this.#prefixLength, offset);
+    return this.#bytes.toString('base64url', 0, end);
   }
 }
