@@ -59,6 +59,10 @@ it('tidings bench delivers to 200 subscribers over 2 workers and reports latency
   expect(result.published).toBeGreaterThan(0);
   expect(result.deliveries).toBeGreaterThan(0);
   expect(result.deliveries).toBeLessThanOrEqual(result.expectedDeliveries);
+  // The rate is over the time deliveries really took (publishing until the workers stopped),
+  // never over the publishing window alone, which late deliveries would inflate.
+  expect(result.deliverySeconds).toBeGreaterThanOrEqual(result.publishSeconds);
+  expect(Math.abs(result.deliveriesPerSec - result.deliveries / result.deliverySeconds)).toBeLessThanOrEqual(1);
   expect(result.latencyUs.count).toBe(result.deliveries);
   for (const p of ['p50', 'p90', 'p99', 'p999', 'max'] as const) expect(result.latencyUs[p]).toBeGreaterThan(0);
   expect(result.latencyUs.p50).toBeLessThanOrEqual(result.latencyUs.p99);

@@ -53,6 +53,7 @@ function result(scenario: BenchScenario, timeline: readonly TimelinePoint[]): Be
     expectedDeliveries: 400_000,
     deliveries: 400_000,
     deliveriesPerSec: 40_000,
+    deliverySeconds: 10,
     latencyUs: latency,
     errors: { connect: 0, disconnects: 0, publish: 0, protocol: 0, total: 0 },
     server: {

@@ -144,8 +144,14 @@ export interface BenchResult {
   /** Sum over publications of the subscribers of its channel. */
   readonly expectedDeliveries: number;
   readonly deliveries: number;
-  /** Deliveries divided by the publishing window (deliveries arriving in the drain are counted). */
+  /**
+   * Deliveries divided by `deliverySeconds`: from the start of publishing until every worker
+   * stopped, so deliveries that arrive late (drain, a backlogged load generator) count in the
+   * time they took and never inflate the rate.
+   */
   readonly deliveriesPerSec: number;
+  /** Seconds from the start of publishing until the workers stopped (≥ `publishSeconds`). */
+  readonly deliverySeconds: number;
   readonly latencyUs: LatencySummary;
   readonly errors: BenchErrors;
   /**
