@@ -24,7 +24,11 @@ const uint64 = fc.maxSafeNat();
 const posUint64 = fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER });
 const nonZeroInt64 = fc.maxSafeInteger().filter((n) => n !== 0);
 const yes = fc.constant(true as const);
-const stringMap = fc.dictionary(text, text, { minKeys: 1, maxKeys: 3 });
+// Map keys exclude "__proto__": @bufbuild/protobuf's binary reader (used by the Protobuf
+// *client* decode here, not by the server's encoder) assigns map entries with `obj[key] =`, which
+// drops that key. Known limitation, noted in docs/protocol.md.
+const mapKey = text.filter((k) => k !== '__proto__');
+const stringMap = fc.dictionary(mapKey, text, { minKeys: 1, maxKeys: 3 });
 
 /** Bytes holding one compact JSON value, as JSON clients send and expect. */
 export const jsonBytes: fc.Arbitrary<Uint8Array> = fc
@@ -85,7 +89,12 @@ export function messageArbitraries(bytes: fc.Arbitrary<Uint8Array>) {
     },
     { requiredKeys: [] },
   );
-  const subsOf = <T>(arb: fc.Arbitrary<T>) => fc.dictionary(nonEmptyText, arb, { minKeys: 1, maxKeys: 2 });
+  const subsOf = <T>(arb: fc.Arbitrary<T>) =>
+    fc.dictionary(
+      nonEmptyText.filter((k) => k !== '__proto__'),
+      arb,
+      { minKeys: 1, maxKeys: 2 },
+    );
   const channelOnly = fc.record({ channel: text });
 
   const command: fc.Arbitrary<Command> = fc.oneof(
@@ -185,7 +194,13 @@ export function messageArbitraries(bytes: fc.Arbitrary<Uint8Array>) {
     fc.record({ id: posUint32, publish: fc.constant({}) }),
     fc.record({
       id: posUint32,
-      presence: fc.record({ presence: fc.dictionary(nonEmptyText, clientInfo, { maxKeys: 3 }) }),
+      presence: fc.record({
+        presence: fc.dictionary(
+          nonEmptyText.filter((k) => k !== '__proto__'),
+          clientInfo,
+          { maxKeys: 3 },
+        ),
+      }),
     }),
     fc.record({ id: posUint32, presenceStats: fc.record({ numClients: uint32, numUsers: uint32 }) }),
     fc.record({
