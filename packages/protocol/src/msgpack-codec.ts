@@ -1,4 +1,5 @@
 import { Packr, Unpackr } from 'msgpackr';
+import { concatBytes } from './bytes.js';
 import type { ClientCodec, Codec } from './codec.js';
 import { isTidingsError, TidingsError, TidingsErrorCode } from './errors.js';
 import { CommandSchema, ReplySchema } from './gen/client_pb.js';
@@ -158,19 +159,6 @@ function encodeValue(plan: MessagePlan, message: object): Uint8Array {
   return packr.pack(toWire(plan, message as Record<string, unknown>));
 }
 
-function concat(units: readonly Uint8Array[]): Uint8Array {
-  if (units.length === 1) return units[0] as Uint8Array;
-  let size = 0;
-  for (const unit of units) size += unit.length;
-  const out = new Uint8Array(size);
-  let pos = 0;
-  for (const unit of units) {
-    out.set(unit, pos);
-    pos += unit.length;
-  }
-  return out;
-}
-
 /**
  * The Centrifuge protocol messages in MessagePack (WebSocket subprotocol `tidings-msgpack`, binary
  * frames): each unit is one MessagePack map with the JSON protocol's snake_case field names and
@@ -195,9 +183,9 @@ export const msgpackCodec: Codec & ClientCodec = {
   encodePush(push: Push): Uint8Array {
     return encodeValue(replyPlan, { push });
   },
-  join: concat,
+  join: concatBytes,
   encodeCommands(commands: readonly Command[]): Uint8Array {
-    return concat(commands.map((command) => encodeValue(commandPlan, command)));
+    return concatBytes(commands.map((command) => encodeValue(commandPlan, command)));
   },
   decodeReplies(frame: Uint8Array): Reply[] {
     return decodeValues(frame, replyPlan) as Reply[];

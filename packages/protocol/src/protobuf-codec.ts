@@ -1,4 +1,5 @@
 import { type DescMessage, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { concatBytes } from './bytes.js';
 import type { ClientCodec, Codec } from './codec.js';
 import { isTidingsError, TidingsError, TidingsErrorCode } from './errors.js';
 import { CommandSchema, type Command as PbCommand, type Reply as PbReply, ReplySchema } from './gen/client_pb.js';
@@ -62,19 +63,6 @@ function decodeUnits(frame: Uint8Array, schema: DescMessage, plan: MessagePlan):
   return out;
 }
 
-function concat(units: readonly Uint8Array[]): Uint8Array {
-  if (units.length === 1) return units[0] as Uint8Array;
-  let size = 0;
-  for (const unit of units) size += unit.length;
-  const out = new Uint8Array(size);
-  let pos = 0;
-  for (const unit of units) {
-    out.set(unit, pos);
-    pos += unit.length;
-  }
-  return out;
-}
-
 /**
  * The Centrifuge Protobuf protocol (WebSocket subprotocol `centrifuge-protobuf`, binary frames):
  * each unit is a Command or Reply prefixed with its varint length, so a batch is a plain
@@ -97,9 +85,9 @@ export const protobufCodec: Codec & ClientCodec = {
   encodePush(push: Push): Uint8Array {
     return isFastPush(push) ? encodeFastPush(push) : encodeReplyUnit({ push });
   },
-  join: concat,
+  join: concatBytes,
   encodeCommands(commands: readonly Command[]): Uint8Array {
-    return concat(commands.map(encodeCommandUnit));
+    return concatBytes(commands.map(encodeCommandUnit));
   },
   decodeReplies(frame: Uint8Array): Reply[] {
     return decodeUnits(frame, ReplySchema, replyPlan) as Reply[];
