@@ -51,6 +51,7 @@ function summary(peer, n, rate) {
     lost: list.reduce((total, r) => total + Math.max(0, r.expectedDeliveries - r.deliveries), 0),
     cpu: med((r) => r.server?.cpuPercent),
     usPerDelivery: med((r) => r.server?.userCpuUsPerDelivery),
+    sysUsPerDelivery: med((r) => r.server?.systemCpuUsPerDelivery),
     rss: med((r) => r.server?.rssPeakMiB),
     loadCpu: med((r) => r.loadCpuPercent),
   };
@@ -75,6 +76,7 @@ const head = [
   'lost',
   'server CPU %',
   'µs user/delivery',
+  'µs system/delivery',
   'RSS MiB',
   'load CPU %',
   `${self} deliveries/s ÷ peer`,
@@ -101,6 +103,7 @@ for (const [n, rate] of sorted) {
       num(r.lost),
       fixed(r.cpu, 1),
       fixed(r.usPerDelivery, 3),
+      fixed(r.sysUsPerDelivery, 3),
       fixed(r.rss, 1),
       fixed(r.loadCpu, 1),
       peer === self ? '' : ratio(mine?.deliveriesPerSec, r.deliveriesPerSec),

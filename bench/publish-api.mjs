@@ -190,6 +190,9 @@ async function runScenario(engine, scenario, subs) {
   if (warmup > 0) {
     log(`${label} warming up ${warmup} s`);
     await autocannon({ ...target, duration: warmup });
+    // The warm-up's last deliveries may still be on their way: count from a quiet point, so the
+    // deliveries column holds only the measured window's (it read a few hundred over before).
+    await quiet(subs);
   }
   const before = subs.count();
   log(`${label} ${duration} s, ${connections} connections, ${perRequest} publish(es) per request`);
@@ -232,6 +235,21 @@ async function runScenario(engine, scenario, subs) {
   };
   latency.destroy();
   return row;
+}
+
+/** Waits until the subscribers' delivery count has not moved for 500 ms (at most 5 s). */
+async function quiet(subs) {
+  const until = Date.now() + 5_000;
+  let last = subs.count();
+  let stillSince = Date.now();
+  while (Date.now() < until && Date.now() - stillSince < 500) {
+    await delay(50);
+    const now = subs.count();
+    if (now !== last) {
+      last = now;
+      stillSince = Date.now();
+    }
+  }
 }
 
 async function cleanRedis(prefix) {

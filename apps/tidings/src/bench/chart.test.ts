@@ -61,6 +61,7 @@ function result(scenario: BenchScenario, timeline: readonly TimelinePoint[]): Be
       cpuPercent: 50,
       userCpuPercent: 40,
       userCpuUsPerDelivery: 1.25,
+      systemCpuUsPerDelivery: 2.5,
       rssStartMiB: 80,
       rssEndMiB: 90,
       rssPeakMiB: 91,

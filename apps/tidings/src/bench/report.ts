@@ -64,7 +64,7 @@ export function formatResult(r: BenchResult): string {
   if (r.server !== undefined) {
     const s = r.server;
     const perDelivery = publishes
-      ? `, ${s.userCpuUsPerDelivery} µs user/delivery`
+      ? `, ${s.userCpuUsPerDelivery} µs user + ${s.systemCpuUsPerDelivery} µs system/delivery`
       : s.userCpuUsPerConnect === undefined
         ? ''
         : `, ${s.userCpuUsPerConnect} µs user/connection`;

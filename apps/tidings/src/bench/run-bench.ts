@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as hdr from 'hdr-histogram-js';
 import { publishStyleOf } from './clients/index.js';
+import { drainDeliveries } from './drain.js';
 import {
   type FromWorker,
   newLatencyHistogram,
@@ -79,6 +80,7 @@ function usage(
   const wallUs = (end.at - start.at) * 1000;
   const user = end.userUs - start.userUs;
   const userToDrained = drained.userUs - start.userUs;
+  const systemToDrained = drained.systemUs - start.systemUs;
   const cpu = user + end.systemUs - start.systemUs;
   const mib = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
   return {
@@ -86,6 +88,7 @@ function usage(
     cpuPercent: Math.round((cpu / wallUs) * 1000) / 10,
     userCpuPercent: Math.round((user / wallUs) * 1000) / 10,
     userCpuUsPerDelivery: deliveries === 0 ? 0 : Math.round((userToDrained / deliveries) * 1000) / 1000,
+    systemCpuUsPerDelivery: deliveries === 0 ? 0 : Math.round((systemToDrained / deliveries) * 1000) / 1000,
     rssStartMiB: mib(start.rssBytes),
     rssEndMiB: mib(end.rssBytes),
     rssPeakMiB: mib(Math.max(peakRss, start.rssBytes, end.rssBytes)),
@@ -102,6 +105,9 @@ function loadCpuUs(states: readonly WorkerState[]): number {
   }
   return total;
 }
+
+/** The drain after publishing (see drainDeliveries); workers report their counts once a second. */
+const drainLimits = { idleMs: 2_500, maxMs: 60_000, pollMs: 50 } as const;
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -289,14 +295,12 @@ export async function runBench(options: BenchOptions, onProgress?: (p: BenchProg
     Math.floor(options.subscribers / options.channels) + (channel < options.subscribers % options.channels ? 1 : 0);
   const expected = stats.perChannel.reduce((acc, n, channel) => acc + n * subscribersOf(channel), 0);
   clock.phase = 'draining';
-  const drainUntil = performance.now() + 3_000;
-  while (
-    performance.now() < drainUntil &&
-    sum(states, 'deliveries') - deliveredBefore < expected &&
-    failure === undefined
-  ) {
-    await delay(50);
-  }
+  await drainDeliveries(
+    () => sum(states, 'deliveries') - deliveredBefore,
+    expected,
+    () => failure !== undefined,
+    drainLimits,
+  );
 
   const serverDrained = options.serverPid === undefined ? undefined : sampleProcess(options.serverPid);
   const allDone = new Promise<void>((resolve) => (onAllDone = resolve));

@@ -73,6 +73,11 @@ export interface ServerUsage {
   readonly userCpuPercent: number;
   /** User CPU µs per delivery, publishing start to the end of the drain (0 when nothing was delivered). */
   readonly userCpuUsPerDelivery: number;
+  /**
+   * System (kernel) CPU µs per delivery over the same span: on loopback a socket write also runs
+   * the receiver's TCP path in the sender's context, so this is mostly the cost of one write.
+   */
+  readonly systemCpuUsPerDelivery: number;
   /** `connect-storm` only: user CPU µs per connection subscribed. */
   readonly userCpuUsPerConnect?: number;
   readonly rssStartMiB: number;
