@@ -34,6 +34,21 @@ async function rejection(
 
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
+describe('createJwtAuthenticator: HMAC keys imported once', () => {
+  it.each(['HS256', 'HS384', 'HS512'] as const)(
+    '%s: the same key verifies many tokens, and rejects one signed with another secret',
+    async (alg) => {
+      const auth = createJwtAuthenticator({ clock, keys: [{ alg, secret }] });
+      for (const sub of ['a', 'b', 'c']) {
+        const token = await signToken({ sub }, { alg, secret }, { expiresInSec: 60, clock });
+        expect((await auth.authenticate({ token })).userId).toBe(sub);
+      }
+      const forged = await signToken({ sub: 'mallory' }, { alg, secret: otherSecret }, { expiresInSec: 60, clock });
+      expect((await rejection(auth.authenticate({ token: forged }))).wireCode).toBe(101);
+    },
+  );
+});
+
 describe('createJwtAuthenticator: valid tokens', () => {
   const auth = createJwtAuthenticator({
     clock,

