@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // HTTP publish API throughput and latency (issue 5), memory engine against Redis, same run.
 // For each engine it starts `tidings serve` fresh, pinned to core 0 (`taskset -c 0`), while this
-// process (autocannon and the subscribers) pins itself to core 1. Scenarios, each to one channel
-// with --subscribers WebSocket subscribers (default 4; 0 = none) so the fan-out of every publish
-// is part of the figure:
+// process pins itself to core 1 and runs `tidings bench --scenario publish-api` (the library,
+// apps/tidings/dist/bench/: autocannon plus a load worker holding the subscribers) once per
+// scenario, each to one channel with --subscribers WebSocket subscribers (default 4, at least 1)
+// so the fan-out of every publish is part of the figure:
 //   single  POST /api/publish, one publication per request
 //   batch   POST /api/batch with --batch publish commands per request (docs/api.md), in order
 //   batch-parallel  the same with "parallel": true (commands run concurrently; not by default)
@@ -22,11 +23,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
-import * as hdr from 'hdr-histogram-js';
-import WebSocket from 'ws';
 
 const usage = `Usage: node bench/publish-api.mjs [--duration 10] [--warmup 2] [--connections 32] [--batch 50]
        [--engines memory,redis] [--scenarios single,batch,batch-parallel] [--subscribers 4]
@@ -73,9 +71,9 @@ const cli = join(root, 'apps/tidings/bin/tidings.js');
 const dir = mkdtempSync(join(tmpdir(), 'tidings-publish-api-'));
 const apiKey = `bench-api-${randomBytes(8).toString('hex')}`;
 const secret = randomBytes(24).toString('hex');
-const channel = 'bench:api';
 const log = (line) => process.stderr.write(`${line}\n`);
 const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const num = (n) => Math.round(n).toLocaleString('en-US');
 
 if (pin) spawnSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
 
@@ -126,130 +124,77 @@ async function startServer(engine, prefix) {
   return { child, token };
 }
 
-/** WebSocket subscribers on the channel; `count()` is the publications they received. */
-async function subscribe(token) {
-  let deliveries = 0;
-  const sockets = await Promise.all(
-    Array.from(
-      { length: subscribers },
-      () =>
-        new Promise((resolve, reject) => {
-          const ws = new WebSocket(`ws://127.0.0.1:${port}/connection/websocket`, { perMessageDeflate: false });
-          ws.on('open', () =>
-            ws.send(
-              `${JSON.stringify({ id: 1, connect: { token } })}\n${JSON.stringify({ id: 2, subscribe: { channel } })}`,
-            ),
-          );
-          ws.on('message', (data) => {
-            for (const line of data.toString().split('\n')) {
-              if (line.startsWith('{"push"')) deliveries++;
-              else if (line === '{}') ws.send('{}');
-              else if (line.includes('"id":2')) line.includes('"error"') ? reject(new Error(line)) : resolve(ws);
-            }
-          });
-          ws.on('error', reject);
-        }),
-    ),
-  );
-  return {
-    size: sockets.length,
-    count: () => deliveries,
-    close: () => {
-      for (const s of sockets) s.terminate();
+const library = join(root, 'apps/tidings/dist/bench/index.js');
+const { runBench } = await import(pathToFileURL(library).href);
+
+/** One `tidings bench --scenario publish-api` run against the server started for `engine`. */
+function benchRun(server, scenario, seconds, onProgress) {
+  const perRequest = scenario === 'single' ? 1 : batch;
+  return runBench(
+    {
+      scenario: 'publish-api',
+      url: `ws://127.0.0.1:${port}/connection/websocket`,
+      apiUrl: `http://127.0.0.1:${port}`,
+      token: server.token,
+      apiKey,
+      subscribers: Math.max(1, subscribers),
+      channels: 1,
+      channelPrefix: 'bench:api-',
+      rate: 0,
+      duration: seconds,
+      codec: 'json',
+      workers: 1,
+      payloadBytes: Number(values['payload-bytes']),
+      publishConcurrency: connections,
+      batch: perRequest,
+      ...(scenario === 'batch-parallel' ? { batchParallel: true } : {}),
+      connectConcurrency: 50,
+      socketsPerAddress: 15_000,
+      serverPid: server.child.pid,
+      progress: 'off',
     },
-  };
+    onProgress,
+  );
 }
 
-function body(scenario) {
-  const data = { p: 'x'.repeat(Math.max(0, Number(values['payload-bytes']) - 8)) };
-  const publish = { channel, data };
-  if (scenario === 'single') return { path: '/api/publish', perRequest: 1, body: JSON.stringify(publish) };
-  if (scenario !== 'batch' && scenario !== 'batch-parallel')
+async function runScenario(engine, scenario, server) {
+  if (!['single', 'batch', 'batch-parallel'].includes(scenario))
     throw new Error(`publish-api: unknown scenario ${scenario}`);
-  const commands = Array.from({ length: batch }, () => ({ publish }));
-  const parallel = scenario === 'batch-parallel' ? { parallel: true } : {};
-  return { path: '/api/batch', perRequest: batch, body: JSON.stringify({ commands, ...parallel }) };
-}
-
-async function runScenario(engine, scenario, subs) {
-  const { path, perRequest, body: payload } = body(scenario);
-  const latency = hdr.build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 60_000_000,
-    numberOfSignificantValueDigits: 3,
-  });
   const label = `[${engine} ${scenario}]`;
-  const target = {
-    url: `http://127.0.0.1:${port}${path}`,
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
-    body: payload,
-    connections,
-  };
   // A fresh server's first seconds run unoptimized code; warm it up outside the figures.
   if (warmup > 0) {
     log(`${label} warming up ${warmup} s`);
-    await autocannon({ ...target, duration: warmup });
-    // The warm-up's last deliveries may still be on their way: count from a quiet point, so the
-    // deliveries column holds only the measured window's (it read a few hundred over before).
-    await quiet(subs);
+    await benchRun(server, scenario, warmup);
   }
-  const before = subs.count();
-  log(`${label} ${duration} s, ${connections} connections, ${perRequest} publish(es) per request`);
-  const instance = autocannon({ ...target, duration });
-  let second = 0;
-  instance.on('tick', ({ counter }) => {
-    second++;
-    if (second <= duration && (second % 2 === 0 || second === duration))
-      log(`${label} ${second}/${duration} s  ${Math.round(counter).toLocaleString('en-US')} req/s`);
+  log(
+    `${label} ${duration} s, ${connections} connections, ${scenario === 'single' ? 1 : batch} publish(es) per request`,
+  );
+  const result = await benchRun(server, scenario, duration, (p) => {
+    const second = Math.floor(p.seconds);
+    if (p.phase === 'publishing' && second > 0 && second <= duration && (second % 2 === 0 || second === duration))
+      log(`${label} ${second}/${duration} s  ${num(p.deliveriesPerSec)} deliveries/s`);
   });
-  instance.on('response', (_client, status, _bytes, ms) => {
-    if (status === 200) latency.recordValue(Math.max(1, Math.round(ms * 1000)));
-  });
-  const result = await instance;
-  const ok = result['2xx'];
-  const published = ok * perRequest;
-  const expected = published * subs.size;
-  const until = Date.now() + 3_000;
-  while (subs.count() - before < expected && Date.now() < until) await delay(50);
-  const row = {
+  const api = result.publishApi;
+  return {
     engine,
     scenario,
-    subscribers: subs.size,
-    perRequest,
+    subscribers: result.connected,
+    perRequest: api.batch,
     connections,
-    seconds: result.duration,
-    requestsPerSec: Math.round(ok / result.duration),
-    publishesPerSec: Math.round(ok / result.duration) * perRequest,
-    p50Ms: latency.getValueAtPercentile(50) / 1000,
-    p99Ms: latency.getValueAtPercentile(99) / 1000,
-    maxMs: latency.maxValue / 1000,
-    non2xx: result.non2xx,
-    status4xx: result['4xx'],
-    status5xx: result['5xx'],
-    errors: result.errors + result.timeouts,
-    timeouts: result.timeouts,
-    published,
-    deliveries: subs.count() - before,
-    expectedDeliveries: expected,
+    seconds: result.publishSeconds,
+    requestsPerSec: api.requestsPerSec,
+    publishesPerSec: api.requestsPerSec * api.batch,
+    p50Ms: api.requestLatencyUs.p50 / 1000,
+    p99Ms: api.requestLatencyUs.p99 / 1000,
+    maxMs: api.requestLatencyUs.max / 1000,
+    non2xx: result.errors.publish,
+    errors: result.errors.connect + result.errors.disconnects + result.errors.protocol,
+    published: result.published,
+    deliveries: result.deliveries,
+    expectedDeliveries: result.expectedDeliveries,
+    deliveryP99Ms: result.latencyUs.p99 / 1000,
+    serverCpuPercent: result.server?.cpuPercent,
   };
-  latency.destroy();
-  return row;
-}
-
-/** Waits until the subscribers' delivery count has not moved for 500 ms (at most 5 s). */
-async function quiet(subs) {
-  const until = Date.now() + 5_000;
-  let last = subs.count();
-  let stillSince = Date.now();
-  while (Date.now() < until && Date.now() - stillSince < 500) {
-    await delay(50);
-    const now = subs.count();
-    if (now !== last) {
-      last = now;
-      stillSince = Date.now();
-    }
-  }
 }
 
 async function cleanRedis(prefix) {
@@ -267,9 +212,7 @@ for (const engine of engines) {
   const { child, token } = await startServer(engine, prefix);
   const exited = new Promise((resolve) => child.once('exit', resolve));
   try {
-    const subs = await subscribe(token);
-    for (const scenario of scenarios) rows.push(await runScenario(engine, scenario, subs));
-    subs.close();
+    for (const scenario of scenarios) rows.push(await runScenario(engine, scenario, { child, token }));
   } finally {
     child.kill('SIGTERM');
     await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
@@ -278,7 +221,6 @@ for (const engine of engines) {
   }
 }
 
-const num = (n) => Math.round(n).toLocaleString('en-US');
 const ms = (x) => x.toFixed(2);
 const lines = [
   `HTTP publish API, ${duration} s per scenario, ${connections} connections, channel with ${subscribers} WebSocket subscriber(s)`,

@@ -133,3 +133,41 @@ it('idle holds the sockets without publishing and reports server RSS per connect
   expect(stdout).toContain('rss/connection');
   expect(svg).toContain('KiB RSS per connection');
 }, 60_000);
+
+it('publish-api drives /api/batch with autocannon and every publication reaches every subscriber', async () => {
+  const { stdout, result, svg } = await bench('api', [
+    '--scenario',
+    'publish-api',
+    '--batch',
+    '10',
+    '--publish-concurrency',
+    '4',
+    '-n',
+    '20',
+    '-d',
+    '2',
+  ]);
+  const api = result.publishApi;
+  expect(api?.path).toBe('/api/batch');
+  expect(api?.batch).toBe(10);
+  expect(api?.requests).toBeGreaterThan(0);
+  expect(api?.requestLatencyUs.count).toBeGreaterThanOrEqual(api?.requests ?? 0);
+  expect(api?.requestLatencyUs.p50).toBeGreaterThan(0);
+  // Requests still in flight when autocannon stops count as published (the server has them).
+  expect(result.published).toBeGreaterThanOrEqual((api?.requests ?? 0) * 10);
+  expect(result.published).toBeLessThanOrEqual(((api?.requests ?? 0) + 4) * 10);
+  expect(result.expectedDeliveries).toBe(result.published * 20);
+  expect(result.deliveries).toBe(result.expectedDeliveries);
+  expect(result.errors.total).toBe(0);
+  expect(stdout).toContain('/api/batch, 10 publication(s) per request, 4 autocannon connections');
+  expect(stdout).toContain('request latency p99');
+  expect(svg).toContain('publishes/s');
+}, 60_000);
+
+it('publish-api with one publication per request uses /api/publish', async () => {
+  const { result } = await bench('api-single', ['--scenario', 'publish-api', '-n', '5', '-d', '1']);
+  expect(result.publishApi?.path).toBe('/api/publish');
+  expect(result.options.rate).toBe(0);
+  expect(result.publishApi?.requests).toBeGreaterThan(0);
+  expect(result.deliveries).toBe(result.expectedDeliveries);
+}, 60_000);

@@ -1,3 +1,4 @@
+import { scenarioPublishes } from './scenarios.js';
 import { type Bar, type Box, barPanel, linePanel, type Series, svgDocument, text } from './svg-chart.js';
 import type { BenchResult, LatencySummary } from './types.js';
 
@@ -50,7 +51,8 @@ function subtitle(r: BenchResult): string {
   const o = r.options;
   const parts = [`${o.subscribers.toLocaleString('en-US')} subscribers`, `${o.channels} channel(s)`, o.codec];
   const scenario = o.scenario ?? 'fanout';
-  if (scenario === 'fanout' || scenario === 'many-channels') {
+  if (scenarioPublishes(scenario)) {
+    if (r.publishApi !== undefined) parts.push(`${r.publishApi.path} × ${r.publishApi.batch}`);
     parts.push(
       o.rate === 0 ? 'saturating' : `${o.rate} msg/s`,
       `${o.payloadBytes}-byte payload`,
@@ -65,7 +67,13 @@ function subtitle(r: BenchResult): string {
 function summaryLine(r: BenchResult): string {
   const scenario = r.options.scenario ?? 'fanout';
   const parts: string[] = [];
-  if (scenario === 'fanout' || scenario === 'many-channels') {
+  if (r.publishApi !== undefined) {
+    parts.push(
+      `${formatCount(r.publishesPerSec)} publishes/s`,
+      `request p99 ${formatMicros(r.publishApi.requestLatencyUs.p99)}`,
+    );
+  }
+  if (scenarioPublishes(scenario)) {
     parts.push(`${formatCount(r.deliveriesPerSec)} deliveries/s`, `p99 ${formatMicros(r.latencyUs.p99)}`);
   } else {
     parts.push(`${r.connected.toLocaleString('en-US')} connected at ${formatCount(r.connectPerSec)}/s`);

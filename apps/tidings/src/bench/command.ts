@@ -32,7 +32,9 @@ interface Flags {
   scenario: BenchScenario;
   svg?: string;
   channelPrefix: string;
-  rate: number;
+  rate?: number;
+  batch: number;
+  batchParallel?: boolean;
   duration: number;
   codec: CodecName;
   workers: number;
@@ -75,7 +77,7 @@ export function registerBenchCommand(program: Command, io: BenchIo): void {
     .addOption(
       new Option(
         '--scenario <name>',
-        'fanout: 1 channel × N; many-channels: N over --channels; connect-storm: connect only; idle: hold --duration s, RSS per connection',
+        'fanout: 1 channel × N; many-channels: N over --channels; connect-storm: connect only; idle: hold --duration s, RSS per connection; publish-api: autocannon on the HTTP publish API (--batch, --publish-concurrency connections)',
       )
         .choices(benchScenarios)
         .default('fanout'),
@@ -86,12 +88,28 @@ export function registerBenchCommand(program: Command, io: BenchIo): void {
       wholeNumber(1),
     )
     .option('--channel-prefix <prefix>', 'channel names are <prefix><i>', 'bench')
-    .option('-r, --rate <n>', 'publications per second over all channels; 0 = saturating', wholeNumber(0), 20)
+    .option(
+      '-r, --rate <n>',
+      'publications per second over all channels; 0 = saturating (default: 20; publish-api: 0)',
+      wholeNumber(0),
+    )
+    .option(
+      '--batch <n>',
+      'publish-api: publications per request (1 = /api/publish, more = /api/batch)',
+      wholeNumber(1),
+      1,
+    )
+    .option('--batch-parallel', 'publish-api: batches with "parallel": true (commands run concurrently)')
     .option('-d, --duration <s>', 'seconds of publishing (idle: of holding the connections)', wholeNumber(1), 10)
     .addOption(new Option('--codec <codec>', 'wire codec').choices(['json', 'protobuf', 'msgpack']).default('json'))
     .option('-w, --workers <n>', 'worker processes holding the subscribers', wholeNumber(1), 2)
     .option('--payload-bytes <n>', 'publication data size (timestamp + padding)', wholeNumber(1), 100)
-    .option('--publish-concurrency <n>', 'requests in flight when saturating', wholeNumber(1), 64)
+    .option(
+      '--publish-concurrency <n>',
+      'requests in flight when saturating (publish-api: autocannon connections)',
+      wholeNumber(1),
+      64,
+    )
     .option('--connect-concurrency <n>', 'sockets opening at once per worker', wholeNumber(1), 200)
     .option('--sockets-per-address <n>', 'sockets per 127.0.0.x source address', wholeNumber(1), 15_000)
     .option('--server-pid <pid>', 'read this process CPU and RSS from /proc', wholeNumber(1))
@@ -109,7 +127,9 @@ export function registerBenchCommand(program: Command, io: BenchIo): void {
         subscribers: flags.subscribers,
         channels: scenarioChannels(flags.scenario, flags.subscribers, flags.channels),
         channelPrefix: flags.channelPrefix,
-        rate: flags.rate,
+        rate: flags.rate ?? (flags.scenario === 'publish-api' ? 0 : 20),
+        batch: flags.batch,
+        ...(flags.batchParallel === true ? { batchParallel: true } : {}),
         duration: flags.duration,
         codec: flags.codec,
         workers: Math.min(flags.workers, flags.subscribers),

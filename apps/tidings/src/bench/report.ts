@@ -46,6 +46,17 @@ export function formatResult(r: BenchResult): string {
   const connect = r.connectLatencyUs;
   if (scenario === 'connect-storm' && connect !== undefined) rows.push(...latencyRows('connect latency', connect));
   else if (connect !== undefined) rows.push(['connect latency', `p50 ${lat(connect.p50)}, p99 ${lat(connect.p99)}`]);
+  const api = r.publishApi;
+  if (api !== undefined) {
+    rows.push(
+      [
+        'publish api',
+        `${api.path}, ${api.batch} publication(s) per request${api.parallel ? ' (parallel)' : ''}, ${api.connections} autocannon connections`,
+      ],
+      ['requests', `${num(api.requests)} (${num(api.requestsPerSec)}/s)`],
+      ...latencyRows('request latency', api.requestLatencyUs),
+    );
+  }
   if (publishes) {
     rows.push(
       ['published', `${num(r.published)} (${num(r.publishesPerSec)}/s)`],

@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as hdr from 'hdr-histogram-js';
+import { ApiLoad } from './api-load.js';
 import { publishStyleOf } from './clients/index.js';
 import { drainDeliveries } from './drain.js';
 import {
@@ -141,6 +142,11 @@ export async function runBench(options: BenchOptions, onProgress?: (p: BenchProg
   const startedAt = new Date().toISOString();
   const scenario = options.scenario ?? 'fanout';
   const publishes = scenarioPublishes(scenario);
+  if (scenario === 'publish-api' && publishStyleOf(options.transport ?? 'centrifuge-ws') !== 'api') {
+    throw new Error(
+      `--scenario publish-api drives Tidings' HTTP API; --transport ${options.transport} has no such API`,
+    );
+  }
   const runStart = performance.now();
   const serverBefore = options.serverPid === undefined ? undefined : sampleProcess(options.serverPid);
   const loadBefore = loadCpuUs([]);
@@ -266,13 +272,19 @@ export async function runBench(options: BenchOptions, onProgress?: (p: BenchProg
     timeline.push({ t: Math.round((performance.now() - clock.zero) / 100) / 10, connected, deliveriesPerSec: 0 });
   }
 
-  const publisher = publishes
-    ? new Publisher({
-        ...options,
-        publishStyle: publishStyleOf(options.transport ?? 'centrifuge-ws'),
-        concurrency: options.publishConcurrency,
-      })
-    : undefined;
+  const batch = options.batch ?? 1;
+  const apiLoad =
+    scenario === 'publish-api'
+      ? new ApiLoad({ ...options, batch, connections: options.publishConcurrency })
+      : undefined;
+  const publisher =
+    publishes && apiLoad === undefined
+      ? new Publisher({
+          ...options,
+          publishStyle: publishStyleOf(options.transport ?? 'centrifuge-ws'),
+          concurrency: options.publishConcurrency,
+        })
+      : undefined;
   const serverConnected = options.serverPid === undefined ? undefined : sampleProcess(options.serverPid);
   // connect-storm measures the connecting itself, the others what follows it.
   const storm = scenario === 'connect-storm';
@@ -283,8 +295,10 @@ export async function runBench(options: BenchOptions, onProgress?: (p: BenchProg
   clock.phase = publishes ? 'publishing' : 'holding';
   if (publishes) clock.zero = performance.now();
   publisher?.start();
+  await apiLoad?.start();
   if (failure === undefined && !storm) await delay(options.duration * 1000);
-  const stats = publisher === undefined ? noPublishing : await publisher.stop();
+  const apiStats = await apiLoad?.stop();
+  const stats = apiStats ?? (publisher === undefined ? noPublishing : await publisher.stop());
   const windowSeconds = Math.max(0.001, (performance.now() - windowStart) / 1000);
   const publishSeconds = publishes ? windowSeconds : 0;
   const serverEnd = options.serverPid === undefined ? undefined : sampleProcess(options.serverPid);
@@ -335,6 +349,19 @@ export async function runBench(options: BenchOptions, onProgress?: (p: BenchProg
     deliveriesPerSec: publishes ? Math.round(deliveries / deliverySeconds) : 0,
     deliverySeconds: publishes ? Math.round(deliverySeconds * 1000) / 1000 : 0,
     latencyUs: summarize(total),
+    ...(apiStats === undefined
+      ? {}
+      : {
+          publishApi: {
+            path: batch > 1 ? '/api/batch' : '/api/publish',
+            batch,
+            parallel: batch > 1 && options.batchParallel === true,
+            connections: options.publishConcurrency,
+            requests: apiStats.requests,
+            requestsPerSec: Math.round(apiStats.requests / publishSeconds),
+            requestLatencyUs: apiStats.requestLatencyUs,
+          },
+        }),
     errors: { ...errors, total: errors.connect + errors.disconnects + errors.publish + errors.protocol },
     ...(serverStart === undefined || serverEnd === undefined || options.serverPid === undefined
       ? {}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { svgPathOf } from './command.js';
 import type { ProcSample } from './proc-stats.js';
+import { runBench } from './run-bench.js';
 import { idleMemory, scenarioChannels, scenarioPublishes } from './scenarios.js';
 
 const rss = (mib: number): ProcSample => ({ at: 0, userUs: 0, systemUs: 0, rssBytes: mib * 1048576 });
@@ -51,5 +52,31 @@ describe('svgPathOf', () => {
     expect(svgPathOf('/tmp/r.json', '/tmp/c.svg')).toBe('/tmp/c.svg');
     expect(svgPathOf(undefined, '/tmp/c.svg')).toBe('/tmp/c.svg');
     expect(svgPathOf(undefined, undefined)).toBeUndefined();
+  });
+});
+
+describe('publish-api', () => {
+  it('publishes, and refuses a transport whose server has no Tidings HTTP API', async () => {
+    expect(scenarioPublishes('publish-api')).toBe(true);
+    await expect(
+      runBench({
+        scenario: 'publish-api',
+        transport: 'nchan-ws',
+        url: 'ws://127.0.0.1:9/sub',
+        apiUrl: 'http://127.0.0.1:9',
+        subscribers: 1,
+        channels: 1,
+        channelPrefix: 'x',
+        rate: 0,
+        duration: 1,
+        codec: 'json',
+        workers: 1,
+        payloadBytes: 100,
+        publishConcurrency: 1,
+        connectConcurrency: 1,
+        socketsPerAddress: 1,
+        progress: 'off',
+      }),
+    ).rejects.toThrow(/--scenario publish-api drives Tidings' HTTP API; --transport nchan-ws/);
   });
 });

@@ -2,7 +2,13 @@ import type { ProcSample } from './proc-stats.js';
 import type { BenchScenario, IdleMemory } from './types.js';
 
 /** Every scenario name, in the order `--scenario` lists them. */
-export const benchScenarios: readonly BenchScenario[] = ['fanout', 'many-channels', 'connect-storm', 'idle'];
+export const benchScenarios: readonly BenchScenario[] = [
+  'fanout',
+  'many-channels',
+  'connect-storm',
+  'idle',
+  'publish-api',
+];
 
 /** Subscribers per channel that `many-channels` aims for when `--channels` is not given. */
 export const manyChannelsGroup = 4;
@@ -18,7 +24,7 @@ export function scenarioChannels(scenario: BenchScenario, subscribers: number, e
 
 /** Whether the scenario publishes after connecting (`connect-storm` and `idle` do not). */
 export function scenarioPublishes(scenario: BenchScenario): boolean {
-  return scenario === 'fanout' || scenario === 'many-channels';
+  return scenario === 'fanout' || scenario === 'many-channels' || scenario === 'publish-api';
 }
 
 /**

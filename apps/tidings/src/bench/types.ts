@@ -8,9 +8,12 @@ import type { TransportName } from './clients/types.js';
  * - `connect-storm`: open every socket as fast as `connectConcurrency` allows, no publishing;
  *   the figures are the connect rate and the connect-latency histogram;
  * - `idle`: connect every socket, then hold them `duration` s without publishing; the figure is
- *   the server's RSS per connection.
+ *   the server's RSS per connection;
+ * - `publish-api`: the subscribers as in `fanout` (or over `channels`), while autocannon drives
+ *   the HTTP publish API with `publishConcurrency` connections, `batch` publications per request;
+ *   the figures are publishes/s and the request latency, beside the usual delivery figures.
  */
-export type BenchScenario = 'fanout' | 'many-channels' | 'connect-storm' | 'idle';
+export type BenchScenario = 'fanout' | 'many-channels' | 'connect-storm' | 'idle' | 'publish-api';
 
 /** What `tidings bench` runs: one scenario against one server. */
 export interface BenchOptions {
@@ -42,8 +45,12 @@ export interface BenchOptions {
   readonly workers: number;
   /** Size of each publication's JSON data (the timestamp plus padding). */
   readonly payloadBytes: number;
-  /** Publish requests in flight at once when saturating (`rate` 0). */
+  /** Publish requests in flight at once when saturating (`rate` 0); `publish-api`: autocannon's connections. */
   readonly publishConcurrency: number;
+  /** `publish-api` only: publications per request (1 = `POST /api/publish`, more = `POST /api/batch`); default 1. */
+  readonly batch?: number;
+  /** `publish-api` only: send batches with `"parallel": true` (commands run concurrently). */
+  readonly batchParallel?: boolean;
   /** Sockets opening at once per worker. */
   readonly connectConcurrency: number;
   /** Sockets per source address before the worker moves to the next 127.0.0.x. */
@@ -128,6 +135,19 @@ export interface BenchErrors {
   readonly total: number;
 }
 
+/** The `publish-api` scenario's own figures. */
+export interface PublishApiFigures {
+  readonly path: '/api/publish' | '/api/batch';
+  readonly batch: number;
+  readonly parallel: boolean;
+  readonly connections: number;
+  /** Requests answered 200 without an error. */
+  readonly requests: number;
+  readonly requestsPerSec: number;
+  /** Request latency, sent to answered (µs). */
+  readonly requestLatencyUs: LatencySummary;
+}
+
 /** Everything a run measured; written as the `--out` JSON file. */
 export interface BenchResult {
   readonly options: Omit<BenchOptions, 'token' | 'apiKey' | 'progress'>;
@@ -158,6 +178,8 @@ export interface BenchResult {
   /** Seconds from the start of publishing until the workers stopped (≥ `publishSeconds`). */
   readonly deliverySeconds: number;
   readonly latencyUs: LatencySummary;
+  /** `publish-api` only. */
+  readonly publishApi?: PublishApiFigures;
   readonly errors: BenchErrors;
   /**
    * Over the window the scenario measures: publishing (`fanout`, `many-channels`), connecting
