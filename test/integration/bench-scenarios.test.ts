@@ -1,77 +1,48 @@
 // `tidings bench --scenario …` as users run it (the built binary, after `npm run build`) against an
 // in-process server, a few seconds each with small N. Checks what each scenario reports and that
 // the chart is written, never how fast (no timing thresholds).
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { signToken } from '@tidings/server';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { BenchResult } from '../../apps/tidings/src/bench/types.js';
-import { loadConfig } from '../../apps/tidings/src/config/load.js';
-import { type RunningServer, startServer } from '../../apps/tidings/src/serve.js';
-import { silentLogger } from '../../packages/server/src/observability/logger.js';
+import { runCli } from './bench-cli.js';
+import { startTestServer, type TestServer } from './in-process-server.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const bin = join(root, 'apps/tidings/bin/tidings.js');
-const secret = 'bench-scenarios-secret-0123456789abcdef';
-const apiKey = 'bench-scenarios-api-key-0123456789';
 const dir = mkdtempSync(join(tmpdir(), 'tidings-bench-scenarios-'));
-let server: RunningServer;
+let test: TestServer;
 let token: string;
 
 beforeAll(async () => {
-  server = await startServer(
-    loadConfig({
-      base: {
-        http: { host: '127.0.0.1', port: 0 },
-        auth: { keys: [{ alg: 'HS256', secret }] },
-        api: { keys: [apiKey] },
-        channels: { namespaces: { bench: { allowSubscribeForClient: true } } },
-        log: { level: 'error' },
-      },
-    }),
-    { logger: silentLogger },
-  );
-  token = await signToken({ sub: 'bench' }, { alg: 'HS256', secret }, { expiresInSec: 600 });
+  test = await startTestServer('bench-scenarios', 'bench');
+  token = await test.token();
 });
 afterAll(async () => {
-  await server.close();
+  await test.close();
 });
 
 /** Runs `tidings bench` with the common flags plus `args`; answers its stdout and the JSON result. */
 async function bench(name: string, args: string[]): Promise<{ stdout: string; result: BenchResult; svg: string }> {
   const out = join(dir, `${name}.json`);
-  const proc = spawn(
-    process.execPath,
-    [
-      bin,
-      'bench',
-      '--url',
-      `ws://127.0.0.1:${server.port}/connection/websocket`,
-      '--token',
-      token,
-      '--api-key',
-      apiKey,
-      '--workers',
-      '2',
-      '--channel-prefix',
-      `bench:${name}-`,
-      '--server-pid',
-      String(process.pid),
-      '--no-progress',
-      '--out',
-      out,
-      ...args,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  proc.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  const code = await new Promise<number | null>((resolve) => proc.once('exit', resolve));
+  const { code, stdout, stderr } = await runCli([
+    'bench',
+    '--url',
+    test.wsUrl,
+    '--token',
+    token,
+    '--api-key',
+    test.apiKey,
+    '--workers',
+    '2',
+    '--channel-prefix',
+    `bench:${name}-`,
+    '--server-pid',
+    String(process.pid),
+    '--no-progress',
+    '--out',
+    out,
+    ...args,
+  ]);
   expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
   const result = JSON.parse(readFileSync(out, 'utf8')) as BenchResult;
   return { stdout, result, svg: readFileSync(join(dir, `${name}.svg`), 'utf8') };

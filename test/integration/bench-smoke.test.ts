@@ -1,44 +1,28 @@
 // `tidings bench` as users run it (the built binary, after `npm run build`) against an in-process
 // server: 200 subscribers over 2 worker processes for a few seconds, over WebSocket, SSE and
 // NDJSON. Checks that it works and reports, never how fast (no timing thresholds).
-import { signToken } from '@tidings/server';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { loadConfig } from '../../apps/tidings/src/config/load.js';
-import { type RunningServer, startServer } from '../../apps/tidings/src/serve.js';
-import { silentLogger } from '../../packages/server/src/observability/logger.js';
 import { runBenchCli } from './bench-cli.js';
+import { startTestServer, type TestServer } from './in-process-server.js';
 
-const secret = 'bench-smoke-secret-0123456789abcdef';
-const apiKey = 'bench-smoke-api-key-0123456789';
-let server: RunningServer;
+let test: TestServer;
 
 beforeAll(async () => {
-  server = await startServer(
-    loadConfig({
-      base: {
-        http: { host: '127.0.0.1', port: 0 },
-        auth: { keys: [{ alg: 'HS256', secret }] },
-        api: { keys: [apiKey] },
-        channels: { namespaces: { bench: { allowSubscribeForClient: true } } },
-        log: { level: 'error' },
-      },
-    }),
-    { logger: silentLogger },
-  );
+  test = await startTestServer('bench-smoke', 'bench');
 });
 afterAll(async () => {
-  await server.close();
+  await test.close();
 });
 
 it('tidings bench delivers to 200 subscribers over 2 workers and reports latency, no errors', async () => {
-  const token = await signToken({ sub: 'bench' }, { alg: 'HS256', secret }, { expiresInSec: 600 });
+  const token = await test.token();
   const { stdout, result } = await runBenchCli([
     '--url',
-    `ws://127.0.0.1:${server.port}/connection/websocket`,
+    test.wsUrl,
     '--token',
     token,
     '--api-key',
-    apiKey,
+    test.apiKey,
     '--subscribers',
     '200',
     '--workers',
@@ -81,16 +65,16 @@ it.each([
 ] as const)(
   'tidings bench --transport %s: every publication reaches 100 stream subscribers, no errors',
   async (transport, path) => {
-    const token = await signToken({ sub: 'bench' }, { alg: 'HS256', secret }, { expiresInSec: 600 });
+    const token = await test.token();
     const { result } = await runBenchCli([
       '--transport',
       transport,
       '--url',
-      `http://127.0.0.1:${server.port}${path}`,
+      `http://127.0.0.1:${test.server.port}${path}`,
       '--token',
       token,
       '--api-key',
-      apiKey,
+      test.apiKey,
       '--subscribers',
       '100',
       '--workers',

@@ -2,35 +2,19 @@
 // subprotocol: connect, subscribe, receive a publication published through the HTTP API, and a
 // malformed frame closing the session with 3501.
 import { msgpackCodec, msgpackSubprotocol, type Reply } from '@tidings/protocol';
-import { signToken } from '@tidings/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { loadConfig } from '../../apps/tidings/src/config/load.js';
-import { type RunningServer, startServer } from '../../apps/tidings/src/serve.js';
-import { silentLogger } from '../../packages/server/src/observability/logger.js';
+import { startTestServer, type TestServer } from './in-process-server.js';
 
-const secret = 'ws-msgpack-secret-0123456789abcdef!!';
-const apiKey = 'ws-msgpack-api-key-0123456789';
-let server: RunningServer;
+let test: TestServer;
 let url: string;
 
 beforeAll(async () => {
-  server = await startServer(
-    loadConfig({
-      base: {
-        http: { host: '127.0.0.1', port: 0 },
-        auth: { keys: [{ alg: 'HS256', secret }] },
-        api: { keys: [apiKey] },
-        channels: { namespaces: { feed: { allowSubscribeForClient: true } } },
-        log: { level: 'error' },
-      },
-    }),
-    { logger: silentLogger },
-  );
-  url = `ws://127.0.0.1:${server.port}/connection/websocket`;
+  test = await startTestServer('ws-msgpack', 'feed');
+  url = test.wsUrl;
 });
 afterAll(async () => {
-  await server.close();
+  await test.close();
 });
 
 /** A raw client that decodes every binary message with the MessagePack codec. */
@@ -67,7 +51,7 @@ describe('WebSocket with the tidings-msgpack subprotocol', () => {
   it('connects, subscribes and receives a publication made through the API as bin data', async () => {
     const client = await open();
     expect(client.ws.protocol).toBe(msgpackSubprotocol);
-    const token = await signToken({ sub: 'mp' }, { alg: 'HS256', secret }, { expiresInSec: 60 });
+    const token = await test.token('mp');
     client.ws.send(
       msgpackCodec.encodeCommands([
         { id: 1, connect: { token } },
@@ -76,9 +60,9 @@ describe('WebSocket with the tidings-msgpack subprotocol', () => {
     );
     expect((await client.next((r) => r.id === 1)).connect?.client).toBeTypeOf('string');
     expect((await client.next((r) => r.id === 2)).error).toBeUndefined();
-    const res = await fetch(`http://127.0.0.1:${server.port}/api/publish`, {
+    const res = await fetch(`http://127.0.0.1:${test.server.port}/api/publish`, {
       method: 'POST',
-      headers: { 'X-API-Key': apiKey, 'Content-Type': 'application/json' },
+      headers: { 'X-API-Key': test.apiKey, 'Content-Type': 'application/json' },
       body: JSON.stringify({ channel: 'feed:mp', data: { price: 42 } }),
     });
     expect(res.status).toBe(200);
