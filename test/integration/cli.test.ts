@@ -1,7 +1,7 @@
 // The real `tidings` binary, as users run it: spawned from apps/tidings/bin/tidings.js after
 // `npm run build`, on loopback, port 0.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -384,6 +384,24 @@ describe('startServer in-process', () => {
     expect(await closed).toBe(3001);
     expect(server.node.ready()).toBe(false);
     await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
+  });
+
+  it('listens with http.backlog as the kernel accept queue (default 4096, capped by somaxconn)', async () => {
+    // `ss -ltn` shows a listening socket's backlog in its Send-Q column.
+    const backlogOf = (port: number): number => {
+      const out = execFileSync('ss', ['-ltnH', `sport = :${port}`], { encoding: 'utf8' });
+      return Number(out.trim().split(/\s+/)[2]);
+    };
+    const somaxconn = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+    const chosen = await startServer(config({ TIDINGS_HTTP_BACKLOG: '1234' }));
+    const byDefault = await startServer(config());
+    try {
+      expect(backlogOf(chosen.port)).toBe(Math.min(1234, somaxconn));
+      expect(backlogOf(byDefault.port)).toBe(Math.min(4096, somaxconn));
+    } finally {
+      await chosen.close();
+      await byDefault.close();
+    }
   });
 
   it('closes connections beyond http.maxConnectionsPerIp at once', async () => {

@@ -217,7 +217,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(config.http.port, config.http.host, () => {
+      server.listen({ port: config.http.port, host: config.http.host, backlog: config.http.backlog }, () => {
         server.off('error', reject);
         resolve();
       });

@@ -24,6 +24,14 @@ const httpSchema = z
   .strictObject({
     host: z.string().min(1).default('127.0.0.1').describe('Interface to bind. Use "0.0.0.0" to accept remote clients.'),
     port: z.int().min(0).max(65535).default(8000).describe('TCP port; 0 picks a free port (the bound URL is logged).'),
+    backlog: z
+      .int()
+      .min(1)
+      .max(65535)
+      .default(4096)
+      .describe(
+        'Connections the kernel queues before they are accepted (listen backlog, capped by net.core.somaxconn). Node defaults to 511, which a reconnect storm of a few thousand clients overflows: the dropped ones retry only after 1 s.',
+      ),
     maxConnectionsPerIp: z
       .int()
       .min(1)
