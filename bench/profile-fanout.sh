@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Where Tidings' CPU goes during a fan-out (issue 5): starts `tidings serve` under
+# `node --cpu-prof`, pinned to core 0, runs `tidings bench` on core 1 against it, stops the server
+# (SIGTERM, so V8 writes the profile) and prints bench/cpu-profile-summary.mjs for the
+# publishing window only (`--during broadcastPublication`: without start-up and connecting).
+#
+# Usage (after `npm run build`):
+#   bench/profile-fanout.sh                       # 5,000 subscribers, 20 msg/s, 8 s
+#   NS=2000 RATE=0 bench/profile-fanout.sh        # saturating
+# Environment: NS [5000], RATE [20], DURATION [8], TRANSPORT (a `tidings bench --transport`:
+# centrifuge-ws, tidings-sse or tidings-ndjson) [centrifuge-ws], PORT [8961], TOP [30],
+# OUT (folder for the .cpuprofile, bench JSON and server log) [$TMPDIR/tidings-profile-<time>].
+# Open the .cpuprofile in Chrome DevTools (Performance panel) for the call tree.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+NS="${NS:-5000}"
+RATE="${RATE:-20}"
+DURATION="${DURATION:-8}"
+TRANSPORT="${TRANSPORT:-centrifuge-ws}"
+PORT="${PORT:-8961}"
+TOP="${TOP:-30}"
+OUT="${OUT:-${TMPDIR:-/tmp}/tidings-profile-$(date -u +%Y%m%dT%H%M%SZ)}"
+tidings=(node apps/tidings/bin/tidings.js)
+[[ -f apps/tidings/dist/cli.js ]] || { echo "profile-fanout.sh: run \`npm run build\` first" >&2; exit 1; }
+case "$TRANSPORT" in
+  centrifuge-ws) url="ws://127.0.0.1:$PORT/connection/websocket" ;;
+  tidings-sse) url="http://127.0.0.1:$PORT/connection/sse" ;;
+  tidings-ndjson) url="http://127.0.0.1:$PORT/connection/stream" ;;
+  *) echo "profile-fanout.sh: TRANSPORT must be centrifuge-ws, tidings-sse or tidings-ndjson" >&2; exit 1 ;;
+esac
+mkdir -p "$OUT"
+config="$OUT/config.json"
+cat >"$config" <<EOC
+{
+  "http": { "host": "127.0.0.1", "port": $PORT },
+  "auth": { "keys": [{ "alg": "HS256", "secret": "profile-secret-0123456789abcdef0123456789" }] },
+  "api": { "keys": ["profile-api-key-0123456789"] },
+  "channels": { "namespaces": { "bench": { "allowSubscribeForClient": true } } },
+  "log": { "level": "warn" }
+}
+EOC
+taskset -c 0 node --cpu-prof --cpu-prof-dir="$OUT" apps/tidings/bin/tidings.js serve --config "$config" >"$OUT/server.log" 2>&1 &
+server=$!
+trap 'kill -TERM $server 2>/dev/null || true' EXIT
+for ((i = 0; i < 100; i++)); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
+  sleep 0.1
+done
+token="$("${tidings[@]}" gentoken --config "$config" --user bench --ttl 3600)"
+echo "profiling: $NS subscribers, rate $RATE, $DURATION s, $TRANSPORT (server pid $server, output in $OUT)" >&2
+taskset -c 1 "${tidings[@]}" bench --transport "$TRANSPORT" --url "$url" --token "$token" \
+  --api-key profile-api-key-0123456789 -n "$NS" --rate "$RATE" --duration "$DURATION" \
+  --channel-prefix bench:fan- --server-pid "$server" --out "$OUT/bench.json"
+kill -TERM "$server"
+wait "$server" || true
+trap - EXIT
+profile="$(ls -t "$OUT"/*.cpuprofile | head -n 1)"
+echo
+node bench/cpu-profile-summary.mjs "$profile" --top "$TOP" --during broadcastPublication
