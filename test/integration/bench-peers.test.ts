@@ -147,11 +147,14 @@ describe('nginx + Nchan peer', () => {
   );
 });
 
-// Regression: socket.io-client reports a refused connection as `connect_error`; the worker had
-// counted it as a connect error and then once more as a disconnect (and `connected` went negative).
+// Regression: a refused connection reports both a failure and a close (socket.io-client's
+// `connect_error`, now raw-ws's `error` then `closed`); the worker had counted it as a connect
+// error and then once more as a disconnect (and `connected` went negative).
 it.each([
   ['socketio', 'http'],
   ['nchan-sse', 'http'],
+  ['nchan-ws', 'ws'],
+  ['centrifuge-ws', 'ws'],
 ] as const)(
   'a %s subscriber that cannot connect is one connect error, not a disconnect',
   async (transport, scheme) => {

@@ -88,12 +88,15 @@ const zero = 0x30;
 const newline = 0x0a;
 const pushPrefix = [0x7b, quote, 0x70, 0x75, 0x73, 0x68, quote]; // {"push"
 const pubKey = [quote, 0x70, 0x75, 0x62, quote, 0x3a]; // "pub":
+/** splitJsonPushes' answer when every line was a push: shared, no allocation per frame. */
+const noRest = new Uint8Array(0);
 
 /**
  * Fast path of a JSON frame on the load side: calls `onPublication(sendTime)` for every line that
- * is a publication push (send time -1 when the data holds none) and returns the other lines, which need a
- * real decode (replies, pings), as one frame; an empty array when every line was a push. Avoids
- * a JSON parse per delivery, which would make the load generator, not the server, the limit.
+ * is a publication push (send time -1 when the data holds none) and returns the other lines, which
+ * need a real decode (replies, pings), as one frame; an empty array (shared, never written) when
+ * every line was a push. Avoids a JSON parse per delivery, which would make the load generator,
+ * not the server, the limit.
  */
 export function splitJsonPushes(frame: Uint8Array, onPublication: (sentAtUs: number) => void): Uint8Array {
   let rest: number[] | undefined;
@@ -111,7 +114,7 @@ export function splitJsonPushes(frame: Uint8Array, onPublication: (sentAtUs: num
     }
     start = end + 1;
   }
-  if (rest === undefined) return new Uint8Array();
+  if (rest === undefined) return noRest;
   const parts: Uint8Array[] = [];
   for (let i = 0; i < rest.length; i += 2) parts.push(frame.subarray(rest[i], rest[i + 1]));
   const joined = new Uint8Array(parts.reduce((n, p) => n + p.length + 1, -1));

@@ -1,8 +1,9 @@
 // Centrifuge client protocol v2 over WebSocket (Tidings, the raw-ws peer, any Centrifugo-compatible
-// server): connect with the token, subscribe to one channel, answer server pings.
+// server): connect with the token, subscribe to one channel, answer server pings. Over the bench's
+// own WebSocket client (raw-ws.ts), not `ws`: see there why.
 import { codecFor, msgpackSubprotocol, protobufSubprotocol, type Reply } from '@tidings/protocol';
-import WebSocket from 'ws';
 import { readSendTime, splitJsonPushes } from '../messages.js';
+import { openRawWebSocket } from './raw-ws.js';
 import type { AdapterFactory, Subscriber } from './types.js';
 
 const connectId = 1;
@@ -11,7 +12,8 @@ const subscribeId = 2;
 /**
  * `centrifuge-ws`: `url` is the WebSocket endpoint (`ws://host:port/connection/websocket`).
  * JSON publication pushes are read with a byte scan (splitJsonPushes); replies, pings and every
- * Protobuf frame go through the protocol codec. Settles on the subscribe reply.
+ * Protobuf or MessagePack frame go through the protocol codec. Commands go out as text frames
+ * with the JSON codec, binary frames with the others. Settles on the subscribe reply.
  */
 export const createCentrifugeWsAdapter: AdapterFactory = (config, sink) => {
   const codec = codecFor(config.codec);
@@ -26,34 +28,38 @@ export const createCentrifugeWsAdapter: AdapterFactory = (config, sink) => {
   const onPublication = (sent: number): void => sink.delivery(sent);
   return {
     open(channel, localAddress, hooks): Subscriber {
-      const socket = new WebSocket(config.url, protocols, { localAddress, perMessageDeflate: false });
-      socket.binaryType = 'nodebuffer';
-      socket.on('open', () => socket.send(connect));
-      socket.on('message', (message: Buffer) => {
-        const data = config.codec === 'json' ? splitJsonPushes(message, onPublication) : message;
-        if (data.length === 0) return;
-        let replies: Reply[];
-        try {
-          replies = codec.decodeReplies(data);
-        } catch {
-          sink.protocolError();
-          return;
-        }
-        for (const reply of replies) {
-          const pub = reply.push?.pub;
-          if (pub !== undefined) sink.delivery(readSendTime(pub.data));
-          else if (reply.id === connectId) {
-            if (reply.error !== undefined) hooks.settle(false);
-            else socket.send(codec.encodeCommands([{ id: subscribeId, subscribe: { channel } }]));
-          } else if (reply.id === subscribeId) hooks.settle(reply.error === undefined);
-          else if (reply.id === undefined && reply.push === undefined) socket.send(pong);
-        }
-      });
-      socket.on('error', () => hooks.settle(false));
-      socket.on('close', () => hooks.closed());
+      const send = (data: Uint8Array): void => (codec.binary ? socket.sendBinary(data) : socket.sendText(data));
+      const socket = openRawWebSocket(
+        { url: config.url, localAddress, protocols },
+        {
+          open: () => send(connect),
+          message: (message) => {
+            const data = config.codec === 'json' ? splitJsonPushes(message, onPublication) : message;
+            if (data.length === 0) return;
+            let replies: Reply[];
+            try {
+              replies = codec.decodeReplies(data);
+            } catch {
+              sink.protocolError();
+              return;
+            }
+            for (const reply of replies) {
+              const pub = reply.push?.pub;
+              if (pub !== undefined) sink.delivery(readSendTime(pub.data));
+              else if (reply.id === connectId) {
+                if (reply.error !== undefined) hooks.settle(false);
+                else send(codec.encodeCommands([{ id: subscribeId, subscribe: { channel } }]));
+              } else if (reply.id === subscribeId) hooks.settle(reply.error === undefined);
+              else if (reply.id === undefined && reply.push === undefined) send(pong);
+            }
+          },
+          error: () => hooks.settle(false),
+          closed: () => hooks.closed(),
+        },
+      );
       return {
         close: () => socket.close(1000),
-        destroy: () => socket.terminate(),
+        destroy: () => socket.destroy(),
       };
     },
   };

@@ -1,9 +1,10 @@
 // Nchan (nginx module) subscribers, as configured in bench/peers/nchan.conf: the subscriber
 // location answers a WebSocket upgrade or an EventSource request (`Accept: text/event-stream`),
 // the channel is its `id` query parameter, and each message is the published body as is.
-import WebSocket from 'ws';
+// WebSocket subscribers use the bench's own client (raw-ws.ts), not `ws`: see there why.
 import { readSendTime } from '../messages.js';
 import { ascii, hasPrefix, openLineStream } from './line-stream.js';
+import { openRawWebSocket } from './raw-ws.js';
 import type { AdapterFactory, Subscriber } from './types.js';
 
 const dataField = ascii('data:');
@@ -16,19 +17,23 @@ function channelUrl(base: string, channel: string): URL {
 
 /**
  * `nchan-ws`: `url` is the subscriber location (`ws://host:port/sub`). Nchan registers the
- * subscriber while answering the upgrade, so the subscriber settles on `open`; every text frame
- * is one message.
+ * subscriber while answering the upgrade, so the subscriber settles on the handshake; every
+ * text frame is one message.
  */
 export const createNchanWsAdapter: AdapterFactory = (config, sink) => ({
   open(channel, localAddress, hooks): Subscriber {
-    const socket = new WebSocket(channelUrl(config.url, channel), { localAddress, perMessageDeflate: false });
-    socket.on('open', () => hooks.settle(true));
-    socket.on('message', (message: Buffer) => sink.delivery(readSendTime(message)));
-    socket.on('error', () => hooks.settle(false));
-    socket.on('close', () => hooks.closed());
+    const socket = openRawWebSocket(
+      { url: channelUrl(config.url, channel), localAddress },
+      {
+        open: () => hooks.settle(true),
+        message: (message) => sink.delivery(readSendTime(message)),
+        error: () => hooks.settle(false),
+        closed: () => hooks.closed(),
+      },
+    );
     return {
       close: () => socket.close(1000),
-      destroy: () => socket.terminate(),
+      destroy: () => socket.destroy(),
     };
   },
 });

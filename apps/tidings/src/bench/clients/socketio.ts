@@ -1,48 +1,101 @@
-// Socket.IO 4 subscribers (bench/peers/socketio-server.mjs): socket.io-client, websocket transport
-// only, one connection each, join the channel's room with a `subscribe` event and its ack.
-import { io, type ManagerOptions, type SocketOptions } from 'socket.io-client';
+// Socket.IO 4 subscribers (bench/peers/socketio-server.mjs), spoken directly: Engine.IO v4 and
+// the Socket.IO v5 packet format over a WebSocket of the bench's own client (raw-ws.ts), websocket
+// transport only, one connection each, joining the channel's room with a `subscribe` event and its
+// ack. Not socket.io-client: it parses every packet (a JSON parse per delivery) and sets up a
+// Manager and an engine per connection, so the load core, not the server, set the figures; here
+// a publication is recognized by its prefix and its send time found with a byte scan.
+//
+// The exchange (https://socket.io/docs/v4/socket-io-protocol/, engine-io-protocol/):
+//   server → `0{"sid":…,"pingInterval":…}`  Engine.IO open
+//   client → `40` or `40{"token":…}`        Socket.IO CONNECT to `/`, with the auth payload
+//   server → `40{"sid":…}`                  connected (or `44{"message":…}`, CONNECT_ERROR)
+//   client → `421["subscribe","<channel>"]` EVENT with ack id 1
+//   server → `431[{}]`                      its ACK (`431[{"error":…}]` when refused)
+//   server → `42["pub",{…}]`                every publication
+//   server → `2`, client → `3`              Engine.IO ping and pong
+import { findSendTime } from '../messages.js';
+import { ascii, hasPrefix } from './line-stream.js';
+import { openRawWebSocket } from './raw-ws.js';
 import type { AdapterFactory, Subscriber } from './types.js';
 
 /** Event the peer emits for every publication; its argument is the published JSON data. */
 export const socketIoPublicationEvent = 'pub';
 
+const publication = ascii(`42["${socketIoPublicationEvent}",`);
+const subscribeAck = ascii('431[');
+const engineOpen = 0x30; // '0'
+const engineClose = 0x31; // '1'
+const enginePing = 0x32; // '2'
+const engineMessage = 0x34; // '4'
+const connectPacket = 0x30; // '0' after '4'
+const disconnectPacket = 0x31;
+const connectErrorPacket = 0x34;
+
+/** The Engine.IO WebSocket endpoint of a Socket.IO origin (`http://host:port`, default path). */
+export function socketIoUrl(origin: string): URL {
+  const url = new URL('/socket.io/', origin);
+  url.searchParams.set('EIO', '4');
+  url.searchParams.set('transport', 'websocket');
+  return url;
+}
+
+/** Whether a subscribe ack's JSON arguments (`[{}]`, `[{"error":…}]`) mean success. */
+export function ackSucceeded(args: string): boolean {
+  try {
+    const parsed: unknown = JSON.parse(args);
+    const reply = Array.isArray(parsed) ? (parsed[0] as unknown) : undefined;
+    return typeof reply === 'object' && reply !== null && !('error' in reply);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * `socketio`: `url` is the server's origin (`http://host:port`; the default `/socket.io/` path).
- * Settles on the `subscribe` ack. socket.io-client decodes each packet itself (a JSON parse per
- * delivery we cannot avoid without replacing the client); the send time is then the data's `t`.
- * Automatic reconnection is off, so a dropped connection is counted, not hidden.
+ * Settles on the `subscribe` ack. A dropped connection is counted, never reconnected.
  */
-export const createSocketIoAdapter: AdapterFactory = (config, sink) => ({
-  open(channel, localAddress, hooks): Subscriber {
-    // `localAddress` is passed down to the `ws` socket by engine.io-client but is missing from its types.
-    const options: Partial<ManagerOptions & SocketOptions> & { localAddress: string } = {
-      transports: ['websocket'],
-      forceNew: true,
-      reconnection: false,
-      localAddress,
-      ...(config.token === undefined ? {} : { auth: { token: config.token } }),
-    };
-    const socket = io(config.url, options);
-    socket.on('connect', () => {
-      socket.emit('subscribe', channel, (reply: unknown) => {
-        hooks.settle(typeof reply === 'object' && reply !== null && !('error' in reply));
-      });
-    });
-    socket.on(socketIoPublicationEvent, (data: unknown) => {
-      const t = (data as { t?: unknown } | null)?.t;
-      sink.delivery(typeof t === 'number' ? t : -1);
-    });
-    socket.on('connect_error', () => {
-      hooks.settle(false);
-      hooks.closed();
-    });
-    socket.on('disconnect', () => hooks.closed());
-    return {
-      close: () => socket.disconnect(),
-      destroy: () => {
-        socket.disconnect();
-        socket.io.engine?.close();
-      },
-    };
-  },
-});
+export const createSocketIoAdapter: AdapterFactory = (config, sink) => {
+  const url = socketIoUrl(config.url);
+  const connect = config.token === undefined ? '40' : `40${JSON.stringify({ token: config.token })}`;
+  return {
+    open(channel, localAddress, hooks): Subscriber {
+      const subscribe = `421${JSON.stringify(['subscribe', channel])}`;
+      /** A Socket.IO packet other than a publication (`4…`). */
+      const onPacket = (data: Buffer): void => {
+        if (hasPrefix(data, 0, data.length, subscribeAck)) hooks.settle(ackSucceeded(data.toString('utf8', 3)));
+        else if (data[1] === connectPacket) socket.sendText(subscribe);
+        else if (data[1] === connectErrorPacket || data[1] === disconnectPacket) {
+          hooks.settle(false);
+          socket.close(1000);
+        }
+      };
+      const socket = openRawWebSocket(
+        { url, localAddress },
+        {
+          message: (data) => {
+            const end = data.length;
+            if (hasPrefix(data, 0, end, publication)) {
+              sink.delivery(findSendTime(data, publication.length, end));
+              return;
+            }
+            const type = data[0];
+            if (type === engineMessage) onPacket(data);
+            else if (type === enginePing) socket.sendText('3');
+            else if (type === engineOpen) socket.sendText(connect);
+            else if (type === engineClose) socket.close(1000);
+          },
+          error: () => hooks.settle(false),
+          closed: () => hooks.closed(),
+        },
+      );
+      return {
+        // Like socket.io-client's disconnect(): leave the namespace (`41`), then close the WebSocket.
+        close: () => {
+          socket.sendText('41');
+          socket.close(1000);
+        },
+        destroy: () => socket.destroy(),
+      };
+    },
+  };
+};
