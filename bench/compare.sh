@@ -15,6 +15,7 @@
 #   NS         subscriber counts ["2000"]; the matrix is "2000 5000"
 #   RATES      publications/s, 0 = saturating ["20 0"]
 #   DURATION   seconds of publishing per run [10]
+#   WARMUP     seconds of the same publishing before each measured run, not counted [2]
 #   RUNS       runs of every scenario; the table shows medians [3]
 #   WORKERS    load-generator processes [2]
 #   PAYLOAD    payload bytes [100]
@@ -42,6 +43,7 @@ TRANSPORT="${TRANSPORT:-ws}"
 NS="${NS:-2000}"
 RATES="${RATES:-20 0}"
 DURATION="${DURATION:-10}"
+WARMUP="${WARMUP:-2}"
 RUNS="${RUNS:-3}"
 WORKERS="${WORKERS:-2}"
 PAYLOAD="${PAYLOAD:-100}"
@@ -163,6 +165,7 @@ run_one() {
   wait_port "$PORT" || true
   local args=(bench --transport "$PEER_TRANSPORT" --url "$PEER_URL" --api-url "$PEER_API_URL"
     --channel-prefix "$PEER_PREFIX" --subscribers "$n" --rate "$rate" --duration "$DURATION"
+    --warmup "$WARMUP"
     --workers "$WORKERS" --payload-bytes "$PAYLOAD" --codec "$CODEC" --publish-concurrency "$PUBCONC"
     --server-pid "${PEER_STATS_PID:-$PEER_PID}" --out "$out" --no-progress --scenario "$SCENARIO")
   [[ -n "$PEER_TOKEN" ]] && args+=(--token "$PEER_TOKEN")

@@ -142,3 +142,16 @@ it('publish-api with one publication per request uses /api/publish', async () =>
   expect(result.publishApi?.requests).toBeGreaterThan(0);
   expect(result.deliveries).toBe(result.expectedDeliveries);
 }, 60_000);
+
+it('a warm-up publishes first and is left out of every figure', async () => {
+  const { stdout, result } = await bench('warm', ['-n', '40', '-r', '50', '-d', '1', '--warmup', '1']);
+  expect(result.options.warmupSeconds).toBe(1);
+  // Only the measured second's publications are counted, expected and timed.
+  expect(result.published).toBeGreaterThan(0);
+  expect(result.published).toBeLessThanOrEqual(60);
+  expect(result.expectedDeliveries).toBe(result.published * 40);
+  expect(result.deliveries).toBe(result.expectedDeliveries);
+  expect(result.latencyUs.count).toBe(result.deliveries);
+  expect(result.timeline.every((p) => p.t >= 0)).toBe(true);
+  expect(stdout).toContain('after a 1 s warm-up (not counted)');
+}, 60_000);

@@ -36,6 +36,7 @@ interface Flags {
   batch: number;
   batchParallel?: boolean;
   duration: number;
+  warmup: number;
   codec: CodecName;
   workers: number;
   payloadBytes: number;
@@ -101,6 +102,12 @@ export function registerBenchCommand(program: Command, io: BenchIo): void {
     )
     .option('--batch-parallel', 'publish-api: batches with "parallel": true (commands run concurrently)')
     .option('-d, --duration <s>', 'seconds of publishing (idle: of holding the connections)', wholeNumber(1), 10)
+    .option(
+      '--warmup <s>',
+      'seconds of the same publishing first, drained and not counted (warms the JIT of server and load)',
+      wholeNumber(0),
+      0,
+    )
     .addOption(new Option('--codec <codec>', 'wire codec').choices(['json', 'protobuf', 'msgpack']).default('json'))
     .option('-w, --workers <n>', 'worker processes holding the subscribers', wholeNumber(1), 2)
     .option('--payload-bytes <n>', 'publication data size (timestamp + padding)', wholeNumber(1), 100)
@@ -131,6 +138,7 @@ export function registerBenchCommand(program: Command, io: BenchIo): void {
         batch: flags.batch,
         ...(flags.batchParallel === true ? { batchParallel: true } : {}),
         duration: flags.duration,
+        ...(flags.warmup > 0 ? { warmupSeconds: flags.warmup } : {}),
         codec: flags.codec,
         workers: Math.min(flags.workers, flags.subscribers),
         payloadBytes: flags.payloadBytes,

@@ -36,7 +36,7 @@ export function formatResult(r: BenchResult): string {
   if (publishes) {
     rows.push([
       'publishing',
-      `${o.rate === 0 ? 'saturating' : `${num(o.rate)} msg/s`}, ${o.payloadBytes}-byte payload, ${r.publishSeconds.toFixed(1)} s`,
+      `${o.rate === 0 ? 'saturating' : `${num(o.rate)} msg/s`}, ${o.payloadBytes}-byte payload, ${r.publishSeconds.toFixed(1)} s${o.warmupSeconds === undefined ? '' : ` after a ${o.warmupSeconds} s warm-up (not counted)`}`,
     ]);
   }
   rows.push([

@@ -19,7 +19,7 @@ import type { BenchOptions, BenchResult, LatencySummary, ServerUsage, TimelinePo
 
 /** Live figures, passed to `onProgress` once a second. */
 export interface BenchProgress {
-  readonly phase: 'connecting' | 'publishing' | 'holding' | 'draining';
+  readonly phase: 'connecting' | 'warming' | 'publishing' | 'holding' | 'draining';
   readonly seconds: number;
   readonly connected: number;
   readonly deliveriesPerSec: number;
@@ -159,6 +159,17 @@ export async function runBench(options: BenchOptions, onProgress?: (p: BenchProg
   let first = 0;
   let ticks = 0;
   let onTickRound: (() => void) | undefined;
+  let tickRoundWaiter: (() => void) | undefined;
+  /** Resolves after `rounds` more rounds of worker ticks. */
+  const tickRounds = async (rounds: number): Promise<void> => {
+    for (let i = 0; i < rounds && failure === undefined; i++) {
+      await new Promise<void>((resolve) => {
+        tickRoundWaiter = resolve;
+        setTimeout(resolve, 3_000).unref();
+      });
+    }
+    tickRoundWaiter = undefined;
+  };
   let onAllReady: (() => void) | undefined;
   let onAllDone: (() => void) | undefined;
   let failure: Error | undefined;
@@ -215,6 +226,12 @@ export async function runBench(options: BenchOptions, onProgress?: (p: BenchProg
     first += count;
   }
 
+  // Expected deliveries: each channel's publications times its subscribers.
+  const subscribersOf = (channel: number) =>
+    Math.floor(options.subscribers / options.channels) + (channel < options.subscribers % options.channels ? 1 : 0);
+  const expectedOf = (stats: PublisherStats) =>
+    stats.perChannel.reduce((acc, n, channel) => acc + n * subscribersOf(channel), 0);
+
   const clock = {
     phase: 'connecting' as BenchProgress['phase'],
     zero: performance.now(),
@@ -240,7 +257,10 @@ export async function runBench(options: BenchOptions, onProgress?: (p: BenchProg
     second = newLatencyHistogram();
     const rss = options.serverPid === undefined ? undefined : sampleProcess(options.serverPid)?.rssBytes;
     if (rss !== undefined) peakRss = Math.max(peakRss, rss);
-    if (clock.phase !== 'connecting' || scenarioChartsConnecting(scenario)) {
+    tickRoundWaiter?.();
+    if (clock.phase === 'warming') {
+      // Nothing of the warm-up is charted or counted.
+    } else if (clock.phase !== 'connecting' || scenarioChartsConnecting(scenario)) {
       timeline.push(rss === undefined ? point : { ...point, serverRssMiB: Math.round((rss / 1048576) * 10) / 10 });
     }
     onProgress?.({
@@ -273,18 +293,46 @@ export async function runBench(options: BenchOptions, onProgress?: (p: BenchProg
   }
 
   const batch = options.batch ?? 1;
-  const apiLoad =
+  const newApiLoad = () =>
     scenario === 'publish-api'
       ? new ApiLoad({ ...options, batch, connections: options.publishConcurrency })
       : undefined;
-  const publisher =
-    publishes && apiLoad === undefined
+  const newPublisher = () =>
+    publishes && scenario !== 'publish-api'
       ? new Publisher({
           ...options,
           publishStyle: publishStyleOf(options.transport ?? 'centrifuge-ws'),
           concurrency: options.publishConcurrency,
         })
       : undefined;
+
+  // Warm-up: the same publishing for `warmupSeconds`, then drained and forgotten, so the figures
+  // are of warm code (a fresh server's and the load generator's first seconds run unoptimized).
+  const warmupSeconds = publishes ? (options.warmupSeconds ?? 0) : 0;
+  if (warmupSeconds > 0 && failure === undefined) {
+    clock.phase = 'warming';
+    const warmBefore = sum(states, 'deliveries');
+    const warmApi = newApiLoad();
+    const warmPublisher = newPublisher();
+    warmPublisher?.start();
+    await warmApi?.start();
+    await delay(warmupSeconds * 1000);
+    const warm = (await warmApi?.stop()) ?? (await warmPublisher?.stop()) ?? noPublishing;
+    const warmExpected = expectedOf(warm);
+    await drainDeliveries(
+      () => sum(states, 'deliveries') - warmBefore,
+      warmExpected,
+      () => failure !== undefined,
+      drainLimits,
+    );
+    // Two tick rounds: every warm-up latency has reached `total` before it is cleared.
+    await tickRounds(2);
+    total.reset();
+    second.reset();
+  }
+
+  const apiLoad = newApiLoad();
+  const publisher = newPublisher();
   const serverConnected = options.serverPid === undefined ? undefined : sampleProcess(options.serverPid);
   // connect-storm measures the connecting itself, the others what follows it.
   const storm = scenario === 'connect-storm';
@@ -304,10 +352,7 @@ export async function runBench(options: BenchOptions, onProgress?: (p: BenchProg
   const serverEnd = options.serverPid === undefined ? undefined : sampleProcess(options.serverPid);
   const loadCpuPercent = Math.round(((loadCpuUs(states) - loadStart) / (windowSeconds * 1e6)) * 1000) / 10;
 
-  // Expected deliveries: each channel's publications times its subscribers.
-  const subscribersOf = (channel: number) =>
-    Math.floor(options.subscribers / options.channels) + (channel < options.subscribers % options.channels ? 1 : 0);
-  const expected = stats.perChannel.reduce((acc, n, channel) => acc + n * subscribersOf(channel), 0);
+  const expected = expectedOf(stats);
   clock.phase = 'draining';
   await drainDeliveries(
     () => sum(states, 'deliveries') - deliveredBefore,

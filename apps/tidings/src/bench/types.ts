@@ -40,6 +40,11 @@ export interface BenchOptions {
   readonly rate: number;
   /** Seconds of publishing, or of holding for `idle` (connecting happens before and is not counted). */
   readonly duration: number;
+  /**
+   * Seconds of the same publishing before the measured window, drained and not counted (default
+   * 0): a fresh server's and the load generator's first seconds run unoptimized code.
+   */
+  readonly warmupSeconds?: number;
   readonly codec: CodecName;
   /** Worker processes holding the subscribers. */
   readonly workers: number;
