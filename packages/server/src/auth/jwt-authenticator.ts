@@ -1,3 +1,4 @@
+import { type KeyObject, webcrypto } from 'node:crypto';
 import { clientError, ErrorCode, TidingsError, TidingsErrorCode } from '@tidings/protocol';
 import { decodeProtectedHeader, errors, type JWTVerifyOptions, jwtVerify } from 'jose';
 import { type Clock, systemClock } from '../internal/clock.js';
@@ -54,6 +55,8 @@ export class JwtAuthenticator implements Authenticator {
   readonly #allowAnonymous: boolean;
   readonly #clock: Clock;
   readonly #verifyOptions: Omit<JWTVerifyOptions, 'algorithms' | 'currentDate'>;
+  /** HMAC secrets imported once as CryptoKeys (see `#verifyKeyOf`). */
+  readonly #hmacKeys = new Map<ResolvedJwtKey, Promise<webcrypto.CryptoKey>>();
 
   constructor(options: JwtAuthenticatorOptions) {
     const path = options.configPath ?? 'auth';
@@ -117,7 +120,7 @@ export class JwtAuthenticator implements Authenticator {
     let reason = 'signature verification failed';
     for (const key of candidates) {
       try {
-        const { payload } = await jwtVerify(token, key.key, {
+        const { payload } = await jwtVerify(token, await this.#verifyKeyOf(key), {
           ...this.#verifyOptions,
           algorithms: [key.alg],
           currentDate,
@@ -132,6 +135,22 @@ export class JwtAuthenticator implements Authenticator {
       }
     }
     throw unauthorized(reason);
+  }
+
+  /**
+   * The key to hand to jose. jose imports a raw HMAC secret (Uint8Array) into a new CryptoKey on
+   * every verification (~11 KB of garbage per token), so secrets are imported once here and the
+   * CryptoKey is reused; asymmetric KeyObjects go as they are (jose caches their conversion).
+   */
+  #verifyKeyOf(key: ResolvedJwtKey): Promise<webcrypto.CryptoKey> | KeyObject {
+    if (!(key.key instanceof Uint8Array)) return key.key;
+    let imported = this.#hmacKeys.get(key);
+    if (imported === undefined) {
+      const hash = `SHA-${key.alg.slice(2)}`;
+      imported = webcrypto.subtle.importKey('raw', key.key, { name: 'HMAC', hash }, false, ['verify']);
+      this.#hmacKeys.set(key, imported);
+    }
+    return imported;
   }
 }
 
