@@ -59,6 +59,33 @@ describe('createJwtAuthenticator: valid tokens', () => {
     expect(new TextDecoder().decode(creds.info)).toBe('{"name":"Alice"}');
   });
 
+  it('verifies HS256, HS384 and HS512 again and again with the secret imported once per key', async () => {
+    const hs = createJwtAuthenticator({
+      clock,
+      keys: [
+        { alg: 'HS256', secret },
+        { alg: 'HS384', secret: otherSecret },
+        { alg: 'HS512', secret },
+      ],
+    });
+    for (const [alg, key] of [
+      ['HS256', secret],
+      ['HS384', otherSecret],
+      ['HS512', secret],
+    ] as const) {
+      for (let i = 0; i < 3; i++) {
+        const token = await signToken({ sub: `u${i}` }, { alg, secret: key }, { expiresInSec: 60, clock });
+        expect((await hs.authenticate({ token })).userId).toBe(`u${i}`);
+      }
+      const forged = await signToken(
+        { sub: 'x' },
+        { alg, secret: key === secret ? otherSecret : secret },
+        { expiresInSec: 60, clock },
+      );
+      expect((await rejection(hs.authenticate({ token: forged }))).wireCode).toBe(101);
+    }
+  });
+
   it('accepts RS256, ES256 (by kid) and EdDSA', async () => {
     const rs = await signToken({ sub: 'u1' }, { alg: 'RS256', privateKey: rsaPrivate }, { expiresInSec: 60, clock });
     const es = await signToken(
