@@ -260,27 +260,23 @@ export class Session implements HubSession, OverflowListener {
   async #process(command: Command): Promise<void> {
     this.#pending--;
     try {
-      await this.#run(command);
+      if (this.#state === 'closed') return;
+      const id = command.id ?? 0;
+      try {
+        if (command.connect !== undefined) return await this.#connect(id, command);
+        if (this.#state !== 'connected') {
+          this.close(disconnectOf(DisconnectCode.BadRequest));
+          return;
+        }
+        const reply = await this.#dispatch(command);
+        if (reply !== undefined) this.#reply({ id, ...reply });
+      } catch (error) {
+        this.#replyError(id, error);
+      }
     } finally {
       // Nothing queued behind this command: the next one may chain on the shared promise, as
       // this one is done (only the promise wrapping it has yet to settle).
       if (this.#pending === 0) this.#chain = settled;
-    }
-  }
-
-  async #run(command: Command): Promise<void> {
-    if (this.#state === 'closed') return;
-    const id = command.id ?? 0;
-    try {
-      if (command.connect !== undefined) return await this.#connect(id, command);
-      if (this.#state !== 'connected') {
-        this.close(disconnectOf(DisconnectCode.BadRequest));
-        return;
-      }
-      const reply = await this.#dispatch(command);
-      if (reply !== undefined) this.#reply({ id, ...reply });
-    } catch (error) {
-      this.#replyError(id, error);
     }
   }
 
