@@ -70,6 +70,16 @@ describe('jsonCodec wire format', () => {
     expect(command).toEqual({ id: 4, rpc: { method: 'm', data: bytes('[1]') } });
     expectBadFrame(() => decodeJsonCommand(bytes('{"id":1}\n{"id":2}')));
   });
+
+  it('reads ASCII strings of every length whole, below and above the hand-built length', () => {
+    for (const length of [1, 2, 15, 16, 17, 4096, 20_000]) {
+      const token = 'a.b-_'.repeat(Math.ceil(length / 5)).slice(0, length);
+      const [command] = jsonCodec.decodeCommands(bytes(`{"id":1,"connect":{"token":"${token}"}}`));
+      expect(command?.connect?.token).toBe(token);
+    }
+    const [escaped] = jsonCodec.decodeCommands(bytes('{"id":1,"subscribe":{"channel":"a\\"b\u00e9"}}'));
+    expect(escaped?.subscribe?.channel).toBe('a"b\u00e9');
+  });
 });
 
 describe('jsonCodec malformed frames', () => {

@@ -21,7 +21,7 @@ export interface HubSession {
  * added before a publication arrives always sees it.
  */
 export class Hub {
-  readonly #channels = new Map<string, Set<HubSession>>();
+  readonly #channels = new Map<string, ChannelSubscribers>();
   readonly #sessions = new Map<string, HubSession>();
   readonly #users = new Map<string, Set<HubSession>>();
   #numSubs = 0;
@@ -45,24 +45,27 @@ export class Hub {
     }
   }
 
-  /** Returns true when `session` is the channel's first subscriber on this node. */
-  addSubscriber(channel: string, session: HubSession): boolean {
-    let set = this.#channels.get(channel);
-    const first = set === undefined;
-    if (set === undefined) {
-      set = new Set();
-      this.#channels.set(channel, set);
+  /**
+   * Adds `session` to the channel's subscribers. Returns the channel name as the hub keeps it
+   * (the string of the channel's first subscriber): a subscription that keeps this string instead
+   * of its own copy shares one string per channel, and deliveries compare it by reference.
+   */
+  addSubscriber(channel: string, session: HubSession): string {
+    let entry = this.#channels.get(channel);
+    if (entry === undefined) {
+      entry = { name: channel, sessions: new Set() };
+      this.#channels.set(channel, entry);
     }
-    if (!set.has(session)) {
-      set.add(session);
+    if (!entry.sessions.has(session)) {
+      entry.sessions.add(session);
       this.#numSubs++;
     }
-    return first;
+    return entry.name;
   }
 
   /** Returns true when the channel has no subscriber left on this node. */
   removeSubscriber(channel: string, session: HubSession): boolean {
-    const set = this.#channels.get(channel);
+    const set = this.#channels.get(channel)?.sessions;
     if (set === undefined) return true;
     if (set.delete(session)) this.#numSubs--;
     if (set.size === 0) {
@@ -74,7 +77,7 @@ export class Hub {
 
   /** This node's subscribers of `channel`, as a snapshot. */
   subscribers(channel: string): HubSession[] {
-    return [...(this.#channels.get(channel) ?? [])];
+    return [...(this.#channels.get(channel)?.sessions ?? [])];
   }
 
   hasSubscribers(channel: string): boolean {
@@ -82,24 +85,25 @@ export class Hub {
   }
 
   broadcastPublication(channel: string, pub: StreamPublication, epoch: string): void {
-    const set = this.#channels.get(channel);
-    if (set === undefined) return;
+    const entry = this.#channels.get(channel);
+    if (entry === undefined) return;
     const encoded = new EncodedPush({ channel, pub });
-    for (const session of set) session.deliverPublication(channel, pub, epoch, encoded);
+    const name = entry.name;
+    for (const session of entry.sessions) session.deliverPublication(name, pub, epoch, encoded);
   }
 
   broadcastJoin(channel: string, info: ClientInfo): void {
-    const set = this.#channels.get(channel);
-    if (set === undefined) return;
+    const entry = this.#channels.get(channel);
+    if (entry === undefined) return;
     const encoded = new EncodedPush({ channel, join: { info } });
-    for (const session of set) session.deliverJoinLeave(channel, encoded);
+    for (const session of entry.sessions) session.deliverJoinLeave(entry.name, encoded);
   }
 
   broadcastLeave(channel: string, info: ClientInfo): void {
-    const set = this.#channels.get(channel);
-    if (set === undefined) return;
+    const entry = this.#channels.get(channel);
+    if (entry === undefined) return;
     const encoded = new EncodedPush({ channel, leave: { info } });
-    for (const session of set) session.deliverJoinLeave(channel, encoded);
+    for (const session of entry.sessions) session.deliverJoinLeave(entry.name, encoded);
   }
 
   session(clientId: string): HubSession | undefined {
@@ -116,7 +120,7 @@ export class Hub {
 
   /** Channels with at least one local subscriber, with their subscriber counts. */
   channels(): Array<{ channel: string; numClients: number }> {
-    return [...this.#channels].map(([channel, set]) => ({ channel, numClients: set.size }));
+    return [...this.#channels].map(([channel, entry]) => ({ channel, numClients: entry.sessions.size }));
   }
 
   get numClients(): number {
@@ -134,4 +138,10 @@ export class Hub {
   get numSubs(): number {
     return this.#numSubs;
   }
+}
+
+/** One channel's local subscribers, with the channel name shared by their subscriptions. */
+interface ChannelSubscribers {
+  readonly name: string;
+  readonly sessions: Set<HubSession>;
 }

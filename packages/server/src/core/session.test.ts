@@ -467,6 +467,50 @@ describe('Session', () => {
     expect(refreshed.t.closed?.code).toBe(3005);
   });
 
+  it('keeps several subscriptions in subscription order and delivers to each as the first comes and goes', async () => {
+    const { node, connect, send } = await setup();
+    const { t, s } = await connect();
+    await send(s, { id: 2, subscribe: { channel: 'room:a' } });
+    await send(s, { id: 3, subscribe: { channel: 'room:b' } });
+    await send(s, { id: 4, subscribe: { channel: 'room:c' } });
+    expect(s.channels()).toEqual(['room:a', 'room:b', 'room:c']);
+    await send(s, { id: 5, subscribe: { channel: 'room:d' } });
+    expect(replyTo(t, 5).error?.code).toBe(106);
+    await send(s, { id: 6, unsubscribe: { channel: 'room:a' } });
+    expect(s.channels()).toEqual(['room:b', 'room:c']);
+    await send(s, { id: 7, subscribe: { channel: 'room:a' } });
+    expect(s.channels()).toEqual(['room:b', 'room:c', 'room:a']);
+    await send(s, { id: 8, unsubscribe: { channel: 'room:c' } });
+    expect(s.channels()).toEqual(['room:b', 'room:a']);
+    await send(s, { id: 9, subscribe: { channel: 'room:b' } });
+    expect(replyTo(t, 9).error?.code).toBe(105);
+    for (const channel of ['room:a', 'room:b', 'room:c']) await node.publish(channel, enc.encode(`"${channel}"`));
+    await flush();
+    expect(
+      t
+        .pushes()
+        .filter((p) => p.pub !== undefined)
+        .map((p) => p.channel),
+    ).toEqual(['room:a', 'room:b']);
+    expect(node.info().numSubs).toBe(2);
+  });
+
+  it('processes commands in order again after its queue drained', async () => {
+    const { connect, send } = await setup();
+    const { t, s } = await connect();
+    await send(s, { id: 2, subscribe: { channel: 'room:q' } });
+    // Two frames in one turn after the queue had drained: replies keep command order.
+    s.handleFrame(enc.encode('{"id":3,"history":{"channel":"room:q","limit":1}}'));
+    s.handleFrame(enc.encode('{"id":4,"unsubscribe":{"channel":"room:q"}}\n{"id":5,"history":{"channel":"room:q"}}'));
+    for (let i = 0; i < 8; i++) await flush();
+    const ids = t
+      .replies()
+      .map((r) => r.id)
+      .filter((id) => typeof id === 'number' && id >= 3);
+    expect(ids).toEqual([3, 4, 5]);
+    expect(replyTo(t, 5).error?.code).toBe(103);
+  });
+
   it('sends unsubscribe 2500 when a positioned stream sees an offset gap', async () => {
     const { node, connect, send } = await setup();
     const { t, s } = await connect();

@@ -26,7 +26,7 @@ import type { EncodedPush } from './encoded-push.js';
 import type { HubSession } from './hub.js';
 import type { NodeContext } from './node-context.js';
 import { type SubscribeOutcome, SubscriptionManager } from './subscriptions.js';
-import { SessionWriter } from './writer.js';
+import { type OverflowListener, SessionWriter } from './writer.js';
 
 /** Lifecycle of a session. */
 export type SessionState = 'connecting' | 'connected' | 'closed';
@@ -39,10 +39,9 @@ export type SessionState = 'connecting' | 'connected' | 'closed';
  * bounded writer. `close` is idempotent; after it nothing is written and every subscription,
  * presence entry and timer is released.
  */
-export class Session implements HubSession {
+export class Session implements HubSession, OverflowListener {
   readonly id: string = randomUUID();
   readonly transport: Transport;
-  readonly codec: Codec;
   // Only connect reads the peer context (headers for header-based auth): it is dropped once the
   // session is connected, so an idle session does not keep the upgrade request's headers alive.
   #context: SessionContext | undefined;
@@ -50,9 +49,16 @@ export class Session implements HubSession {
   readonly #writer: SessionWriter;
   readonly #subs: SubscriptionManager;
   #state: SessionState = 'connecting';
-  #credentials: Credentials | undefined;
+  // From the credentials, only what is read after connect (the channels claim and info, kept
+  // in clientInfo, need not stay with every idle session); one object less per session.
+  #userId = '';
+  #anonymous = true;
+  #expireAt: number | undefined;
+  // Built on first use (presence, join/leave, client publish) unless the token carried info.
   #clientInfo: ClientInfo | undefined;
-  #chain: Promise<void> = Promise.resolve();
+  // The command queue's tail; back to the shared settled promise whenever the queue drains, so
+  // an idle session holds no promise of its own.
+  #chain: Promise<void> = settled;
   #pending = 0;
   #awaitingPong = false;
   // Tickets in the node's shared queues (SessionTimers), 0 when none is pending.
@@ -66,11 +72,8 @@ export class Session implements HubSession {
   constructor(node: NodeContext, transport: Transport, context: SessionContext = {}) {
     this.#node = node;
     this.transport = transport;
-    this.codec = transport.codec;
     this.#context = context;
-    this.#writer = new SessionWriter(transport, node.scheduler, node.client.maxQueueBytes, () =>
-      this.close(disconnectOf(DisconnectCode.Slow)),
-    );
+    this.#writer = new SessionWriter(transport, node.scheduler, node.client.maxQueueBytes, this);
     this.#subs = new SubscriptionManager(node, this);
     this.#connectTicket = Session.#timersOf(node).connect.schedule(this);
   }
@@ -109,12 +112,17 @@ export class Session implements HubSession {
     return timers;
   }
 
+  /** The transport's codec. */
+  get codec(): Codec {
+    return this.transport.codec;
+  }
+
   get state(): SessionState {
     return this.#state;
   }
 
   get userId(): string {
-    return this.#credentials?.userId ?? '';
+    return this.#userId;
   }
 
   /** True on one-way transports (SSE, HTTP streams): the peer cannot answer pings or resubscribe. */
@@ -123,12 +131,16 @@ export class Session implements HubSession {
   }
 
   get anonymous(): boolean {
-    return this.#credentials?.anonymous ?? true;
+    return this.#anonymous;
   }
 
   /** ClientInfo attached to this client's publications, joins and leaves. */
   get clientInfo(): ClientInfo {
-    return this.#clientInfo ?? { user: this.userId, client: this.id };
+    if (this.#clientInfo !== undefined) return this.#clientInfo;
+    const info: ClientInfo = { user: this.#userId, client: this.id };
+    // The user is fixed once connected (a refresh must keep it), so the object can be kept.
+    if (this.#state === 'connected') this.#clientInfo = info;
+    return info;
   }
 
   /** Channels this session is subscribed to (active or subscribing). */
@@ -168,6 +180,11 @@ export class Session implements HubSession {
       }
       this.#chain = this.#chain.then(() => this.#process(command));
     }
+  }
+
+  /** The writer's queue overflowed: disconnect the slow consumer (3008). */
+  writerOverflowed(): void {
+    this.close(disconnectOf(DisconnectCode.Slow));
   }
 
   /** The transport saw the peer go away: release everything without writing. */
@@ -242,18 +259,24 @@ export class Session implements HubSession {
 
   async #process(command: Command): Promise<void> {
     this.#pending--;
-    if (this.#state === 'closed') return;
-    const id = command.id ?? 0;
     try {
-      if (command.connect !== undefined) return await this.#connect(id, command);
-      if (this.#state !== 'connected') {
-        this.close(disconnectOf(DisconnectCode.BadRequest));
-        return;
+      if (this.#state === 'closed') return;
+      const id = command.id ?? 0;
+      try {
+        if (command.connect !== undefined) return await this.#connect(id, command);
+        if (this.#state !== 'connected') {
+          this.close(disconnectOf(DisconnectCode.BadRequest));
+          return;
+        }
+        const reply = await this.#dispatch(command);
+        if (reply !== undefined) this.#reply({ id, ...reply });
+      } catch (error) {
+        this.#replyError(id, error);
       }
-      const reply = await this.#dispatch(command);
-      if (reply !== undefined) this.#reply({ id, ...reply });
-    } catch (error) {
-      this.#replyError(id, error);
+    } finally {
+      // Nothing queued behind this command: the next one may chain on the shared promise, as
+      // this one is done (only the promise wrapping it has yet to settle).
+      if (this.#pending === 0) this.#chain = settled;
     }
   }
 
@@ -306,19 +329,12 @@ export class Session implements HubSession {
     if (this.#state !== 'connecting') return;
     // Kept until now: a client answered 109 (token expired) may send connect again.
     this.#context = undefined;
-    // Only these fields are read after connect: the channels claim and info (kept in clientInfo)
-    // need not stay with every idle session.
-    this.#credentials = {
-      userId: credentials.userId,
-      anonymous: credentials.anonymous,
-      channels: noChannels,
-      ...(credentials.expireAt !== undefined ? { expireAt: credentials.expireAt } : {}),
-    };
-    this.#clientInfo = {
-      user: credentials.userId,
-      client: this.id,
-      ...(credentials.info ? { connInfo: credentials.info } : {}),
-    };
+    this.#userId = credentials.userId;
+    this.#anonymous = credentials.anonymous;
+    this.#expireAt = credentials.expireAt;
+    this.#clientInfo = credentials.info
+      ? { user: credentials.userId, client: this.id, connInfo: credentials.info }
+      : undefined;
     this.#state = 'connected';
     this.#cancel('connect');
     this.#node.hub.addSession(this);
@@ -371,10 +387,7 @@ export class Session implements HubSession {
       this.close(disconnectOf(DisconnectCode.InvalidToken));
       throw clientError(ErrorCode.PermissionDenied);
     }
-    this.#credentials = {
-      ...this.#credentials!,
-      ...(credentials.expireAt !== undefined ? { expireAt: credentials.expireAt } : {}),
-    };
+    if (credentials.expireAt !== undefined) this.#expireAt = credentials.expireAt;
     this.#scheduleExpiry(credentials.expireAt);
     const ttl = this.#ttlSeconds(credentials.expireAt);
     return { client: this.id, version: this.#node.version, ...(ttl !== undefined ? { expires: true, ttl } : {}) };
@@ -415,7 +428,7 @@ export class Session implements HubSession {
     this.#expireTimer = this.#node.clock.setTimeout(() => {
       this.#expireTimer = undefined;
       this.#expireDue = 0;
-      const current = this.#credentials?.expireAt;
+      const current = this.#expireAt;
       if (current !== undefined && current * 1000 <= this.#node.clock.now()) {
         this.close(disconnectOf(DisconnectCode.Expired));
       }
@@ -481,7 +494,8 @@ export class Session implements HubSession {
   }
 }
 
-const noChannels: readonly string[] = Object.freeze([]);
+/** The command queue's tail while it is empty, shared by every session. */
+const settled: Promise<void> = Promise.resolve();
 
 /** A node's shared fixed-delay session timers. */
 interface SessionTimers {

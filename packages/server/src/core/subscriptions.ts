@@ -41,11 +41,10 @@ export interface SubscriberSession extends HubSession {
 export type LiveVerdict = 'deliver' | 'skip' | 'insufficient';
 
 interface Subscription {
+  /** The hub's string for the channel (`Hub.addSubscriber`), shared by its subscribers. */
   readonly channel: string;
   readonly options: NamespaceOptions;
-  readonly serverSide: boolean;
   readonly positioned: boolean;
-  readonly recoverable: boolean;
   readonly joinLeave: boolean;
   readonly chanInfo: Uint8Array | undefined;
   /** Live publications that arrived while the subscribe was reading history; null once active. */
@@ -77,7 +76,11 @@ export interface SubscribeOutcome {
 export class SubscriptionManager {
   readonly #node: NodeContext;
   readonly #session: SubscriberSession;
-  readonly #subs = new Map<string, Subscription>();
+  // Most sessions hold one subscription: it sits in a slot, and a Map (~220 bytes even with one
+  // entry) is made only for the second. Invariant: #rest is empty while #first is undefined, and
+  // #first is the oldest, so [#first, ...#rest] keeps subscription order.
+  #first: Subscription | undefined;
+  #rest: Map<string, Subscription> | undefined;
 
   constructor(node: NodeContext, session: SubscriberSession) {
     this.#node = node;
@@ -85,20 +88,20 @@ export class SubscriptionManager {
   }
 
   has(channel: string): boolean {
-    return this.#subs.has(channel);
+    return this.#get(channel) !== undefined;
   }
 
   channels(): string[] {
-    return [...this.#subs.keys()];
+    return this.#all().map((sub) => sub.channel);
   }
 
   wantsJoinLeave(channel: string): boolean {
-    return this.#subs.get(channel)?.joinLeave === true;
+    return this.#get(channel)?.joinLeave === true;
   }
 
   /** Hot path: decide what to do with a live publication. */
   acceptLive(channel: string, pub: StreamPublication, epoch: string): LiveVerdict {
-    const sub = this.#subs.get(channel);
+    const sub = this.#get(channel);
     if (sub === undefined) return 'skip';
     if (sub.buffer !== null) {
       if (sub.buffer.length >= this.#node.client.maxRecoveryBuffer) sub.bufferOverflow = true;
@@ -119,7 +122,7 @@ export class SubscriptionManager {
    * a loss. Subscriptions that are not positioned cannot detect gaps (documented at-most-once).
    */
   checkPosition(channel: string, top: StreamPosition): void {
-    const sub = this.#subs.get(channel);
+    const sub = this.#get(channel);
     if (sub === undefined || !sub.positioned || sub.buffer !== null) return;
     if (top.epoch !== sub.epoch || top.offset > sub.offset) this.insufficientState(channel);
   }
@@ -129,7 +132,7 @@ export class SubscriptionManager {
    * is closed with 3010 instead, and its client resumes from its cursor on reconnect.
    */
   insufficientState(channel: string): void {
-    if (!this.#subs.has(channel)) return;
+    if (!this.has(channel)) return;
     if (this.#session.unidirectional) {
       this.#session.close(disconnectOf(DisconnectCode.InsufficientState));
       return;
@@ -142,8 +145,8 @@ export class SubscriptionManager {
   async subscribe(request: SubscribeRequest, mode: { serverSide: boolean }): Promise<SubscribeOutcome> {
     const channel = request.channel ?? '';
     const { options } = this.#node.rules.resolve(channel);
-    if (this.#subs.has(channel)) throw clientError(ErrorCode.AlreadySubscribed);
-    if (this.#subs.size >= this.#node.client.maxSubscriptions) throw clientError(ErrorCode.LimitExceeded);
+    if (this.has(channel)) throw clientError(ErrorCode.AlreadySubscribed);
+    if (this.#size() >= this.#node.client.maxSubscriptions) throw clientError(ErrorCode.LimitExceeded);
     let expireAt: number | undefined;
     let chanInfo: Uint8Array | undefined;
     if (!mode.serverSide) {
@@ -151,7 +154,7 @@ export class SubscriptionManager {
       expireAt = grant.expireAt;
       chanInfo = grant.info;
     }
-    if (this.#subs.has(channel)) throw clientError(ErrorCode.AlreadySubscribed);
+    if (this.has(channel)) throw clientError(ErrorCode.AlreadySubscribed);
     if (this.#session.state !== 'connected') throw clientError(ErrorCode.NotAvailable);
 
     const hasHistory = options.historySize > 0 && options.historyTtlMs > 0;
@@ -161,11 +164,9 @@ export class SubscriptionManager {
     const positioned =
       recoverable || options.forcePositioning || (options.allowPositioning && request.positioned === true);
     const sub: Subscription = {
-      channel,
+      channel: this.#node.hub.addSubscriber(channel, this.#session),
       options,
-      serverSide: mode.serverSide,
       positioned,
-      recoverable,
       joinLeave: options.forcePushJoinLeave || (options.joinLeave && request.joinLeave === true),
       chanInfo,
       buffer: [],
@@ -176,8 +177,7 @@ export class SubscriptionManager {
       expireTimer: undefined,
       presenceTimer: undefined,
     };
-    this.#subs.set(channel, sub);
-    this.#node.hub.addSubscriber(channel, this.#session);
+    this.#add(sub);
 
     const result: SubscribeResult = {};
     try {
@@ -204,10 +204,10 @@ export class SubscriptionManager {
         if (recoverable) result.recoverable = true;
       }
     } catch (error) {
-      if (this.#subs.get(channel) === sub) await this.remove(channel);
+      if (this.#get(channel) === sub) await this.remove(channel);
       throw isTidingsError(error) && error.wireCode !== undefined ? error : clientError(ErrorCode.Internal);
     }
-    if (this.#subs.get(channel) !== sub) throw clientError(ErrorCode.NotAvailable);
+    if (this.#get(channel) !== sub) throw clientError(ErrorCode.NotAvailable);
 
     if (expireAt !== undefined) {
       result.expires = true;
@@ -218,7 +218,7 @@ export class SubscriptionManager {
   }
 
   async remove(channel: string): Promise<void> {
-    const sub = this.#subs.get(channel);
+    const sub = this.#get(channel);
     if (sub === undefined) return;
     this.#release(sub);
     await this.#leave(sub);
@@ -226,7 +226,7 @@ export class SubscriptionManager {
 
   /** Release every subscription (session closing); presence removal and leaves run in the background. */
   releaseAll(): void {
-    for (const sub of [...this.#subs.values()]) {
+    for (const sub of this.#all()) {
       this.#release(sub);
       void this.#leave(sub);
     }
@@ -236,7 +236,7 @@ export class SubscriptionManager {
     const { options } = this.#node.rules.resolve(channel);
     const allowed = this.#session.anonymous
       ? options.allowPublishForAnonymous
-      : options.allowPublishForClient || (options.allowPublishForSubscriber && this.#subs.has(channel));
+      : options.allowPublishForClient || (options.allowPublishForSubscriber && this.has(channel));
     if (!allowed) throw clientError(ErrorCode.PermissionDenied);
     await this.#node.publish(channel, data, { info: this.#infoFor(channel) });
   }
@@ -245,7 +245,7 @@ export class SubscriptionManager {
     const { options } = this.#node.rules.resolve(request.channel);
     const allowed = this.#session.anonymous
       ? options.allowHistoryForAnonymous
-      : options.allowHistoryForClient || (options.allowHistoryForSubscriber && this.#subs.has(request.channel));
+      : options.allowHistoryForClient || (options.allowHistoryForSubscriber && this.has(request.channel));
     if (!allowed) throw clientError(ErrorCode.PermissionDenied);
     const read = await this.#node.history(request.channel, {
       limit: request.limit ?? 0,
@@ -266,7 +266,7 @@ export class SubscriptionManager {
   }
 
   async refresh(request: SubRefreshRequest): Promise<SubRefreshResult> {
-    const sub = this.#subs.get(request.channel);
+    const sub = this.#get(request.channel);
     if (sub === undefined) throw clientError(ErrorCode.PermissionDenied);
     const grant = await this.#verifyToken(request.token, request.channel);
     sub.expireAt = grant.expireAt;
@@ -279,7 +279,7 @@ export class SubscriptionManager {
     const { options } = this.#node.rules.resolve(channel);
     const allowed = this.#session.anonymous
       ? options.allowPresenceForAnonymous
-      : options.allowPresenceForClient || (options.allowPresenceForSubscriber && this.#subs.has(channel));
+      : options.allowPresenceForClient || (options.allowPresenceForSubscriber && this.has(channel));
     if (!allowed) throw clientError(ErrorCode.PermissionDenied);
   }
 
@@ -309,7 +309,7 @@ export class SubscriptionManager {
   }
 
   #activate(sub: Subscription): void {
-    if (this.#subs.get(sub.channel) !== sub || sub.buffer === null) return;
+    if (this.#get(sub.channel) !== sub || sub.buffer === null) return;
     const buffered = sub.buffer;
     sub.buffer = null;
     if (sub.bufferOverflow) {
@@ -336,7 +336,7 @@ export class SubscriptionManager {
     if (sub.expireAt === undefined) return;
     const delay = Math.max(0, sub.expireAt * 1000 - this.#node.clock.now()) + this.#node.client.expiredCloseDelayMs;
     sub.expireTimer = this.#node.clock.setTimeout(() => {
-      if (this.#subs.get(sub.channel) !== sub) return;
+      if (this.#get(sub.channel) !== sub) return;
       if (sub.expireAt !== undefined && sub.expireAt * 1000 <= this.#node.clock.now()) {
         const code = UnsubscribeCode.Expired;
         void this.remove(sub.channel);
@@ -349,7 +349,7 @@ export class SubscriptionManager {
     const { options } = sub;
     if (options.presence) {
       const refresh = () => {
-        if (this.#subs.get(sub.channel) !== sub) return;
+        if (this.#get(sub.channel) !== sub) return;
         this.#node.presenceStore
           .add(sub.channel, this.#session.id, this.#infoFor(sub.channel), this.#node.client.presenceTtlMs)
           .catch((error: unknown) => this.#node.logger.warn({ err: String(error) }, 'presence update failed'));
@@ -365,7 +365,7 @@ export class SubscriptionManager {
   }
 
   #release(sub: Subscription): void {
-    this.#subs.delete(sub.channel);
+    this.#delete(sub);
     if (sub.expireTimer !== undefined) this.#node.clock.clearTimeout(sub.expireTimer);
     if (sub.presenceTimer !== undefined) this.#node.clock.clearTimeout(sub.presenceTimer);
     this.#node.hub.removeSubscriber(sub.channel, this.#session);
@@ -384,7 +384,41 @@ export class SubscriptionManager {
     }
   }
 
-  #infoFor(channel: string, sub = this.#subs.get(channel)): ClientInfo {
+  #get(channel: string): Subscription | undefined {
+    const first = this.#first;
+    if (first !== undefined && first.channel === channel) return first;
+    return this.#rest?.get(channel);
+  }
+
+  #size(): number {
+    return this.#first === undefined ? 0 : 1 + (this.#rest?.size ?? 0);
+  }
+
+  /** Every subscription, oldest first, as a snapshot. */
+  #all(): Subscription[] {
+    if (this.#first === undefined) return [];
+    return this.#rest === undefined ? [this.#first] : [this.#first, ...this.#rest.values()];
+  }
+
+  #add(sub: Subscription): void {
+    if (this.#first === undefined) {
+      this.#first = sub;
+      return;
+    }
+    this.#rest ??= new Map();
+    this.#rest.set(sub.channel, sub);
+  }
+
+  #delete(sub: Subscription): void {
+    if (this.#first === sub) {
+      // The oldest of the rest takes the slot, so the order stays the subscription order.
+      const next = this.#rest?.values().next().value;
+      if (next !== undefined) this.#rest?.delete(next.channel);
+      this.#first = next;
+    } else if (this.#rest?.get(sub.channel) === sub) this.#rest.delete(sub.channel);
+  }
+
+  #infoFor(channel: string, sub = this.#get(channel)): ClientInfo {
     const base = this.#session.clientInfo;
     return sub?.chanInfo ? { ...base, chanInfo: sub.chanInfo } : base;
   }

@@ -43,7 +43,7 @@ describe('SessionWriter', () => {
   it('hands a batch that is one shared push to writeShared, once per flush', () => {
     const transport = new RecordingTransport(jsonCodec, true);
     const scheduler = manualScheduler();
-    const writer = new SessionWriter(transport, scheduler, 1 << 20, () => {});
+    const writer = new SessionWriter(transport, scheduler, 1 << 20, { writerOverflowed: () => {} });
     const encoded = pub(1);
     expect(writer.enqueueShared(encoded)).toBe(true);
     expect(scheduler.items).toEqual([writer]);
@@ -55,7 +55,7 @@ describe('SessionWriter', () => {
 
   it('joins a mixed batch in enqueue order through write', () => {
     const transport = new RecordingTransport(jsonCodec, true);
-    const writer = new SessionWriter(transport, manualScheduler(), 1 << 20, () => {});
+    const writer = new SessionWriter(transport, manualScheduler(), 1 << 20, { writerOverflowed: () => {} });
     writer.enqueue(jsonCodec.encodeReply({ id: 1 }));
     writer.enqueueShared(pub(2));
     writer.enqueueShared(pub(3));
@@ -78,7 +78,7 @@ describe('SessionWriter', () => {
     const many = Object.assign(transport, {
       writeSharedMany: (batch: readonly EncodedPush[]) => void batches.push([...batch]),
     });
-    const writer = new SessionWriter(many, manualScheduler(), 1 << 20, () => {});
+    const writer = new SessionWriter(many, manualScheduler(), 1 << 20, { writerOverflowed: () => {} });
     const [a, b] = [pub(1), pub(2)];
     writer.enqueueShared(a);
     writer.enqueueShared(b);
@@ -94,7 +94,7 @@ describe('SessionWriter', () => {
 
   it('writes the shared unit itself to a transport without writeShared', () => {
     const transport = new RecordingTransport(protobufCodec, false);
-    const writer = new SessionWriter(transport, manualScheduler(), 1 << 20, () => {});
+    const writer = new SessionWriter(transport, manualScheduler(), 1 << 20, { writerOverflowed: () => {} });
     const encoded = pub(5);
     writer.enqueueShared(encoded);
     writer.flush();
@@ -105,7 +105,9 @@ describe('SessionWriter', () => {
     const transport = new RecordingTransport(jsonCodec, true);
     let overflows = 0;
     const size = pub(1).unitFor(jsonCodec).byteLength;
-    const writer = new SessionWriter(transport, manualScheduler(), size * 2 + 10, () => overflows++);
+    const writer = new SessionWriter(transport, manualScheduler(), size * 2 + 10, {
+      writerOverflowed: () => overflows++,
+    });
     expect(writer.enqueueShared(pub(1))).toBe(true);
     expect(writer.queuedBytes).toBe(size);
     transport.bufferedBytes = size + 5;
@@ -113,6 +115,33 @@ describe('SessionWriter', () => {
     expect(overflows).toBe(1);
     writer.flush();
     expect(transport.sharedWrites).toEqual([]);
+  });
+
+  it('keeps what a transport enqueues while being written to for the next flush, in order', () => {
+    const transport = new RecordingTransport(jsonCodec, false);
+    const scheduler = manualScheduler();
+    const writer = new SessionWriter(transport, scheduler, 1 << 20, { writerOverflowed: () => {} });
+    const first = jsonCodec.encodeReply({ id: 1 });
+    const second = jsonCodec.encodeReply({ id: 2 });
+    const third = jsonCodec.encodeReply({ id: 3 });
+    let reentered = false;
+    const write = transport.write.bind(transport);
+    transport.write = (frame) => {
+      write(frame);
+      if (!reentered) {
+        reentered = true;
+        writer.enqueue(third);
+      }
+    };
+    writer.enqueue(first);
+    writer.enqueue(second);
+    writer.flush();
+    expect(writer.queuedBytes).toBe(third.byteLength);
+    expect(scheduler.items).toEqual([writer, writer]);
+    writer.flush();
+    expect(transport.writes.map((w) => td.decode(w))).toEqual(['{"id":1}\n{"id":2}', '{"id":3}']);
+    writer.flush();
+    expect(transport.writes).toHaveLength(2);
   });
 });
 

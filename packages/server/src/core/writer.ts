@@ -2,6 +2,11 @@ import type { Transport } from '../transport/types.js';
 import { EncodedPush } from './encoded-push.js';
 import type { Flushable, FlushQueue } from './flush-scheduler.js';
 
+/** Told when a writer's queue overflowed (a method, not a closure per writer). */
+export interface OverflowListener {
+  writerOverflowed(): void;
+}
+
 /**
  * A session's outbound queue, bounded in bytes.
  *
@@ -9,26 +14,27 @@ import type { Flushable, FlushQueue } from './flush-scheduler.js';
  * event-loop turn, or the scheduler's write delay). A batch that is exactly one shared push
  * (`enqueueShared`) goes to `transport.writeShared` when the transport has it, so a prebuilt
  * frame can be written as is. When queued bytes plus the transport's own buffered bytes would
- * exceed `maxQueueBytes`, enqueueing returns false, drops the unit and calls `onOverflow` once:
+ * exceed `maxQueueBytes`, enqueueing returns false, drops the unit and calls
+ * `listener.writerOverflowed()` once:
  * the session then disconnects the slow consumer (3008). Nothing is queued after `close`.
  */
 export class SessionWriter implements Flushable {
   readonly #transport: Transport;
   readonly #scheduler: FlushQueue;
   readonly #maxQueueBytes: number;
-  readonly #onOverflow: () => void;
+  readonly #listener: OverflowListener;
   // Shared pushes stay EncodedPush until the flush, so a lone one can use the prebuilt frame.
-  #units: Array<Uint8Array | EncodedPush> = [];
-  #spare: Array<Uint8Array | EncodedPush> = [];
+  // Made on the first enqueue and reused after each flush: an idle writer holds one empty array.
+  #units: Array<Uint8Array | EncodedPush> | undefined;
   #bytes = 0;
   #scheduled = false;
   #closed = false;
 
-  constructor(transport: Transport, scheduler: FlushQueue, maxQueueBytes: number, onOverflow: () => void) {
+  constructor(transport: Transport, scheduler: FlushQueue, maxQueueBytes: number, listener: OverflowListener) {
     this.#transport = transport;
     this.#scheduler = scheduler;
     this.#maxQueueBytes = maxQueueBytes;
-    this.#onOverflow = onOverflow;
+    this.#listener = listener;
   }
 
   /** Bytes waiting in this queue (not counting the transport's buffer). */
@@ -50,11 +56,12 @@ export class SessionWriter implements Flushable {
     if (this.#closed) return false;
     if (this.#bytes + size + this.#transport.bufferedBytes > this.#maxQueueBytes) {
       this.#closed = true;
-      this.#units.length = 0;
+      this.#units = undefined;
       this.#bytes = 0;
-      this.#onOverflow();
+      this.#listener.writerOverflowed();
       return false;
     }
+    this.#units ??= [];
     this.#units.push(entry);
     this.#bytes += size;
     if (!this.#scheduled) {
@@ -66,10 +73,10 @@ export class SessionWriter implements Flushable {
 
   flush(): void {
     this.#scheduled = false;
-    if (this.#closed || this.#units.length === 0) return;
     const units = this.#units;
-    // Swap buffers instead of allocating: the transport may not re-enter, but stay safe if it does.
-    this.#units = this.#spare;
+    if (this.#closed || units === undefined || units.length === 0) return;
+    // Detach the batch: should the transport re-enter and enqueue, that starts a new array.
+    this.#units = undefined;
     this.#bytes = 0;
     const transport = this.#transport;
     const codec = transport.codec;
@@ -88,7 +95,7 @@ export class SessionWriter implements Flushable {
       transport.write(codec.join(units as Uint8Array[]));
     }
     units.length = 0;
-    this.#spare = units;
+    if (this.#units === undefined) this.#units = units;
   }
 
   /** Write what is queued now (used right before a close frame), then stop accepting. */
@@ -101,7 +108,7 @@ export class SessionWriter implements Flushable {
   /** Drop what is queued and stop accepting. */
   close(): void {
     this.#closed = true;
-    this.#units.length = 0;
+    this.#units = undefined;
     this.#bytes = 0;
   }
 }

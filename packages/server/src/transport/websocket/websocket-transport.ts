@@ -22,12 +22,10 @@ const senderIdle = 0;
 
 /** A session's view of one `ws` connection. Moves frames only. */
 export class WebSocketTransport implements Transport {
-  readonly name = 'websocket';
-  readonly unidirectional = false;
+  // One of these per connection: constants are prototype getters and everything derivable is
+  // derived, so an instance holds just its three fields.
   readonly codec: Codec;
   readonly #ws: WebSocket;
-  readonly #internals: WsInternals;
-  readonly #sendOptions: { binary: boolean };
   // Extensions are fixed at the handshake, so the shared frame kind is decided once per
   // connection: plain, deflated (shareable deflate parameters), or none (always ws.send).
   readonly #builder: SharedFrameBuilder | undefined;
@@ -35,9 +33,15 @@ export class WebSocketTransport implements Transport {
   constructor(ws: WebSocket, codec: Codec) {
     this.#ws = ws;
     this.codec = codec;
-    this.#sendOptions = codec.binary ? binaryOptions : textOptions;
-    this.#internals = ws as unknown as WsInternals;
-    this.#builder = sharedBuilderOf(this.#internals);
+    this.#builder = sharedBuilderOf(ws as unknown as WsInternals);
+  }
+
+  get name(): string {
+    return 'websocket';
+  }
+
+  get unidirectional(): boolean {
+    return false;
   }
 
   get bufferedBytes(): number {
@@ -46,7 +50,7 @@ export class WebSocketTransport implements Transport {
   }
 
   write(frame: Uint8Array): void {
-    if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(frame, this.#sendOptions);
+    if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(frame, this.codec.binary ? binaryOptions : textOptions);
   }
 
   /**
@@ -66,7 +70,7 @@ export class WebSocketTransport implements Transport {
   writeShared(encoded: EncodedPush): void {
     const ws = this.#ws;
     if (ws.readyState !== ws.OPEN) return;
-    const internals = this.#internals;
+    const internals = ws as unknown as WsInternals;
     const sender = internals._sender;
     const socket = internals._socket;
     const builder = this.#builder;
@@ -79,7 +83,7 @@ export class WebSocketTransport implements Transport {
     ) {
       socket.write(encoded.frameFor(this.codec, builder));
     } else {
-      ws.send(encoded.unitFor(this.codec), this.#sendOptions);
+      ws.send(encoded.unitFor(this.codec), this.codec.binary ? binaryOptions : textOptions);
     }
   }
 
