@@ -34,6 +34,7 @@ describe('loadConfig precedence', () => {
     expect(config.http).toEqual({
       host: '127.0.0.1',
       port: 8000,
+      backlog: 4096,
       maxHeaderBytes: 16_384,
       headersTimeoutMs: 20_000,
       requestTimeoutMs: 60_000,
