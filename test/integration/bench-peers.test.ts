@@ -73,7 +73,7 @@ function expectEveryDelivery(result: BenchResult): void {
   expect(result.expectedDeliveries).toBe(result.published * 50);
   expect(result.deliveries).toBe(result.expectedDeliveries);
   expect(result.latencyUs.count).toBe(result.deliveries);
-  expect(result.errors).toEqual({ connect: 0, disconnects: 0, publish: 0, protocol: 0, total: 0 });
+  expect(result.errors).toEqual({ connect: 0, disconnects: 0, publish: 0, protocol: 0, dropped: 0, total: 0 });
 }
 
 describe('Socket.IO 4 peer', () => {

@@ -55,7 +55,7 @@ function result(scenario: BenchScenario, timeline: readonly TimelinePoint[]): Be
     deliveriesPerSec: 40_000,
     deliverySeconds: 10,
     latencyUs: latency,
-    errors: { connect: 0, disconnects: 0, publish: 0, protocol: 0, total: 0 },
+    errors: { connect: 0, disconnects: 0, publish: 0, protocol: 0, dropped: 0, total: 0 },
     server: {
       pid: 1,
       cpuPercent: 50,

@@ -35,6 +35,8 @@ export interface WorkerCounters {
   readonly connectErrors: number;
   readonly disconnects: number;
   readonly protocolErrors: number;
+  /** Subscriptions the server ended on its own (see `DeliverySink.dropped`). */
+  readonly dropped: number;
 }
 
 /**

@@ -68,7 +68,7 @@ export function formatResult(r: BenchResult): string {
   if (scenario === 'idle') rows.push(['held', `${o.duration} s without publishing`]);
   rows.push([
     'errors',
-    `${r.errors.total} (connect ${r.errors.connect}, disconnects ${r.errors.disconnects}, publish ${r.errors.publish}, protocol ${r.errors.protocol})`,
+    `${r.errors.total} (connect ${r.errors.connect}, disconnects ${r.errors.disconnects}, publish ${r.errors.publish}, protocol ${r.errors.protocol}, dropped by the server ${r.errors.dropped ?? 0})`,
   ]);
   const window = publishes ? 'while publishing' : scenario === 'idle' ? 'while holding' : 'while connecting';
   rows.push(['load cpu', `${r.loadCpuPercent}% of a core (bench processes, ${window})`]);

@@ -32,6 +32,8 @@ interface WorkerState {
   counters: WorkerCounters;
   ready?: WorkerReady;
   done: boolean;
+  /** Ticks received from this worker (its once-a-second reports). */
+  ticks: number;
 }
 
 const zeroCounters: WorkerCounters = {
@@ -40,6 +42,7 @@ const zeroCounters: WorkerCounters = {
   connectErrors: 0,
   disconnects: 0,
   protocolErrors: 0,
+  dropped: 0,
 };
 
 function workerEntry(): { file: string; execArgv: string[] } {
@@ -177,12 +180,13 @@ export async function runBench(options: BenchOptions, onProgress?: (p: BenchProg
   for (let index = 0; index < options.workers; index++) {
     const count = index === options.workers - 1 ? options.subscribers - first : per;
     const child = fork(entry.file, [], { execArgv: entry.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const state: WorkerState = { child, counters: zeroCounters, done: false };
+    const state: WorkerState = { child, counters: zeroCounters, done: false, ticks: 0 };
     states.push(state);
     child.on('message', (message: FromWorker) => {
       if (message.type === 'tick') {
         const { type: _type, histogram, ...counters } = message;
         state.counters = counters;
+        state.ticks++;
         if (histogram !== '') {
           const h = hdr.decodeFromCompressedBase64(histogram);
           total.add(h);
@@ -229,6 +233,8 @@ export async function runBench(options: BenchOptions, onProgress?: (p: BenchProg
   // Expected deliveries: each channel's publications times its subscribers.
   const subscribersOf = (channel: number) =>
     Math.floor(options.subscribers / options.channels) + (channel < options.subscribers % options.channels ? 1 : 0);
+  /** The fewest reports any worker has sent: a heartbeat every worker has passed. */
+  const heartbeats = (): number => Math.min(...states.map((state) => state.ticks));
   const expectedOf = (stats: PublisherStats) =>
     stats.perChannel.reduce((acc, n, channel) => acc + n * subscribersOf(channel), 0);
 
@@ -269,7 +275,11 @@ export async function runBench(options: BenchOptions, onProgress?: (p: BenchProg
       connected: point.connected,
       deliveriesPerSec: point.deliveriesPerSec,
       ...(point.p99 === undefined ? {} : { p99Us: point.p99 }),
-      errors: sum(states, 'connectErrors') + sum(states, 'disconnects') + sum(states, 'protocolErrors'),
+      errors:
+        sum(states, 'connectErrors') +
+        sum(states, 'disconnects') +
+        sum(states, 'protocolErrors') +
+        sum(states, 'dropped'),
     });
   };
 
@@ -324,6 +334,7 @@ export async function runBench(options: BenchOptions, onProgress?: (p: BenchProg
       warmExpected,
       () => failure !== undefined,
       drainLimits,
+      heartbeats,
     );
     // Two tick rounds: every warm-up latency has reached `total` before it is cleared.
     await tickRounds(2);
@@ -359,6 +370,7 @@ export async function runBench(options: BenchOptions, onProgress?: (p: BenchProg
     expected,
     () => failure !== undefined,
     drainLimits,
+    heartbeats,
   );
 
   const serverDrained = options.serverPid === undefined ? undefined : sampleProcess(options.serverPid);
@@ -376,6 +388,7 @@ export async function runBench(options: BenchOptions, onProgress?: (p: BenchProg
     disconnects: sum(states, 'disconnects'),
     publish: stats.errors,
     protocol: sum(states, 'protocolErrors'),
+    dropped: sum(states, 'dropped'),
   };
   const { token: _token, apiKey: _apiKey, progress: _progress, ...shown } = options;
   const result: BenchResult = {
@@ -407,7 +420,10 @@ export async function runBench(options: BenchOptions, onProgress?: (p: BenchProg
             requestLatencyUs: apiStats.requestLatencyUs,
           },
         }),
-    errors: { ...errors, total: errors.connect + errors.disconnects + errors.publish + errors.protocol },
+    errors: {
+      ...errors,
+      total: errors.connect + errors.disconnects + errors.publish + errors.protocol + errors.dropped,
+    },
     ...(serverStart === undefined || serverEnd === undefined || options.serverPid === undefined
       ? {}
       : {

@@ -137,6 +137,8 @@ export interface BenchErrors {
   readonly publish: number;
   /** Frames the client could not decode. */
   readonly protocol: number;
+  /** Subscriptions the server ended on its own: unsubscribe/disconnect push, or an error close. */
+  readonly dropped: number;
   readonly total: number;
 }
 

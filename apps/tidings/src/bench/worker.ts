@@ -23,6 +23,7 @@ class Load implements DeliverySink {
   #connectErrors = 0;
   #disconnects = 0;
   #protocolErrors = 0;
+  #dropped = 0;
   #stopping = false;
   #firstOpenAt = 0;
   #lastReadyAt = 0;
@@ -103,6 +104,10 @@ class Load implements DeliverySink {
     this.#histogram.recordValue(Math.min(maxTrackedLatencyUs, Math.max(1, nowMicros() - sent)));
   }
 
+  dropped(): void {
+    this.#dropped++;
+  }
+
   protocolError(): void {
     this.#protocolErrors++;
   }
@@ -127,6 +132,7 @@ class Load implements DeliverySink {
       connectErrors: this.#connectErrors,
       disconnects: this.#disconnects,
       protocolErrors: this.#protocolErrors,
+      dropped: this.#dropped,
     };
   }
 

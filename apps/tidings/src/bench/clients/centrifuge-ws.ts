@@ -28,6 +28,14 @@ export const createCentrifugeWsAdapter: AdapterFactory = (config, sink) => {
   const onPublication = (sent: number): void => sink.delivery(sent);
   return {
     open(channel, localAddress, hooks): Subscriber {
+      // Set once we close: the server's close frame is then the answer to ours, not a drop.
+      let closing = false;
+      let dropped = false;
+      const drop = (): void => {
+        if (closing || dropped) return;
+        dropped = true;
+        sink.dropped();
+      };
       const send = (data: Uint8Array): void => (codec.binary ? socket.sendBinary(data) : socket.sendText(data));
       const socket = openRawWebSocket(
         { url: config.url, localAddress, protocols },
@@ -51,14 +59,21 @@ export const createCentrifugeWsAdapter: AdapterFactory = (config, sink) => {
                 else send(codec.encodeCommands([{ id: subscribeId, subscribe: { channel } }]));
               } else if (reply.id === subscribeId) hooks.settle(reply.error === undefined);
               else if (reply.id === undefined && reply.push === undefined) send(pong);
+              else if (reply.push?.unsubscribe !== undefined || reply.push?.disconnect !== undefined) drop();
             }
+          },
+          serverClose: (code) => {
+            if (code !== 1000) drop();
           },
           error: () => hooks.settle(false),
           closed: () => hooks.closed(),
         },
       );
       return {
-        close: () => socket.close(1000),
+        close: () => {
+          closing = true;
+          socket.close(1000);
+        },
         destroy: () => socket.destroy(),
       };
     },

@@ -22,17 +22,24 @@ function channelUrl(base: string, channel: string): URL {
  */
 export const createNchanWsAdapter: AdapterFactory = (config, sink) => ({
   open(channel, localAddress, hooks): Subscriber {
+    let closing = false;
     const socket = openRawWebSocket(
       { url: channelUrl(config.url, channel), localAddress },
       {
         open: () => hooks.settle(true),
         message: (message) => sink.delivery(readSendTime(message)),
+        serverClose: (code) => {
+          if (!closing && code !== 1000) sink.dropped();
+        },
         error: () => hooks.settle(false),
         closed: () => hooks.closed(),
       },
     );
     return {
-      close: () => socket.close(1000),
+      close: () => {
+        closing = true;
+        socket.close(1000);
+      },
       destroy: () => socket.destroy(),
     };
   },

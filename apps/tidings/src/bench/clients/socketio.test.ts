@@ -46,13 +46,15 @@ interface Recorded {
   readonly settled: boolean[];
   closed: number;
   protocolErrors: number;
+  dropped: number;
 }
 
 function open(origin: string, channel: string, token?: string) {
-  const rec: Recorded = { deliveries: [], settled: [], closed: 0, protocolErrors: 0 };
+  const rec: Recorded = { deliveries: [], settled: [], closed: 0, protocolErrors: 0, dropped: 0 };
   const sink: DeliverySink = {
     delivery: (sent) => rec.deliveries.push(sent),
     protocolError: () => rec.protocolErrors++,
+    dropped: () => rec.dropped++,
   };
   const hooks: SubscriberHooks = { settle: (ok) => rec.settled.push(ok), closed: () => rec.closed++ };
   const adapter = createSocketIoAdapter(
@@ -93,6 +95,16 @@ describe('socketio adapter', () => {
     await until(() => rec.closed === 1);
     expect(await left).toBe('client namespace disconnect');
     expect(rec.protocolErrors).toBe(0);
+    expect(rec.dropped).toBe(0);
+  });
+
+  it('counts a subscriber the server disconnects on its own as dropped', async () => {
+    const { origin, io: server } = await startServer();
+    const { rec } = open(origin, 'fan-1');
+    await until(() => rec.settled.length > 0);
+    server.disconnectSockets(true);
+    await until(() => rec.closed === 1);
+    expect(rec.dropped).toBe(1);
   });
 
   it('connects without a token (empty auth) too', async () => {

@@ -60,11 +60,22 @@ export const createSocketIoAdapter: AdapterFactory = (config, sink) => {
   return {
     open(channel, localAddress, hooks): Subscriber {
       const subscribe = `421${JSON.stringify(['subscribe', channel])}`;
+      let subscribed = false;
+      let closing = false;
+      let dropped = false;
+      const drop = (): void => {
+        if (!subscribed || closing || dropped) return;
+        dropped = true;
+        sink.dropped();
+      };
       /** A Socket.IO packet other than a publication (`4…`). */
       const onPacket = (data: Buffer): void => {
-        if (hasPrefix(data, 0, data.length, subscribeAck)) hooks.settle(ackSucceeded(data.toString('utf8', 3)));
-        else if (data[1] === connectPacket) socket.sendText(subscribe);
+        if (hasPrefix(data, 0, data.length, subscribeAck)) {
+          subscribed = ackSucceeded(data.toString('utf8', 3));
+          hooks.settle(subscribed);
+        } else if (data[1] === connectPacket) socket.sendText(subscribe);
         else if (data[1] === connectErrorPacket || data[1] === disconnectPacket) {
+          drop();
           hooks.settle(false);
           socket.close(1000);
         }
@@ -82,7 +93,13 @@ export const createSocketIoAdapter: AdapterFactory = (config, sink) => {
             if (type === engineMessage) onPacket(data);
             else if (type === enginePing) socket.sendText('3');
             else if (type === engineOpen) socket.sendText(connect);
-            else if (type === engineClose) socket.close(1000);
+            else if (type === engineClose) {
+              drop();
+              socket.close(1000);
+            }
+          },
+          serverClose: (code) => {
+            if (code !== 1000) drop();
           },
           error: () => hooks.settle(false),
           closed: () => hooks.closed(),
@@ -91,6 +108,7 @@ export const createSocketIoAdapter: AdapterFactory = (config, sink) => {
       return {
         // Like socket.io-client's disconnect(): leave the namespace (`41`), then close the WebSocket.
         close: () => {
+          closing = true;
           socket.sendText('41');
           socket.close(1000);
         },

@@ -7,6 +7,9 @@ import type { AdapterConfig, AdapterFactory, DeliverySink, SubscriberHooks } fro
 const dataField = ascii('data:');
 const publication = ascii('{"type":"publication"');
 const connected = ascii('{"type":"connected"');
+// The server's last event when it ends a stream on purpose (docs/transports.md); we never ask it
+// to, so every `end` is a subscription the server dropped (3008 slow consumer, 3010, ...).
+const ended = ascii('{"type":"end"');
 
 function streamUrl(config: AdapterConfig, channel: string): URL {
   const url = new URL(config.url);
@@ -18,10 +21,11 @@ function headers(config: AdapterConfig, accept: string): Record<string, string> 
   return config.token === undefined ? { Accept: accept } : { Accept: accept, Authorization: `Bearer ${config.token}` };
 }
 
-/** Handles one event object `buf[at, end)`: settles on `connected`, counts `publication`s. */
+/** Handles one event object `buf[at, end)`: settles on `connected`, counts `publication`s and `end`s. */
 function onEvent(buf: Buffer, at: number, end: number, sink: DeliverySink, hooks: SubscriberHooks): void {
   if (hasPrefix(buf, at, end, publication)) sink.delivery(findSendTime(buf, at + publication.length, end));
   else if (hasPrefix(buf, at, end, connected)) hooks.settle(true);
+  else if (hasPrefix(buf, at, end, ended)) sink.dropped();
 }
 
 /**

@@ -38,6 +38,13 @@ export interface DeliverySink {
   delivery(sentAtUs: number): void;
   /** A frame or line that could not be decoded. */
   protocolError(): void;
+  /**
+   * The server ended the subscription on its own, whatever the phase (counted even while the
+   * run stops): an unsubscribe or disconnect push, or a close frame it sent first with a code
+   * other than 1000. Without it a subscriber the server dropped would only show as missing
+   * deliveries.
+   */
+  dropped(): void;
 }
 
 /** Per-subscriber callbacks; the worker guards them, so an adapter may call them more than once. */
