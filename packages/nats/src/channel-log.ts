@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
-import type { HistoryQuery, HistoryReadResult, StreamPublication } from '@tidings/server';
-import { decodeBody } from './codec.js';
+import {
+  decodePublicationBody,
+  type HistoryQuery,
+  type HistoryReadResult,
+  type StreamPublication,
+} from '@tidings/server';
 import { type NatsHandles, toUnavailable, unavailable } from './connection.js';
 import type { NatsNames } from './names.js';
 import { readRecord, recordHeaders, type StreamRecord } from './records.js';
@@ -138,7 +142,10 @@ export class ChannelLog {
       }
       // size 0: a live-only publication (skip_history); it leaves a hole, not a reset.
       if (record.size <= 0 || (record.ttlMs > 0 && msg.time + record.ttlMs <= now)) continue;
-      kept.push({ pub: { offset: record.offset, time: msg.time, ...decodeBody(msg.data) }, size: record.size });
+      kept.push({
+        pub: { offset: record.offset, time: msg.time, ...decodePublicationBody(msg.data) },
+        size: record.size,
+      });
     }
     const live = kept.filter((k) => k.pub.offset > floor);
     // Retention is the newest stored publication's size, counted in stored publications.

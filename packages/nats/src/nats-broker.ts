@@ -1,16 +1,19 @@
 import type { Msg, Subscription } from '@nats-io/transport-node';
 import { type ClientInfo, TidingsError, TidingsErrorCode } from '@tidings/protocol';
-import type {
-  Broker,
-  BrokerEventHandler,
-  BrokerPublishOptions,
-  BrokerPublishResult,
-  HistoryQuery,
-  HistoryReadResult,
-  HistoryStore,
+import {
+  type Broker,
+  type BrokerEventHandler,
+  type BrokerPublishOptions,
+  type BrokerPublishResult,
+  decodeClientInfo,
+  decodePublicationBody,
+  encodeClientInfo,
+  encodePublicationBody,
+  type HistoryQuery,
+  type HistoryReadResult,
+  type HistoryStore,
 } from '@tidings/server';
 import { ChannelLog, type ChannelTop } from './channel-log.js';
-import { decodeBody, decodeInfo, encodeBody, encodeInfo } from './codec.js';
 import { type NatsConnector, type NatsHandles, toUnavailable } from './connection.js';
 import type { NatsNames } from './names.js';
 import { readRecord, recordHeaders } from './records.js';
@@ -132,7 +135,7 @@ export class NatsBroker implements Broker, HistoryStore {
     const msgId = key === undefined ? undefined : this.#names.msgId(channel, key);
     return this.#serial(channel, async () => {
       const { top, duplicateOf } = await this.#log.append(h, channel, {
-        body: encodeBody({ data, info: options.info, tags: options.tags }),
+        body: encodePublicationBody({ data, info: options.info, tags: options.tags }),
         record: (t) => ({ kind: 'pub', offset: t.offset + 1, epoch: t.epoch, size, ttlMs }),
         ...(msgId === undefined ? {} : { msgId }),
       });
@@ -230,7 +233,7 @@ export class NatsBroker implements Broker, HistoryStore {
   async #publishEvent(method: string, kind: number, channel: string, info: ClientInfo): Promise<void> {
     this.#assertOpen(method);
     const { nc } = await this.#connector.use();
-    const body = encodeInfo(info);
+    const body = encodeClientInfo(info);
     const message = new Uint8Array(body.length + 1);
     message[0] = kind;
     message.set(body, 1);
@@ -255,7 +258,11 @@ export class NatsBroker implements Broker, HistoryStore {
     try {
       const stamp = msg.headers?.get('Nats-Time-Stamp');
       const time = stamp === undefined ? Number.NaN : Date.parse(stamp);
-      const pub = { offset: record.offset, time: Number.isFinite(time) ? time : Date.now(), ...decodeBody(msg.data) };
+      const pub = {
+        offset: record.offset,
+        time: Number.isFinite(time) ? time : Date.now(),
+        ...decodePublicationBody(msg.data),
+      };
       handler.onPublication(channel, pub, record.epoch);
     } catch (err) {
       // A handler or decoding failure must surface without breaking the subscription.
@@ -269,7 +276,7 @@ export class NatsBroker implements Broker, HistoryStore {
     const handler = this.#handler;
     if (handler === undefined) return;
     try {
-      const info = decodeInfo(msg.data.subarray(1));
+      const info = decodeClientInfo(msg.data.subarray(1));
       if (msg.data[0] === JOIN) handler.onJoin(channel, info);
       else if (msg.data[0] === LEAVE) handler.onLeave(channel, info);
     } catch (err) {

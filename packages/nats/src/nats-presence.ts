@@ -1,7 +1,6 @@
 import { headers } from '@nats-io/transport-node';
 import { type ClientInfo, TidingsError, TidingsErrorCode } from '@tidings/protocol';
-import type { PresenceStats, PresenceStore } from '@tidings/server';
-import { decodeInfo, encodeInfo } from './codec.js';
+import { decodeClientInfo, encodeClientInfo, type PresenceStats, type PresenceStore } from '@tidings/server';
 import { type NatsConnector, toUnavailable } from './connection.js';
 import type { NatsNames } from './names.js';
 import { Header } from './records.js';
@@ -36,7 +35,7 @@ export class NatsPresence implements PresenceStore {
     const { js } = await this.#connector.use();
     const h = headers();
     h.set(Header.Ttl, String(Math.max(1, Math.ceil(ttlMs))));
-    await js.publish(this.#names.presence(channel, clientId), encodeInfo(info), { headers: h }).catch((err) => {
+    await js.publish(this.#names.presence(channel, clientId), encodeClientInfo(info), { headers: h }).catch((err) => {
       throw toUnavailable(err, 'adding presence');
     });
   }
@@ -64,7 +63,7 @@ export class NatsPresence implements PresenceStore {
       const ttlMs = Number(msg.header?.get(Header.Ttl));
       if (!(msg.time + ttlMs > now)) continue;
       const clientId = Buffer.from(msg.subject.slice(prefix.length), 'base64url').toString('utf8');
-      entries.push([clientId, decodeInfo(msg.data)]);
+      entries.push([clientId, decodeClientInfo(msg.data)]);
     }
     // fromEntries defines own properties, so a client id `__proto__` stays an entry.
     return Object.fromEntries(entries);

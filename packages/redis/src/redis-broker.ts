@@ -1,15 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { type ClientInfo, TidingsError, TidingsErrorCode } from '@tidings/protocol';
-import type {
-  Broker,
-  BrokerEventHandler,
-  BrokerPublishOptions,
-  BrokerPublishResult,
-  HistoryQuery,
-  HistoryReadResult,
-  HistoryStore,
+import {
+  type Broker,
+  type BrokerEventHandler,
+  type BrokerPublishOptions,
+  type BrokerPublishResult,
+  decodeClientInfo,
+  encodeClientInfo,
+  encodePublicationBody,
+  type HistoryQuery,
+  type HistoryReadResult,
+  type HistoryStore,
 } from '@tidings/server';
-import { decodeInfo, encodeBody, encodeInfo } from './codec.js';
 import type { KeySpace } from './keys.js';
 import { asArray, asNumber, asText, decodeEntry, decodePublicationMessage, MessageKind } from './replies.js';
 import { HISTORY_SCRIPT, PUBLISH_SCRIPT } from './scripts.js';
@@ -151,7 +153,7 @@ export class RedisBroker implements Broker, HistoryStore {
       retention?.metaTtlMs !== undefined && retention.metaTtlMs > 0 ? Math.ceil(retention.metaTtlMs) : this.#metaTtlMs;
     const key = options.idempotencyKey;
     const windowMs = key === undefined ? 0 : Math.ceil(options.idempotencyWindowMs ?? this.#idempotencyWindowMs);
-    const body = encodeBody({ data, info: options.info, tags: options.tags });
+    const body = encodePublicationBody({ data, info: options.info, tags: options.tags });
     const reply = await this.#commands.eval(
       PUBLISH_SCRIPT,
       [this.#keys.meta(channel), this.#keys.history(channel), this.#keys.idempotency(channel, key ?? '')],
@@ -214,7 +216,7 @@ export class RedisBroker implements Broker, HistoryStore {
 
   async #publishPresenceEvent(method: string, kind: 'j' | 'l', channel: string, info: ClientInfo): Promise<void> {
     this.#assertOpen(method);
-    const message = Buffer.concat([Buffer.from(kind), encodeInfo(info)]);
+    const message = Buffer.concat([Buffer.from(kind), encodeClientInfo(info)]);
     const name = this.#keys.pubsub(channel);
     await this.#commands.command([this.#sharded ? 'SPUBLISH' : 'PUBLISH', name, message], name);
   }
@@ -231,10 +233,10 @@ export class RedisBroker implements Broker, HistoryStore {
           break;
         }
         case MessageKind.Join:
-          handler.onJoin(channel, decodeInfo(message.subarray(1)));
+          handler.onJoin(channel, decodeClientInfo(message.subarray(1)));
           break;
         case MessageKind.Leave:
-          handler.onLeave(channel, decodeInfo(message.subarray(1)));
+          handler.onLeave(channel, decodeClientInfo(message.subarray(1)));
           break;
       }
     } catch (err) {

@@ -1,6 +1,5 @@
 import { type ClientInfo, TidingsError, TidingsErrorCode } from '@tidings/protocol';
-import type { PresenceStats, PresenceStore } from '@tidings/server';
-import { decodeInfo, encodeInfo } from './codec.js';
+import { decodeClientInfo, encodeClientInfo, type PresenceStats, type PresenceStore } from '@tidings/server';
 import type { KeySpace } from './keys.js';
 import { asArray, asBuffer, asText } from './replies.js';
 import { PRESENCE_ADD_SCRIPT, PRESENCE_GET_SCRIPT, PRESENCE_REMOVE_SCRIPT } from './scripts.js';
@@ -33,7 +32,7 @@ export class RedisPresence implements PresenceStore {
     this.#assertOpen('add');
     await this.#connection.eval(PRESENCE_ADD_SCRIPT, this.#keysOf(channel), [
       clientId,
-      Buffer.from(encodeInfo(info)),
+      Buffer.from(encodeClientInfo(info)),
       String(Math.max(1, Math.ceil(ttlMs))),
     ]);
   }
@@ -50,7 +49,7 @@ export class RedisPresence implements PresenceStore {
     const reply = asArray(await this.#connection.eval(PRESENCE_GET_SCRIPT, this.#keysOf(channel), []));
     const out: Record<string, ClientInfo> = {};
     for (let i = 0; i + 1 < reply.length; i += 2) {
-      out[asText(reply[i])] = decodeInfo(asBuffer(reply[i + 1]));
+      out[asText(reply[i])] = decodeClientInfo(asBuffer(reply[i + 1]));
     }
     return out;
   }

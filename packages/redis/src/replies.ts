@@ -1,5 +1,4 @@
-import type { StreamPublication } from '@tidings/server';
-import { decodeBody } from './codec.js';
+import { decodePublicationBody, type StreamPublication } from '@tidings/server';
 import type { Reply } from './connection.js';
 
 /** First byte of a pub/sub message: publication, join or leave. */
@@ -16,7 +15,7 @@ export function decodePublicationMessage(message: Buffer): { pub: StreamPublicat
   const offset = Number(message.toString('latin1', 1, a));
   const time = Number(message.toString('latin1', a + 1, b));
   const epoch = message.toString('latin1', b + 1, c);
-  return { pub: { ...decodeBody(message.subarray(c + 1)), offset, time }, epoch };
+  return { pub: { ...decodePublicationBody(message.subarray(c + 1)), offset, time }, epoch };
 }
 
 /** Decodes one XRANGE entry `[<offset>-0, [field, value, ...]]` (fields `t` time, `b` body). */
@@ -33,7 +32,7 @@ export function decodeEntry(entry: Reply): StreamPublication {
     else if (field === 'b') body = asBuffer(values[i + 1]);
   }
   if (body === undefined) throw new Error(`history entry ${idText} has no body`);
-  return { ...decodeBody(body), offset, time };
+  return { ...decodePublicationBody(body), offset, time };
 }
 
 /** The reply as an array of at least `length` items; throws on any other shape. */

@@ -5,6 +5,14 @@
  */
 export * from './api/index.js';
 export * from './auth/index.js';
+export {
+  type DecodedPublicationBody,
+  decodeClientInfo,
+  decodePublicationBody,
+  encodeClientInfo,
+  encodePublicationBody,
+  type PublicationBody,
+} from './broker/body-codec.js';
 export * from './broker/ipc/index.js';
 export * from './broker/memory/index.js';
 export type * from './broker/types.js';

@@ -1,7 +1,7 @@
 import { comparableInfo } from '@tidings/testkit';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeBody, decodeInfo, encodeBody, encodeInfo } from './codec.js';
+import { decodeClientInfo, decodePublicationBody, encodeClientInfo, encodePublicationBody } from './body-codec.js';
 
 const bytes = fc.uint8Array({ maxLength: 300 });
 const info = fc.record(
@@ -14,7 +14,7 @@ describe('publication encoding', () => {
   it('round-trips data, info and tags', () => {
     fc.assert(
       fc.property(bytes, fc.option(info, { nil: undefined }), fc.option(tags, { nil: undefined }), (data, i, t) => {
-        const decoded = decodeBody(encodeBody({ data, info: i, tags: t }));
+        const decoded = decodePublicationBody(encodePublicationBody({ data, info: i, tags: t }));
         expect(Array.from(decoded.data)).toEqual(Array.from(data));
         expect(comparableInfo(decoded.info)).toEqual(comparableInfo(i));
         expect(decoded.tags).toEqual(t === undefined ? undefined : { ...t });
@@ -25,25 +25,27 @@ describe('publication encoding', () => {
   it('round-trips a client info, dropping empty byte fields', () => {
     fc.assert(
       fc.property(info, (i) => {
-        expect(comparableInfo(decodeInfo(encodeInfo(i)))).toEqual(comparableInfo(i));
+        expect(comparableInfo(decodeClientInfo(encodeClientInfo(i)))).toEqual(comparableInfo(i));
       }),
     );
   });
 
   it('keeps a tag named __proto__ as a tag', () => {
     const tags = Object.fromEntries([['__proto__', 'x']]);
-    expect(Object.keys(decodeBody(encodeBody({ data: new Uint8Array(0), tags })).tags ?? {})).toEqual(['__proto__']);
+    expect(
+      Object.keys(decodePublicationBody(encodePublicationBody({ data: new Uint8Array(0), tags })).tags ?? {}),
+    ).toEqual(['__proto__']);
   });
 
   it('rejects truncated, trailing and unknown-version input', () => {
-    const encoded = encodeBody({ data: new Uint8Array([1, 2, 3]), tags: { a: 'b' } });
-    expect(() => decodeBody(encoded.subarray(0, encoded.length - 1))).toThrow(/truncated/);
-    expect(() => decodeBody(new Uint8Array([...encoded, 0]))).toThrow(/trailing/);
-    expect(() => decodeBody(new Uint8Array([9, ...encoded.subarray(1)]))).toThrow(/version/);
+    const encoded = encodePublicationBody({ data: new Uint8Array([1, 2, 3]), tags: { a: 'b' } });
+    expect(() => decodePublicationBody(encoded.subarray(0, encoded.length - 1))).toThrow(/truncated/);
+    expect(() => decodePublicationBody(new Uint8Array([...encoded, 0]))).toThrow(/trailing/);
+    expect(() => decodePublicationBody(new Uint8Array([9, ...encoded.subarray(1)]))).toThrow(/version/);
   });
 
   it('encodes lengths past one varint byte', () => {
     const data = new Uint8Array(70_000).fill(7);
-    expect(decodeBody(encodeBody({ data })).data).toEqual(data);
+    expect(decodePublicationBody(encodePublicationBody({ data })).data).toEqual(data);
   });
 });

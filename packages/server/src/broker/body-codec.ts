@@ -1,8 +1,12 @@
 import type { ClientInfo } from '@tidings/protocol';
 
+// The stored form of a publication for the external engines (@tidings/redis, @tidings/nats):
+// one binary codec for both, so a body written by one engine's code reads the same in the other's
+// tests, and a change to the format is made once.
+
 /**
- * What the broker stores and sends for one publication, apart from offset, time and epoch
- * (those are assigned inside the publish script).
+ * What an external engine stores and sends for one publication, apart from offset, time and
+ * epoch (those the engine assigns: inside the Redis publish script, in the NATS message headers).
  */
 export interface PublicationBody {
   readonly data: Uint8Array;
@@ -11,7 +15,7 @@ export interface PublicationBody {
 }
 
 /** A decoded body: absent fields are left out, as `Publication` expects. */
-export interface DecodedBody {
+export interface DecodedPublicationBody {
   readonly data: Uint8Array;
   readonly info?: ClientInfo;
   readonly tags?: Record<string, string>;
@@ -27,9 +31,9 @@ const decoder = new TextDecoder();
  * Encodes a publication body as compact binary: a version byte, a flags byte, then
  * varint-length-prefixed fields (data; user, client, connInfo, chanInfo; tag count and pairs).
  * Binary rather than JSON + base64 because `data` is arbitrary bytes: no 33% base64 growth and
- * no escaping, and the Lua scripts treat the body as an opaque string anyway.
+ * no escaping, and both Redis (Lua scripts) and JetStream treat the body as opaque bytes.
  */
-export function encodeBody(body: PublicationBody): Uint8Array {
+export function encodePublicationBody(body: PublicationBody): Uint8Array {
   const w = new Writer();
   const tags = body.tags === undefined ? undefined : Object.entries(body.tags);
   w.byte(VERSION);
@@ -46,8 +50,8 @@ export function encodeBody(body: PublicationBody): Uint8Array {
   return w.finish();
 }
 
-/** Decodes `encodeBody` output; throws on malformed or unknown-version input. */
-export function decodeBody(bytes: Uint8Array): DecodedBody {
+/** Decodes `encodePublicationBody` output; throws on malformed or unknown-version input. */
+export function decodePublicationBody(bytes: Uint8Array): DecodedPublicationBody {
   const r = new Reader(bytes);
   const version = r.byte();
   if (version !== VERSION) throw new Error(`unknown publication encoding version ${version}`);
@@ -66,14 +70,14 @@ export function decodeBody(bytes: Uint8Array): DecodedBody {
 }
 
 /** Encodes a `ClientInfo` (joins, leaves and presence entries). */
-export function encodeInfo(info: ClientInfo): Uint8Array {
+export function encodeClientInfo(info: ClientInfo): Uint8Array {
   const w = new Writer();
   writeInfo(w, info);
   return w.finish();
 }
 
-/** Decodes `encodeInfo` output; throws on malformed input. */
-export function decodeInfo(bytes: Uint8Array): ClientInfo {
+/** Decodes `encodeClientInfo` output; throws on malformed input. */
+export function decodeClientInfo(bytes: Uint8Array): ClientInfo {
   const r = new Reader(bytes);
   const info = readInfo(r);
   r.end();
