@@ -83,20 +83,13 @@ peer_tidings_start() {
     sse) PEER_TRANSPORT=tidings-sse PEER_URL="http://127.0.0.1:$port/connection/sse" ;;
     ndjson) PEER_TRANSPORT=tidings-ndjson PEER_URL="http://127.0.0.1:$port/connection/stream" ;;
   esac
-  cat >"$config" <<EOC
-{
-  "http": { "host": "127.0.0.1", "port": $port },
-  "auth": { "keys": [{ "alg": "HS256", "secret": "compare-secret-0123456789abcdef0123456789" }] },
-  "api": { "keys": ["compare-api-key-0123456789"] },
-  "channels": { "namespaces": { "bench": { "allowSubscribeForClient": true } } },
-  "log": { "level": "warn" }
-}
-EOC
+  # Template shared with bench/profile-fanout.sh: memory engine, HS256, the bench: namespace.
+  sed -e "s|@PORT@|$port|g" bench/peers/tidings.json >"$config"
   taskset -c 0 "${tidings[@]}" serve --config "$config" >>"$OUT/tidings-server.log" 2>&1 &
   PEER_PID=$!
   PEER_API_URL="http://127.0.0.1:$port"
   PEER_PREFIX="bench:fan-"
-  PEER_API_KEY="compare-api-key-0123456789"
+  PEER_API_KEY="bench-api-key-0123456789"
   PEER_TOKEN="$("${tidings[@]}" gentoken --config "$config" --user bench --ttl 86400)"
 }
 

@@ -31,15 +31,7 @@ case "$TRANSPORT" in
 esac
 mkdir -p "$OUT"
 config="$OUT/config.json"
-cat >"$config" <<EOC
-{
-  "http": { "host": "127.0.0.1", "port": $PORT },
-  "auth": { "keys": [{ "alg": "HS256", "secret": "profile-secret-0123456789abcdef0123456789" }] },
-  "api": { "keys": ["profile-api-key-0123456789"] },
-  "channels": { "namespaces": { "bench": { "allowSubscribeForClient": true } } },
-  "log": { "level": "warn" }
-}
-EOC
+sed -e "s|@PORT@|$PORT|g" bench/peers/tidings.json >"$config"
 taskset -c 0 node --cpu-prof --cpu-prof-dir="$OUT" apps/tidings/bin/tidings.js serve --config "$config" >"$OUT/server.log" 2>&1 &
 server=$!
 trap 'kill -TERM $server 2>/dev/null || true' EXIT
@@ -50,7 +42,7 @@ done
 token="$("${tidings[@]}" gentoken --config "$config" --user bench --ttl 3600)"
 echo "profiling: $NS subscribers, rate $RATE, $DURATION s, $TRANSPORT (server pid $server, output in $OUT)" >&2
 taskset -c 1 "${tidings[@]}" bench --transport "$TRANSPORT" --url "$url" --token "$token" \
-  --api-key profile-api-key-0123456789 -n "$NS" --rate "$RATE" --duration "$DURATION" \
+  --api-key bench-api-key-0123456789 -n "$NS" --rate "$RATE" --duration "$DURATION" \
   --channel-prefix bench:fan- --server-pid "$server" --out "$OUT/bench.json"
 kill -TERM "$server"
 wait "$server" || true
