@@ -7,7 +7,10 @@
 # Usage (after `npm run build`):
 #   bench/profile-fanout.sh                       # 5,000 subscribers, 20 msg/s, 8 s
 #   NS=2000 RATE=0 bench/profile-fanout.sh        # saturating
-# Environment: NS [5000], RATE [20], DURATION [8], TRANSPORT (a `tidings bench --transport`:
+#   SCENARIO=connect-storm DURING=completeUpgrade bench/profile-fanout.sh   # where a connect's CPU goes
+# Environment: NS [5000], RATE [20], DURATION [8], SCENARIO (a `tidings bench --scenario`)
+# [fanout], DURING (the function whose first and last sample bound the summary)
+# [broadcastPublication], TRANSPORT (a `tidings bench --transport`:
 # centrifuge-ws, tidings-sse or tidings-ndjson) [centrifuge-ws], PORT [8961], TOP [30],
 # OUT (folder for the .cpuprofile, bench JSON and server log) [$TMPDIR/tidings-profile-<time>].
 # Open the .cpuprofile in Chrome DevTools (Performance panel) for the call tree.
@@ -18,6 +21,8 @@ NS="${NS:-5000}"
 RATE="${RATE:-20}"
 DURATION="${DURATION:-8}"
 TRANSPORT="${TRANSPORT:-centrifuge-ws}"
+SCENARIO="${SCENARIO:-fanout}"
+DURING="${DURING:-broadcastPublication}"
 PORT="${PORT:-8961}"
 TOP="${TOP:-30}"
 OUT="${OUT:-${TMPDIR:-/tmp}/tidings-profile-$(date -u +%Y%m%dT%H%M%SZ)}"
@@ -40,13 +45,13 @@ for ((i = 0; i < 100; i++)); do
   sleep 0.1
 done
 token="$("${tidings[@]}" gentoken --config "$config" --user bench --ttl 3600)"
-echo "profiling: $NS subscribers, rate $RATE, $DURATION s, $TRANSPORT (server pid $server, output in $OUT)" >&2
+echo "profiling: $SCENARIO, $NS subscribers, rate $RATE, $DURATION s, $TRANSPORT (server pid $server, output in $OUT)" >&2
 taskset -c 1 "${tidings[@]}" bench --transport "$TRANSPORT" --url "$url" --token "$token" \
   --api-key bench-api-key-0123456789 -n "$NS" --rate "$RATE" --duration "$DURATION" \
-  --channel-prefix bench:fan- --server-pid "$server" --out "$OUT/bench.json"
+  --channel-prefix bench:fan- --scenario "$SCENARIO" --server-pid "$server" --out "$OUT/bench.json"
 kill -TERM "$server"
 wait "$server" || true
 trap - EXIT
 profile="$(ls -t "$OUT"/*.cpuprofile | head -n 1)"
 echo
-node bench/cpu-profile-summary.mjs "$profile" --top "$TOP" --during broadcastPublication
+node bench/cpu-profile-summary.mjs "$profile" --top "$TOP" --during "$DURING"
