@@ -77,15 +77,15 @@ wait_port() {
 }
 
 peer_tidings_start() {
-  local port=$1 config="$OUT/tidings-config.json"
+  local port=$1 config=bench/peers/tidings.json
   case "$TRANSPORT" in
     ws) PEER_TRANSPORT=centrifuge-ws PEER_URL="ws://127.0.0.1:$port/connection/websocket" ;;
     sse) PEER_TRANSPORT=tidings-sse PEER_URL="http://127.0.0.1:$port/connection/sse" ;;
     ndjson) PEER_TRANSPORT=tidings-ndjson PEER_URL="http://127.0.0.1:$port/connection/stream" ;;
   esac
-  # Template shared with bench/profile-fanout.sh: memory engine, HS256, the bench: namespace.
-  sed -e "s|@PORT@|$port|g" bench/peers/tidings.json >"$config"
-  taskset -c 0 "${tidings[@]}" serve --config "$config" >>"$OUT/tidings-server.log" 2>&1 &
+  # Config shared with bench/profile-fanout.sh (memory engine, HS256, the bench: namespace); the
+  # port comes from the environment, which overrides the file.
+  TIDINGS_HTTP_PORT="$port" taskset -c 0 "${tidings[@]}" serve --config "$config" >>"$OUT/tidings-server.log" 2>&1 &
   PEER_PID=$!
   PEER_API_URL="http://127.0.0.1:$port"
   PEER_PREFIX="bench:fan-"

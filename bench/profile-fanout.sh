@@ -35,9 +35,8 @@ case "$TRANSPORT" in
   *) echo "profile-fanout.sh: TRANSPORT must be centrifuge-ws, tidings-sse or tidings-ndjson" >&2; exit 1 ;;
 esac
 mkdir -p "$OUT"
-config="$OUT/config.json"
-sed -e "s|@PORT@|$PORT|g" bench/peers/tidings.json >"$config"
-taskset -c 0 node --cpu-prof --cpu-prof-dir="$OUT" apps/tidings/bin/tidings.js serve --config "$config" >"$OUT/server.log" 2>&1 &
+config=bench/peers/tidings.json # shared with compare.sh; TIDINGS_HTTP_PORT overrides its port
+TIDINGS_HTTP_PORT="$PORT" taskset -c 0 node --cpu-prof --cpu-prof-dir="$OUT" apps/tidings/bin/tidings.js serve --config "$config" >"$OUT/server.log" 2>&1 &
 server=$!
 trap 'kill -TERM $server 2>/dev/null || true' EXIT
 for ((i = 0; i < 100; i++)); do
