@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { createLedger, type Ledger } from '@tidings/testkit';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeBody } from '../../packages/redis/src/codec.js';
 import { KeySpace } from '../../packages/redis/src/keys.js';
 import { type PrivateCluster, startPrivateCluster } from '../../packages/redis/src/redis-cluster.test-helpers.js';
 import { PUBLISH_SCRIPT } from '../../packages/redis/src/scripts.js';
+import { encodePublicationBody } from '../../packages/server/src/broker/body-codec.js';
 import {
   allAtTop,
   type ClusterSubscriber,
@@ -88,7 +88,7 @@ async function killPubsubAndPublish(channel: string, count: number, ledger: Ledg
   try {
     const multi = client.multi().addCommand(['CLIENT', 'KILL', 'TYPE', 'pubsub']);
     for (let i = 0; i < count; i++) {
-      const body = encodeBody({
+      const body = encodePublicationBody({
         data: Buffer.from(JSON.stringify({ id: `gap-${i}` })),
         info: undefined,
         tags: undefined,

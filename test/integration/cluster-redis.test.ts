@@ -7,8 +7,8 @@
 import { createLedger, type Ledger } from '@tidings/testkit';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeBody } from '../../packages/redis/src/codec.js';
 import { PUBLISH_SCRIPT } from '../../packages/redis/src/scripts.js';
+import { encodePublicationBody } from '../../packages/server/src/broker/body-codec.js';
 import {
   allAtTop,
   type ClusterSubscriber,
@@ -46,7 +46,7 @@ async function killPubsubAndPublish(channel: string, count: number, ledger: Ledg
     const base = `${cluster.prefix}{${channel}}`;
     const multi = client.multi().addCommand(['CLIENT', 'KILL', 'TYPE', 'pubsub']);
     for (let i = 0; i < count; i++) {
-      const body = encodeBody({
+      const body = encodePublicationBody({
         data: Buffer.from(JSON.stringify({ id: `gap-${i}` })),
         info: undefined,
         tags: undefined,
