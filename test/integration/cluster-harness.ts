@@ -147,9 +147,9 @@ export function nodeConfig(dir: string, engine: EngineConfig): string {
   return file;
 }
 
-/** Spawns `tidings serve --config F --port 0` and resolves with the URL of its `listening` line. */
-export function spawnNode(name: string, configFile: string): Promise<NodeProcess> {
-  const proc = spawn(process.execPath, [bin, 'serve', '--config', configFile, '--port', '0'], {
+/** Spawns `tidings serve --config F --port P` (0: any) and resolves with the URL of its `listening` line. */
+export function spawnNode(name: string, configFile: string, port = 0): Promise<NodeProcess> {
+  const proc = spawn(process.execPath, [bin, 'serve', '--config', configFile, '--port', String(port)], {
     env: { ...baseEnv, TIDINGS_LOG_PRETTY: 'false' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -229,6 +229,12 @@ const clientSchema = z
       .describe(
         'Delay before queued output is written; 0 = next event-loop turn. A few ms packs more pushes per write, for that much latency.',
       ),
+    pushFraming: z
+      .enum(['batch', 'separate'])
+      .default('batch')
+      .describe(
+        'How the pushes leaving together for a WebSocket or emulation client are framed: "batch" = one frame (the Centrifuge protocol batching), "separate" = one frame each, for centrifuge-js before 5.8 in Node.',
+      ),
     presenceTtlMs: duration(1000).default(minute).describe('Lifetime of a presence entry unless refreshed.'),
     presenceRefreshMs: duration(1000).default(25_000).describe('Interval of presence refreshes while subscribed.'),
     allowAnonymous: flag('Accept connections without a token (user id "").'),

@@ -9,6 +9,6 @@ export {
 export { EncodedPush, type SharedFrameBuilder } from './encoded-push.js';
 export { createNode, type NodeInfo, type NodeOptions, TidingsNode } from './node.js';
 export type { NodePublishOptions } from './node-context.js';
-export { type ClientOptions, defaultClientOptions, resolveClientOptions } from './options.js';
+export { type ClientOptions, defaultClientOptions, type PushFraming, resolveClientOptions } from './options.js';
 export { type RecoveryOutcome, recoverFromHistory } from './recovery.js';
 export { Session, type SessionState } from './session.js';

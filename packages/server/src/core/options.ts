@@ -32,7 +32,18 @@ export interface ClientOptions {
    * deployments write more pushes per frame (and per syscall) for that much added latency.
    */
   readonly writeDelayMs: number;
+  /**
+   * How the pushes one flush writes to a bidirectional client are framed. `batch` (default):
+   * one frame, newline-delimited JSON or varint-delimited Protobuf, as the Centrifuge protocol
+   * batches and Centrifugo sends. `separate`: one frame per push, written together; for
+   * centrifuge-js before 5.8 in Node over `ws`, which dispatches frames read in one turn
+   * concurrently and so reorders a batched frame against the frame after it.
+   */
+  readonly pushFraming: PushFraming;
 }
+
+/** See `ClientOptions.pushFraming`. */
+export type PushFraming = 'batch' | 'separate';
 
 /** Defaults of `ClientOptions`. */
 export const defaultClientOptions: ClientOptions = Object.freeze({
@@ -48,6 +59,7 @@ export const defaultClientOptions: ClientOptions = Object.freeze({
   maxRecoveryBuffer: 10_000,
   expiredCloseDelayMs: 25_000,
   writeDelayMs: 0,
+  pushFraming: 'batch',
 });
 
 // Options where 0 is meaningful (off / immediate); all others must be positive.
@@ -56,7 +68,14 @@ const zeroAllowed: ReadonlySet<string> = new Set(['writeDelayMs']);
 /** Merges defaults, validates and freezes client options once. */
 export function resolveClientOptions(partial: Partial<ClientOptions> = {}): ClientOptions {
   const merged: ClientOptions = { ...defaultClientOptions, ...partial };
+  if (merged.pushFraming !== 'batch' && merged.pushFraming !== 'separate') {
+    throw new TidingsError(
+      TidingsErrorCode.Config,
+      `client.pushFraming: expected "batch" or "separate", got ${JSON.stringify(merged.pushFraming)}`,
+    );
+  }
   for (const [key, value] of Object.entries(merged)) {
+    if (key === 'pushFraming') continue;
     const min = zeroAllowed.has(key) ? 0 : Number.MIN_VALUE;
     if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
       throw new TidingsError(

@@ -73,7 +73,13 @@ export class Session implements HubSession, OverflowListener {
     this.#node = node;
     this.transport = transport;
     this.#context = context;
-    this.#writer = new SessionWriter(transport, node.scheduler, node.client.maxQueueBytes, this);
+    this.#writer = new SessionWriter(
+      transport,
+      node.scheduler,
+      node.client.maxQueueBytes,
+      this,
+      node.client.pushFraming,
+    );
     this.#subs = new SubscriptionManager(node, this);
     this.#connectTicket = Session.#timersOf(node).connect.schedule(this);
   }

@@ -1,6 +1,6 @@
 import { type Codec, type Disconnect, jsonCodec, protobufCodec } from '@tidings/protocol';
 import { describe, expect, it } from 'vitest';
-import type { Transport } from '../transport/types.js';
+import type { Transport, WriteResumer } from '../transport/types.js';
 import { EncodedPush, type SharedFrameBuilder } from './encoded-push.js';
 import type { Flushable, FlushQueue } from './flush-scheduler.js';
 import { SessionWriter } from './writer.js';
@@ -28,6 +28,20 @@ class RecordingTransport implements Transport {
     for (const f of frames) this.write(f);
   }
   close(_disconnect: Disconnect): void {}
+}
+
+/** A transport that says it is still writing while `writing` is set, and records who to resume. */
+class HoldingTransport extends RecordingTransport {
+  writing = false;
+  readonly resumers: WriteResumer[] = [];
+  constructor(codec: Codec) {
+    super(codec, false);
+  }
+  holdWhileWriting(resumer: WriteResumer): boolean {
+    if (!this.writing) return false;
+    this.resumers.push(resumer);
+    return true;
+  }
 }
 
 /** A scheduler that only records; the test flushes by hand. */
@@ -161,5 +175,56 @@ describe('EncodedPush.frameFor', () => {
     const b = encoded.frameFor(protobufCodec, builder);
     expect(b).not.toBe(a);
     expect(builds).toBe(2);
+  });
+
+  it('holds units while the transport is still writing and sends them as one frame when it is done', () => {
+    const transport = new HoldingTransport(jsonCodec);
+    const scheduler = manualScheduler();
+    const writer = new SessionWriter(transport, scheduler, 1 << 20, { writerOverflowed: () => {} });
+    transport.writing = true;
+    writer.enqueueShared(pub(1));
+    writer.flush();
+    writer.enqueueShared(pub(2));
+    writer.flush();
+    writer.enqueueShared(pub(3));
+    writer.flush();
+    // One promise of a resume, however many flushes came while the write was in progress.
+    expect(transport.resumers).toEqual([writer]);
+    expect(transport.writes).toEqual([]);
+    transport.writing = false;
+    transport.resumers[0]!.resume();
+    expect(transport.writes.map((w) => td.decode(w))).toEqual([
+      [1, 2, 3].map((n) => td.decode(jsonCodec.encodePush(pub(n).push))).join('\n'),
+    ]);
+    expect(writer.queuedBytes).toBe(0);
+  });
+
+  it('writes at once when the transport has nothing in progress', () => {
+    const transport = new HoldingTransport(jsonCodec);
+    const writer = new SessionWriter(transport, manualScheduler(), 1 << 20, { writerOverflowed: () => {} });
+    writer.enqueueShared(pub(1));
+    writer.flush();
+    expect(transport.resumers).toEqual([]);
+    expect(transport.writes).toHaveLength(1);
+  });
+
+  it('drainAndClose writes held units before the close even mid-write', () => {
+    const transport = new HoldingTransport(jsonCodec);
+    const writer = new SessionWriter(transport, manualScheduler(), 1 << 20, { writerOverflowed: () => {} });
+    transport.writing = true;
+    writer.enqueueShared(pub(1));
+    writer.flush();
+    writer.drainAndClose();
+    expect(transport.writes).toHaveLength(1);
+    transport.resumers[0]!.resume();
+    expect(transport.writes).toHaveLength(1);
+  });
+
+  it("pushFraming 'separate' writes one frame per unit, in order", () => {
+    const transport = new RecordingTransport(protobufCodec, true);
+    const writer = new SessionWriter(transport, manualScheduler(), 1 << 20, { writerOverflowed: () => {} }, 'separate');
+    for (const n of [1, 2, 3]) writer.enqueueShared(pub(n));
+    writer.flush();
+    expect(transport.writes).toEqual([1, 2, 3].map((n) => protobufCodec.encodePush(pub(n).push)));
   });
 });

@@ -38,7 +38,21 @@ export interface Transport {
    */
   writeSharedMany?(batch: readonly EncodedPush[]): void;
   writeMany(frames: readonly Uint8Array[]): void;
+  /**
+   * Optional: whether an earlier write is still queued inside the process (handed to the socket,
+   * not yet to the kernel). When it is, the transport calls `resumer.resume()` exactly once after
+   * those bytes have left and returns true; otherwise it returns false and calls nothing. The
+   * writer then holds new units meanwhile, so that every push leaving in one socket write is in
+   * one frame: SDKs dispatch a frame as a unit, but several frames read in one turn may be
+   * dispatched concurrently (centrifuge-js before 5.8 over `ws`), which reorders publications.
+   */
+  holdWhileWriting?(resumer: WriteResumer): boolean;
   close(disconnect: Disconnect): void;
+}
+
+/** Told by a transport that the bytes it was still writing have left the process. */
+export interface WriteResumer {
+  resume(): void;
 }
 
 /** What the edge knows about the peer when it opens a session. */

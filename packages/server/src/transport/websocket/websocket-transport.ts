@@ -1,7 +1,7 @@
 import type { Codec, Disconnect } from '@tidings/protocol';
 import type { WebSocket } from 'ws';
 import type { EncodedPush, SharedFrameBuilder } from '../../core/encoded-push.js';
-import type { Transport } from '../types.js';
+import type { Transport, WriteResumer } from '../types.js';
 import { deflateFrameBuilder, plainFrameBuilder } from './ws-frame.js';
 
 const textOptions = Object.freeze({ binary: false });
@@ -12,13 +12,19 @@ const binaryOptions = Object.freeze({ binary: true });
  * Not public API: `ws` is pinned, and websocket-fast-path.test.ts fails if these names move.
  */
 interface WsInternals {
-  readonly _socket: { write(chunk: Uint8Array): boolean } | null;
+  readonly _socket: {
+    write(chunk: Uint8Array, cb?: (err?: Error | null) => void): boolean;
+    readonly writableLength: number;
+  } | null;
   readonly _sender: { readonly _state: number; readonly _queue: readonly unknown[] } | null;
   readonly _extensions: Record<string, unknown>;
 }
 
 /** ws Sender's idle state (DEFAULT in lib/sender.js): not deflating, not reading a Blob. */
 const senderIdle = 0;
+
+/** Written behind a pending write only for its callback: it runs once everything before it left. */
+const empty = new Uint8Array(0);
 
 /** A session's view of one `ws` connection. Moves frames only. */
 export class WebSocketTransport implements Transport {
@@ -85,6 +91,19 @@ export class WebSocketTransport implements Transport {
     } else {
       ws.send(encoded.unitFor(this.codec), this.codec.binary ? binaryOptions : textOptions);
     }
+  }
+
+  /**
+   * True while the socket still holds bytes of an earlier frame in the process (the kernel's
+   * buffer was full): `resumer.resume()` then runs once they are handed to the kernel. An empty
+   * write's callback marks that point, since a socket completes writes in order; its closure is
+   * made only under backpressure, never on an idle or keeping-up connection.
+   */
+  holdWhileWriting(resumer: WriteResumer): boolean {
+    const socket = (this.#ws as unknown as WsInternals)._socket;
+    if (socket === null || socket.writableLength === 0 || this.#ws.readyState !== this.#ws.OPEN) return false;
+    socket.write(empty, () => resumer.resume());
+    return true;
   }
 
   writeMany(frames: readonly Uint8Array[]): void {
