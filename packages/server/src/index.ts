@@ -19,6 +19,7 @@ export type * from './broker/types.js';
 export * from './core/index.js';
 export { type Clock, FakeClock, systemClock, type TimerHandle } from './internal/clock.js';
 export { type Logger, silentLogger } from './observability/logger.js';
+export * from './proxy/index.js';
 export * from './transport/emulation/index.js';
 export * from './transport/http-stream/index.js';
 export * from './transport/one-way/index.js';

@@ -23,6 +23,8 @@ import type { TimerHandle } from '../internal/clock.js';
 import { FixedDelayQueue } from '../internal/fixed-delay-queue.js';
 import type { SessionContext, Transport } from '../transport/types.js';
 import type { EncodedPush } from './encoded-push.js';
+import type { ConnectingResult, HookClient } from './hooks.js';
+import { isHookDisconnect } from './hooks.js';
 import type { HubSession } from './hub.js';
 import type { NodeContext } from './node-context.js';
 import { type SubscribeOutcome, SubscriptionManager } from './subscriptions.js';
@@ -68,6 +70,11 @@ export class Session implements HubSession, OverflowListener {
   #expireTimer: TimerHandle | undefined;
   /** When the expiry check runs (clock ms), 0 when the credentials never expire. */
   #expireDue = 0;
+  // Hook state: the headers `keepHeaders` selected, the connect hook's meta, and whether expiry
+  // is refreshed server-side (credentials from `onConnecting` while `onRefresh` is set).
+  #hookHeaders: Readonly<Record<string, string>> = noHeaders;
+  #meta: unknown;
+  #serverRefresh = false;
 
   constructor(node: NodeContext, transport: Transport, context: SessionContext = {}) {
     this.#node = node;
@@ -143,6 +150,18 @@ export class Session implements HubSession, OverflowListener {
     return info;
   }
 
+  /** What hooks are told about this client. */
+  hookClient(): HookClient {
+    return {
+      client: this.id,
+      user: this.#userId,
+      transport: this.transport.name,
+      protocol: this.codec.name,
+      headers: this.#hookHeaders,
+      meta: this.#meta,
+    };
+  }
+
   /** Channels this session is subscribed to (active or subscribing). */
   channels(): string[] {
     return this.#subs.channels();
@@ -189,7 +208,7 @@ export class Session implements HubSession, OverflowListener {
 
   /** The transport saw the peer go away: release everything without writing. */
   transportClosed(): void {
-    this.#shutdown();
+    this.#shutdown(undefined);
   }
 
   /** Send the disconnect (what is already queued goes first) and release everything. */
@@ -197,7 +216,7 @@ export class Session implements HubSession, OverflowListener {
     if (this.#state === 'closed') return;
     this.#writer.drainAndClose();
     this.transport.close(disconnect);
-    this.#shutdown();
+    this.#shutdown(disconnect);
   }
 
   // ---- hub delivery (hot path) ----
@@ -304,6 +323,12 @@ export class Session implements HubSession, OverflowListener {
     if (command.refresh !== undefined) return { refresh: await this.#refresh(command.refresh.token) };
     if (command.ping !== undefined) return { ping: {} };
     if (command.send !== undefined) return undefined;
+    const onRpc = this.#node.hooks.onRpc;
+    if (command.rpc !== undefined && onRpc !== undefined) {
+      const { method = '', data = empty } = command.rpc;
+      const result = await onRpc({ ...this.hookClient(), method, data });
+      return { rpc: result.data !== undefined && result.data.length > 0 ? { data: result.data } : {} };
+    }
     // No RPC handler is configured, and anything else is a command this server does not know.
     throw clientError(ErrorCode.MethodNotFound);
   }
@@ -316,17 +341,43 @@ export class Session implements HubSession, OverflowListener {
     const request = command.connect ?? {};
     const context = this.#context ?? {};
     let credentials: Credentials;
+    let hooked: ConnectingResult | undefined;
+    const hooks = this.#node.hooks;
     try {
-      credentials = await this.#node.authenticator.authenticate({
+      hooked = await hooks.onConnecting?.({
+        client: this.id,
+        transport: this.transport.name,
+        protocol: this.codec.name,
+        requestHeaders: context.headers ?? {},
         ...(request.token ? { token: request.token } : {}),
-        ...(context.headers ? { headers: context.headers } : {}),
+        ...(request.data !== undefined ? { data: request.data } : {}),
+        ...(request.name ? { name: request.name } : {}),
+        ...(request.version ? { version: request.version } : {}),
         ...(context.remoteAddress ? { remoteAddress: context.remoteAddress } : {}),
       });
+    } catch (error) {
+      this.#hookFailed(id, error);
+      return;
+    }
+    try {
+      credentials =
+        hooked !== undefined
+          ? credentialsOf(hooked)
+          : await this.#node.authenticator.authenticate({
+              ...(request.token ? { token: request.token } : {}),
+              ...(context.headers ? { headers: context.headers } : {}),
+              ...(context.remoteAddress ? { remoteAddress: context.remoteAddress } : {}),
+            });
     } catch (error) {
       this.#authFailed(id, error);
       return;
     }
     if (this.#state !== 'connecting') return;
+    if (hooks.keepHeaders !== undefined && context.headers !== undefined) {
+      this.#hookHeaders = Object.freeze(hooks.keepHeaders(context.headers));
+    }
+    this.#meta = hooked?.meta;
+    this.#serverRefresh = hooked !== undefined && hooks.onRefresh !== undefined;
     // Kept until now: a client answered 109 (token expired) may send connect again.
     this.#context = undefined;
     this.#userId = credentials.userId;
@@ -352,12 +403,14 @@ export class Session implements HubSession, OverflowListener {
       }
     }
     if (this.#state !== 'connected') return;
-    const ttl = this.#ttlSeconds(credentials.expireAt);
+    // A server-side refresh is invisible to the client: it is not asked for a new token.
+    const ttl = this.#serverRefresh ? undefined : this.#ttlSeconds(credentials.expireAt);
     this.#reply({
       id,
       connect: {
         client: this.id,
         version: this.#node.version,
+        ...(hooked?.data !== undefined && hooked.data.length > 0 ? { data: hooked.data } : {}),
         // One-way peers cannot pong; their transport sends its own heartbeats instead.
         ...(this.transport.unidirectional
           ? {}
@@ -393,6 +446,15 @@ export class Session implements HubSession, OverflowListener {
     return { client: this.id, version: this.#node.version, ...(ttl !== undefined ? { expires: true, ttl } : {}) };
   }
 
+  /**
+   * The connect hook refused or failed: its reply error (100 for a failing backend) goes to the
+   * client, which the SDKs answer by reconnecting after temporary errors; a `HookDisconnect` closes.
+   */
+  #hookFailed(id: number, error: unknown): void {
+    if (isHookDisconnect(error)) this.close(error.disconnect);
+    else this.#replyError(id, error);
+  }
+
   #authFailed(id: number, error: unknown): void {
     if (isTidingsError(error) && error.wireCode === ErrorCode.TokenExpired) {
       this.#replyError(id, error);
@@ -413,7 +475,9 @@ export class Session implements HubSession, OverflowListener {
     this.#expireDue = 0;
     if (expireAt === undefined) return;
     const now = this.#node.clock.now();
-    this.#expireDue = now + Math.max(0, expireAt * 1000 - now) + this.#node.client.expiredCloseDelayMs;
+    // A server-side refresh runs at expiry; a client gets a grace to send its new token.
+    const grace = this.#serverRefresh ? 0 : this.#node.client.expiredCloseDelayMs;
+    this.#expireDue = now + Math.max(0, expireAt * 1000 - now) + grace;
     this.#armExpiry();
   }
 
@@ -429,10 +493,41 @@ export class Session implements HubSession, OverflowListener {
       this.#expireTimer = undefined;
       this.#expireDue = 0;
       const current = this.#expireAt;
-      if (current !== undefined && current * 1000 <= this.#node.clock.now()) {
-        this.close(disconnectOf(DisconnectCode.Expired));
-      }
+      if (current === undefined || current * 1000 > this.#node.clock.now()) return;
+      if (this.#serverRefresh) this.#refreshServerSide();
+      else this.close(disconnectOf(DisconnectCode.Expired));
     }, delay);
+  }
+
+  /** Asks `onRefresh` for a new expiry; queued with the commands, so hooks stay in order. */
+  #refreshServerSide(): void {
+    const onRefresh = this.#node.hooks.onRefresh;
+    if (onRefresh === undefined || this.#state !== 'connected') return;
+    this.#pending++;
+    this.#chain = this.#chain.then(async () => {
+      this.#pending--;
+      if (this.#state !== 'connected') return;
+      try {
+        const result = await onRefresh(this.hookClient());
+        if (this.#state !== 'connected') return;
+        if (result.expired === true) {
+          this.close(disconnectOf(DisconnectCode.Expired));
+          return;
+        }
+        if (result.info !== undefined)
+          this.#clientInfo = { user: this.#userId, client: this.id, connInfo: result.info };
+        this.#expireAt = result.expireAt;
+        this.#scheduleExpiry(result.expireAt);
+      } catch (error) {
+        if (isHookDisconnect(error)) return this.close(error.disconnect);
+        // The backend is down: keep the connection and ask again after a ping interval.
+        this.#node.logger.warn({ client: this.id, err: String(error) }, 'connection refresh hook failed');
+        this.#expireAt = this.#node.clock.now() / 1000 + this.#node.client.pingIntervalMs / 1000;
+        this.#scheduleExpiry(this.#expireAt);
+      } finally {
+        if (this.#pending === 0) this.#chain = settled;
+      }
+    });
   }
 
   #schedulePing(): void {
@@ -479,7 +574,7 @@ export class Session implements HubSession, OverflowListener {
     this.#reply({ id, error: { code: ErrorCode.Internal, message: internal.message, temporary: true } });
   }
 
-  #shutdown(): void {
+  #shutdown(disconnect: Disconnect | undefined): void {
     if (this.#state === 'closed') return;
     const wasConnected = this.#state === 'connected';
     this.#state = 'closed';
@@ -491,7 +586,29 @@ export class Session implements HubSession, OverflowListener {
     this.#expireTimer = undefined;
     this.#subs.releaseAll();
     if (wasConnected) this.#node.hub.removeSession(this);
+    const onDisconnect = this.#node.hooks.onDisconnect;
+    if (wasConnected && onDisconnect !== undefined) {
+      const ctx = { ...this.hookClient(), ...(disconnect !== undefined ? { disconnect } : {}) };
+      Promise.resolve()
+        .then(() => onDisconnect(ctx))
+        .catch((error: unknown) =>
+          this.#node.logger.warn({ client: this.id, err: String(error) }, 'disconnect hook failed'),
+        );
+    }
   }
+}
+
+const empty = new Uint8Array(0);
+const noHeaders: Readonly<Record<string, string>> = Object.freeze({});
+
+function credentialsOf(result: ConnectingResult): Credentials {
+  return {
+    userId: result.user,
+    anonymous: result.user === '',
+    channels: result.channels ?? [],
+    ...(result.expireAt !== undefined ? { expireAt: result.expireAt } : {}),
+    ...(result.info !== undefined && result.info.length > 0 ? { info: result.info } : {}),
+  };
 }
 
 /** The command queue's tail while it is empty, shared by every session. */
