@@ -7,6 +7,7 @@ import {
   type Broker,
   createApiHandler,
   createEmulationEdge,
+  createHttpProxyHooks,
   createHttpStreamHandler,
   createJwtAuthenticator,
   createMemoryEngine,
@@ -24,6 +25,7 @@ import {
   toAuthenticatorOptions,
   toChannelsOptions,
   toClientOptions,
+  toProxyOptions,
   toRedisEngineOptions,
 } from './config/to-library.js';
 import { renderDashboard } from './dashboard.js';
@@ -115,7 +117,9 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
   }
   const logger = options.logger ?? createLogger(config.log);
   const engine = options.engine ?? createEngine(config);
+  const proxy = toProxyOptions(config.proxy);
   const node = createNode({
+    ...(proxy === undefined ? {} : { hooks: createHttpProxyHooks({ ...proxy, logger }) }),
     ...engine,
     ...(options.nodeName === undefined ? {} : { name: options.nodeName }),
     authenticator: createJwtAuthenticator(toAuthenticatorOptions(config)),
