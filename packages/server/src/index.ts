@@ -17,6 +17,7 @@ export * from './broker/ipc/index.js';
 export * from './broker/memory/index.js';
 export type * from './broker/types.js';
 export * from './core/index.js';
+export * from './embed/index.js';
 export { type Clock, FakeClock, systemClock, type TimerHandle } from './internal/clock.js';
 export { type Logger, silentLogger } from './observability/logger.js';
 export * from './proxy/index.js';
