@@ -2,8 +2,17 @@
 // Tidings' (Centrifugo-format) proxy requests the way a small app would: it knows users by their
 // session cookie, guards the `guarded:` namespace, rewrites chat publications and answers RPCs.
 // Some inputs make it misbehave on purpose: slow, HTTP 500, or 503 once (to prove retries).
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
 
 /** One request the backend received. */
 export interface BackendRequest {
@@ -100,10 +109,49 @@ function answer(path: string, body: Record<string, unknown>, headers: IncomingHt
   }
 }
 
+// The SDK's browser bundle: its package exports name neither dist/ nor package.json, so walk up
+// from the resolved main entry (…/centrifuge/build/index.js) to the package root.
+const sdkPath = join(dirname(dirname(createRequire(import.meta.url).resolve('centrifuge'))), 'dist/centrifuge.js');
+
+/**
+ * The app's browser side: `/login?as=alice` sets an HttpOnly session cookie (the page's script
+ * cannot read it), `/page?ws=<url>` connects the centrifuge SDK to Tidings with no token at all.
+ */
+function page(req: IncomingMessage, res: ServerResponse): void {
+  const url = new URL(req.url ?? '/', 'http://backend');
+  if (url.pathname === '/login') {
+    const sid = `${url.searchParams.get('as') ?? ''}-session`;
+    res.writeHead(302, { 'set-cookie': `session=${sid}; HttpOnly; Path=/; SameSite=Lax`, location: '/' });
+    res.end();
+  } else if (url.pathname === '/centrifuge.js') {
+    res.writeHead(200, { 'content-type': 'text/javascript' }).end(readFileSync(sdkPath));
+  } else if (url.pathname === '/page') {
+    const ws = JSON.stringify(url.searchParams.get('ws') ?? '');
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(`<!doctype html>
+<title>app</title><p id="status">starting</p><p id="greeting"></p><p id="rpc"></p>
+<script src="/centrifuge.js"></script>
+<script>
+  const client = new Centrifuge(${ws});
+  const status = document.getElementById('status');
+  client.on('connected', async (ctx) => {
+    status.textContent = 'connected';
+    document.getElementById('greeting').textContent = ctx.data.greeting;
+    const reply = await client.rpc('whoami', {});
+    document.getElementById('rpc').textContent = 'rpc user ' + reply.data.user;
+  });
+  client.on('disconnected', (ctx) => { status.textContent = 'disconnected ' + ctx.code; });
+  client.connect();
+</script>`);
+  } else {
+    res.writeHead(200, { 'content-type': 'text/plain' }).end('home');
+  }
+}
+
 /** Starts the backend on 127.0.0.1, port 0. */
 export async function startProxyBackend(): Promise<ProxyBackend> {
   const requests: BackendRequest[] = [];
   const server: Server = createServer((req, res) => {
+    if (req.method === 'GET') return page(req, res);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
