@@ -27,6 +27,7 @@ import type { ConnectingResult, HookClient } from './hooks.js';
 import { isHookDisconnect } from './hooks.js';
 import type { HubSession } from './hub.js';
 import type { NodeContext } from './node-context.js';
+import { askRefresh, connectingContext, credentialsOf, runDisconnectHook } from './session-hooks.js';
 import { type SubscribeOutcome, SubscriptionManager } from './subscriptions.js';
 import { type OverflowListener, SessionWriter } from './writer.js';
 
@@ -344,17 +345,7 @@ export class Session implements HubSession, OverflowListener {
     let hooked: ConnectingResult | undefined;
     const hooks = this.#node.hooks;
     try {
-      hooked = await hooks.onConnecting?.({
-        client: this.id,
-        transport: this.transport.name,
-        protocol: this.codec.name,
-        requestHeaders: context.headers ?? {},
-        ...(request.token ? { token: request.token } : {}),
-        ...(request.data !== undefined ? { data: request.data } : {}),
-        ...(request.name ? { name: request.name } : {}),
-        ...(request.version ? { version: request.version } : {}),
-        ...(context.remoteAddress ? { remoteAddress: context.remoteAddress } : {}),
-      });
+      hooked = await hooks.onConnecting?.(connectingContext(this.id, this.transport, request, context));
     } catch (error) {
       this.#hookFailed(id, error);
       return;
@@ -506,26 +497,17 @@ export class Session implements HubSession, OverflowListener {
     this.#pending++;
     this.#chain = this.#chain.then(async () => {
       this.#pending--;
+      const retryAt = (this.#node.clock.now() + this.#node.client.pingIntervalMs) / 1000;
+      const verdict = await askRefresh(onRefresh, this.hookClient(), retryAt, this.#node.logger);
+      if (this.#pending === 0) this.#chain = settled;
       if (this.#state !== 'connected') return;
-      try {
-        const result = await onRefresh(this.hookClient());
-        if (this.#state !== 'connected') return;
-        if (result.expired === true) {
-          this.close(disconnectOf(DisconnectCode.Expired));
-          return;
-        }
-        if (result.info !== undefined)
-          this.#clientInfo = { user: this.#userId, client: this.id, connInfo: result.info };
-        this.#expireAt = result.expireAt;
-        this.#scheduleExpiry(result.expireAt);
-      } catch (error) {
-        if (isHookDisconnect(error)) return this.close(error.disconnect);
-        // The backend is down: keep the connection and ask again after a ping interval.
-        this.#node.logger.warn({ client: this.id, err: String(error) }, 'connection refresh hook failed');
-        this.#expireAt = this.#node.clock.now() / 1000 + this.#node.client.pingIntervalMs / 1000;
-        this.#scheduleExpiry(this.#expireAt);
-      } finally {
-        if (this.#pending === 0) this.#chain = settled;
+      if (verdict.kind === 'expired') this.close(disconnectOf(DisconnectCode.Expired));
+      else if (verdict.kind === 'disconnect') this.close(verdict.disconnect);
+      else {
+        if (verdict.info !== undefined)
+          this.#clientInfo = { user: this.#userId, client: this.id, connInfo: verdict.info };
+        this.#expireAt = verdict.expireAt;
+        this.#scheduleExpiry(verdict.expireAt);
       }
     });
   }
@@ -586,30 +568,15 @@ export class Session implements HubSession, OverflowListener {
     this.#expireTimer = undefined;
     this.#subs.releaseAll();
     if (wasConnected) this.#node.hub.removeSession(this);
-    const onDisconnect = this.#node.hooks.onDisconnect;
-    if (wasConnected && onDisconnect !== undefined) {
+    if (wasConnected && this.#node.hooks.onDisconnect !== undefined) {
       const ctx = { ...this.hookClient(), ...(disconnect !== undefined ? { disconnect } : {}) };
-      Promise.resolve()
-        .then(() => onDisconnect(ctx))
-        .catch((error: unknown) =>
-          this.#node.logger.warn({ client: this.id, err: String(error) }, 'disconnect hook failed'),
-        );
+      runDisconnectHook(this.#node.hooks, ctx, this.#node.logger);
     }
   }
 }
 
 const empty = new Uint8Array(0);
 const noHeaders: Readonly<Record<string, string>> = Object.freeze({});
-
-function credentialsOf(result: ConnectingResult): Credentials {
-  return {
-    userId: result.user,
-    anonymous: result.user === '',
-    channels: result.channels ?? [],
-    ...(result.expireAt !== undefined ? { expireAt: result.expireAt } : {}),
-    ...(result.info !== undefined && result.info.length > 0 ? { info: result.info } : {}),
-  };
-}
 
 /** The command queue's tail while it is empty, shared by every session. */
 const settled: Promise<void> = Promise.resolve();

@@ -25,6 +25,7 @@ import type { HookClient } from './hooks.js';
 import type { HubSession } from './hub.js';
 import type { NodeContext } from './node-context.js';
 import { recoverFromHistory } from './recovery.js';
+import { askRefresh } from './session-hooks.js';
 
 /** What the subscription manager needs from its session. */
 export interface SubscriberSession extends HubSession {
@@ -379,20 +380,14 @@ export class SubscriptionManager {
   async #refreshServerSide(sub: Subscription): Promise<void> {
     const onSubRefresh = this.#node.hooks.onSubRefresh;
     if (onSubRefresh === undefined) return;
-    let expired = false;
-    try {
-      const result = await onSubRefresh({ ...this.#session.hookClient(), channel: sub.channel });
-      if (this.#get(sub.channel) !== sub) return;
-      expired = result.expired === true;
-      sub.expireAt = result.expireAt;
-      if (result.info !== undefined) sub.chanInfoOverride = result.info;
-    } catch (error) {
-      if (this.#get(sub.channel) !== sub) return;
-      // The backend is down: keep the subscription and ask again after a ping interval.
-      this.#node.logger.warn({ channel: sub.channel, err: String(error) }, 'subscription refresh hook failed');
-      sub.expireAt = this.#node.clock.now() / 1000 + this.#node.client.pingIntervalMs / 1000;
-    }
-    if (!expired) {
+    const retryAt = (this.#node.clock.now() + this.#node.client.pingIntervalMs) / 1000;
+    const ctx = { ...this.#session.hookClient(), channel: sub.channel };
+    const verdict = await askRefresh(onSubRefresh, ctx, retryAt, this.#node.logger);
+    if (this.#get(sub.channel) !== sub) return;
+    if (verdict.kind === 'disconnect') return this.#session.close(verdict.disconnect);
+    if (verdict.kind === 'extend') {
+      sub.expireAt = verdict.expireAt;
+      if (verdict.info !== undefined) sub.chanInfoOverride = verdict.info;
       this.#scheduleExpiry(sub);
       return;
     }
