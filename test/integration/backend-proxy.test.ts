@@ -128,6 +128,29 @@ describe('backend proxies with the centrifuge SDK', () => {
     expect(pub.info?.connInfo).toEqual({ name: 'ALICE' });
   });
 
+  it('connect works for one-way transports too: an SSE stream authenticated by cookie gets its channels', async () => {
+    const res = await fetch(`${server.url}/connection/sse`, { headers: { cookie: 'session=alice-session' } });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let seen = '';
+    const deadline = Date.now() + 8000;
+    // Publish until the stream carries it: the server-side subscription is made by the connect.
+    while (!seen.includes('"sse-hello"')) {
+      if (Date.now() > deadline) throw new Error(`no publication on the SSE stream: ${seen}`);
+      await server.node.publish('feed:alice', new TextEncoder().encode('"sse-hello"'));
+      const chunk = await Promise.race([
+        reader.read(),
+        new Promise<undefined>((r) => setTimeout(() => r(undefined), 200)),
+      ]);
+      if (chunk?.done) break;
+      if (chunk?.value) seen += decoder.decode(chunk.value, { stream: true });
+    }
+    await reader.cancel();
+    expect(seen).toContain('feed:alice');
+    expect(backend.calls('/connect').some((r) => r.body.transport === 'sse')).toBe(true);
+  });
+
   it('connect: a backend refusal reaches the SDK with its code; a backend disconnect closes with its code', async () => {
     // A permanent (non-temporary) connect error: the SDK stops in the disconnected state.
     const nobody = client('session=unknown');

@@ -248,6 +248,46 @@ describe('TidingsHooks', () => {
     expect(t.replies().find((m) => m.push?.unsubscribe)?.push.unsubscribe.code).toBe(2501);
   });
 
+  it('a failing onRefresh keeps the connection and asks again a ping interval later', async () => {
+    let calls = 0;
+    const { connect, clock } = await setup({
+      onConnecting: () => ({ user: 'kim', expireAt: 1_700_000_010 }),
+      onRefresh: () => {
+        calls++;
+        if (calls === 1) throw new Error('backend down');
+        return { expired: true };
+      },
+    });
+    const { t, s } = await connect();
+    clock.advance(10_000);
+    await flush();
+    expect(calls).toBe(1);
+    expect(t.closed).toBeUndefined();
+    // Retried after pingIntervalMs (600 s in this setup), not before; the ping due meanwhile is answered.
+    clock.advance(591_000);
+    await flush();
+    expect(calls).toBe(1);
+    s.handleFrame(enc.encode('{}'));
+    clock.advance(10_000);
+    await flush();
+    expect(calls).toBe(2);
+    expect(t.closed?.code).toBe(3005);
+  });
+
+  it('onSubRefresh may disconnect the client with hookDisconnect', async () => {
+    const { connect, send, clock } = await setup({
+      onSubscribe: () => ({ expireAt: 1_700_000_005 }),
+      onSubRefresh: () => {
+        throw hookDisconnect(4502, 'subscription revoked');
+      },
+    });
+    const { t, s } = await connect({ token: 'lee' });
+    await send(s, { id: 2, subscribe: { channel: 'closed:y' } });
+    clock.advance(5_000);
+    await flush();
+    expect(t.closed).toEqual({ code: 4502, reason: 'subscription revoked' });
+  });
+
   it('onDisconnect hears how a connected client left', async () => {
     const left: DisconnectContext[] = [];
     const { connect } = await setup({ onDisconnect: (ctx) => void left.push(ctx) });
