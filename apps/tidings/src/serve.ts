@@ -131,7 +131,10 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
   });
   await node.start();
   if (config.auth.keys.length === 0 && !config.client.allowAnonymous && config.proxy.connect === undefined) {
-    logger.warn({}, 'no auth.keys, no proxy.connect and client.allowAnonymous is off: every client connection will be refused');
+    logger.warn(
+      {},
+      'no auth.keys, no proxy.connect and client.allowAnonymous is off: every client connection will be refused',
+    );
   }
   if (config.api.keys.length === 0) logger.warn({}, 'api.keys is empty: the server API (/api/*) answers 401');
 
