@@ -152,6 +152,14 @@ describe('createHttpProxyHooks', () => {
     expect(isHookDisconnect(gone) && gone.disconnect).toEqual({ code: 4500, reason: 'bye' });
   });
 
+  it('ends a subscription at its expiry when its namespace has no sub_refresh proxy', async () => {
+    const hooks = createHttpProxyHooks({
+      namespaces: { n: { subscribe: { url: 'http://b/s' } } },
+      fetch: fakeFetch([]).fn,
+    });
+    await expect(Promise.resolve(hooks.onSubRefresh?.({ ...who, channel: 'n:x' }))).resolves.toEqual({ expired: true });
+  });
+
   it('routes rpc by method namespace and answers 104 for a method nobody serves', async () => {
     const { fn, sent } = fakeFetch([json({ result: { data: { ok: 1 } } })]);
     const hooks = createHttpProxyHooks({ namespaces: { ns: { rpc: { url: 'http://b/ns-rpc' } } }, fetch: fn });

@@ -110,8 +110,9 @@ export function createHttpProxyHooks(options: HttpProxyOptions): TidingsHooks {
     },
     async onSubRefresh(ctx) {
       const endpoint = forChannel(ctx.channel)?.subRefresh;
-      // Only subscriptions granted with an expiry get here; without a proxy they just run on.
-      if (endpoint === undefined) return {};
+      // Only subscriptions the subscribe proxy granted with an expiry get here. Without a
+      // sub_refresh proxy they end at it (2501) and the SDK resubscribes: the subscribe proxy decides again.
+      if (endpoint === undefined) return { expired: true };
       return refreshResult(await send('sub_refresh', endpoint, { ...base(ctx), channel: ctx.channel }, ctx.headers));
     },
   };
