@@ -7,6 +7,7 @@ import {
   type Broker,
   createApiHandler,
   createEmulationEdge,
+  createHttpProxyHooks,
   createHttpStreamHandler,
   createJwtAuthenticator,
   createMemoryEngine,
@@ -24,6 +25,7 @@ import {
   toAuthenticatorOptions,
   toChannelsOptions,
   toClientOptions,
+  toProxyOptions,
   toRedisEngineOptions,
 } from './config/to-library.js';
 import { renderDashboard } from './dashboard.js';
@@ -115,7 +117,9 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
   }
   const logger = options.logger ?? createLogger(config.log);
   const engine = options.engine ?? createEngine(config);
+  const proxy = toProxyOptions(config.proxy);
   const node = createNode({
+    ...(proxy === undefined ? {} : { hooks: createHttpProxyHooks({ ...proxy, logger }) }),
     ...engine,
     ...(options.nodeName === undefined ? {} : { name: options.nodeName }),
     authenticator: createJwtAuthenticator(toAuthenticatorOptions(config)),
@@ -126,8 +130,11 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     idempotencyWindowMs: config.idempotencyWindowMs,
   });
   await node.start();
-  if (config.auth.keys.length === 0 && !config.client.allowAnonymous) {
-    logger.warn({}, 'no auth.keys and client.allowAnonymous is off: every client connection will be refused');
+  if (config.auth.keys.length === 0 && !config.client.allowAnonymous && config.proxy.connect === undefined) {
+    logger.warn(
+      {},
+      'no auth.keys, no proxy.connect and client.allowAnonymous is off: every client connection will be refused',
+    );
   }
   if (config.api.keys.length === 0) logger.warn({}, 'api.keys is empty: the server API (/api/*) answers 401');
 

@@ -23,6 +23,8 @@ export const TidingsErrorCode = {
   Unavailable: 'TIDINGS_ERR_UNAVAILABLE',
   /** A method was called in a state that does not allow it (e.g. after close). */
   State: 'TIDINGS_ERR_STATE',
+  /** A proxy backend timed out, was unreachable or answered badly; the client gets 100 (temporary). */
+  Proxy: 'TIDINGS_ERR_PROXY',
 } as const;
 export type TidingsErrorCode = (typeof TidingsErrorCode)[keyof typeof TidingsErrorCode];
 

@@ -492,6 +492,79 @@ const channelsSchema = z
   .prefault({})
   .describe('Channel namespaces and rules. Everything is denied unless enabled.');
 
+const proxyEndpointSchema = z.strictObject({
+  url: z
+    .string()
+    .regex(/^https?:\/\/[^\s]+$/, 'an http:// or https:// URL')
+    .describe('Backend URL the JSON request is POSTed to (Centrifugo proxy format).'),
+  timeoutMs: duration().optional().describe('Per attempt; default proxy.timeoutMs.'),
+});
+const proxyEndpoint = (what: string) => proxyEndpointSchema.optional().describe(what);
+
+const namespaceProxySchema = z.strictObject({
+  subscribe: proxyEndpoint(
+    "Asked when a client subscribes without a subscription token; replaces the namespace's subscribe permissions.",
+  ),
+  publish: proxyEndpoint(
+    'Asked when a client publishes; may refuse or rewrite the data. Replaces the publish permissions. Never retried.',
+  ),
+  subRefresh: proxyEndpoint('Asked when a subscription the subscribe proxy granted with an expire_at expires.'),
+  rpc: proxyEndpoint('Answers RPCs whose method is "<namespace>:<name>". Never retried.'),
+});
+
+const proxySchema = z
+  .strictObject({
+    connect: proxyEndpoint(
+      'Authenticates connections that come without a token (from their forwarded cookies/headers).',
+    ),
+    refresh: proxyEndpoint('Refreshes, server-side, connections the connect proxy gave an expire_at.'),
+    rpc: proxyEndpoint('Answers RPCs whose method has no namespace with an rpc proxy.'),
+    defaults: namespaceProxySchema.optional().describe('Channel proxies of channels without a namespace.'),
+    namespaces: z
+      .record(
+        z.string().regex(/^[A-Za-z0-9_\-.]+$/, 'a namespace name holds letters, digits, "_", "-", "."'),
+        namespaceProxySchema,
+      )
+      .default({})
+      .describe('Channel proxies per namespace; a namespace without one keeps its channels.namespaces permissions.'),
+    httpHeaders: z
+      .array(z.string().regex(/^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/, 'an HTTP header name'))
+      .default([])
+      .describe(
+        'Request headers forwarded to the backend (allow-list, case-insensitive). "cookie" is governed by proxy.cookies.',
+      ),
+    cookies: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        'Cookies forwarded to the backend in a Cookie header (allow-list of names); others never leave the node.',
+      ),
+    staticHeaders: z
+      .record(
+        z.string().regex(/^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/, 'an HTTP header name'),
+        z.string().describe('Header value.'),
+      )
+      .default({})
+      .meta({ secret: true })
+      .describe('Headers added to every backend request, e.g. a shared secret the backend checks.'),
+    timeoutMs: duration()
+      .default(1000)
+      .describe(
+        'Time a backend has to answer one attempt; then the client gets reply error 100 "backend timeout" (temporary).',
+      ),
+    retries: z
+      .int()
+      .min(0)
+      .max(5)
+      .default(1)
+      .describe(
+        'Extra attempts after a connection error or HTTP 502/503/504, for idempotent calls only (connect, refresh, subscribe, subRefresh).',
+      ),
+    maxResponseBytes: z.int().min(kib).default(mib).describe('Largest backend reply accepted.'),
+  })
+  .prefault({})
+  .describe('Backend proxies: Tidings asks the application (Centrifugo-compatible JSON over HTTP). See docs/proxy.md.');
+
 const logSchema = z
   .strictObject({
     level: z
@@ -520,6 +593,7 @@ export const configSchema = z
     auth: authSchema,
     api: apiSchema,
     channels: channelsSchema,
+    proxy: proxySchema,
     log: logSchema,
     idempotencyWindowMs: duration()
       .default(5 * minute)

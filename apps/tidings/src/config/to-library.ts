@@ -3,9 +3,12 @@ import type { RedisEngineOptions } from '@tidings/redis';
 import type {
   ChannelsOptions,
   ClientOptions,
+  HttpProxyOptions,
   JwtAuthenticatorOptions,
   JwtKeyConfig,
   NamespaceOptions,
+  NamespaceProxies,
+  ProxyEndpoint,
 } from '@tidings/server';
 import type { NamespaceConfig, TidingsConfig } from './schema.js';
 
@@ -76,4 +79,45 @@ export function toRedisEngineOptions(
 /** `workers` as a process count: "auto" is one per core the process may use (at least 1). */
 export function toWorkerCount(workers: TidingsConfig['workers'], cores: number = availableParallelism()): number {
   return workers === 'auto' ? Math.max(1, cores) : workers;
+}
+
+type EndpointConfig = TidingsConfig['proxy']['connect'];
+type NamespaceProxyConfig = NonNullable<TidingsConfig['proxy']['defaults']>;
+
+function endpoint(config: EndpointConfig): ProxyEndpoint | undefined {
+  if (config === undefined) return undefined;
+  return config.timeoutMs === undefined ? { url: config.url } : { url: config.url, timeoutMs: config.timeoutMs };
+}
+
+function namespaceProxies(ns: NamespaceProxyConfig): NamespaceProxies {
+  const out: Record<string, ProxyEndpoint> = {};
+  for (const key of ['subscribe', 'publish', 'subRefresh', 'rpc'] as const) {
+    const e = endpoint(ns[key]);
+    if (e !== undefined) out[key] = e;
+  }
+  return out;
+}
+
+/** `proxy.*` as `createHttpProxyHooks` options; undefined when no proxy endpoint is configured. */
+export function toProxyOptions(proxy: TidingsConfig['proxy']): HttpProxyOptions | undefined {
+  const namespaces: Record<string, NamespaceProxies> = {};
+  if (proxy.defaults !== undefined) namespaces[''] = namespaceProxies(proxy.defaults);
+  for (const [name, ns] of Object.entries(proxy.namespaces)) namespaces[name] = namespaceProxies(ns);
+  const top: Record<string, ProxyEndpoint> = {};
+  for (const key of ['connect', 'refresh', 'rpc'] as const) {
+    const e = endpoint(proxy[key]);
+    if (e !== undefined) top[key] = e;
+  }
+  const any = Object.keys(top).length > 0 || Object.values(namespaces).some((ns) => Object.keys(ns).length > 0);
+  if (!any) return undefined;
+  return {
+    ...top,
+    namespaces,
+    httpHeaders: proxy.httpHeaders,
+    cookies: proxy.cookies,
+    staticHeaders: proxy.staticHeaders,
+    timeoutMs: proxy.timeoutMs,
+    retries: proxy.retries,
+    maxResponseBytes: proxy.maxResponseBytes,
+  };
 }

@@ -7,6 +7,24 @@ export {
   userLimitedUsers,
 } from './channel-options.js';
 export { EncodedPush, type SharedFrameBuilder } from './encoded-push.js';
+export {
+  type ConnectingContext,
+  type ConnectingResult,
+  type DisconnectContext,
+  type HookClient,
+  HookDisconnect,
+  hookDisconnect,
+  isHookDisconnect,
+  type PublishContext,
+  type PublishHookResult,
+  type RefreshContext,
+  type RefreshHookResult,
+  type RpcContext,
+  type RpcHookResult,
+  type SubscribeContext,
+  type SubscribeHookResult,
+  type TidingsHooks,
+} from './hooks.js';
 export { createNode, type NodeInfo, type NodeOptions, TidingsNode } from './node.js';
 export type { NodePublishOptions } from './node-context.js';
 export { type ClientOptions, defaultClientOptions, type PushFraming, resolveClientOptions } from './options.js';

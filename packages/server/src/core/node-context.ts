@@ -11,6 +11,7 @@ import type { Clock } from '../internal/clock.js';
 import type { Logger } from '../observability/logger.js';
 import type { ChannelRules } from './channel-options.js';
 import type { FlushScheduler } from './flush-scheduler.js';
+import type { TidingsHooks } from './hooks.js';
 import type { Hub } from './hub.js';
 import type { ClientOptions } from './options.js';
 
@@ -38,6 +39,8 @@ export interface NodeContext {
   readonly scheduler: FlushScheduler;
   readonly logger: Logger;
   readonly authenticator: Authenticator;
+  /** The application's hooks; an empty object when there are none. */
+  readonly hooks: TidingsHooks;
   readonly presenceStore: PresenceStore;
   /** Makes sure the broker delivers `channel` to this node; shared by concurrent callers. */
   ensureChannel(channel: string): Promise<void>;

@@ -25,6 +25,7 @@ import { type Logger, silentLogger } from '../observability/logger.js';
 import type { SessionContext, Transport } from '../transport/types.js';
 import { ChannelRules, type ChannelsOptions } from './channel-options.js';
 import { FlushScheduler } from './flush-scheduler.js';
+import type { TidingsHooks } from './hooks.js';
 import { Hub } from './hub.js';
 import type { NodeContext, NodePublishOptions } from './node-context.js';
 import { type ClientOptions, resolveClientOptions } from './options.js';
@@ -36,6 +37,8 @@ export interface NodeOptions {
   readonly history: HistoryStore;
   readonly presence: PresenceStore;
   readonly authenticator: Authenticator;
+  /** Application hooks (connect, subscribe, publish, RPC, refresh, disconnect); see `TidingsHooks`. */
+  readonly hooks?: TidingsHooks;
   readonly channels?: ChannelsOptions;
   readonly client?: Partial<ClientOptions>;
   readonly logger?: Logger;
@@ -111,6 +114,7 @@ export class TidingsNode {
       scheduler: new FlushScheduler({ delayMs: client.writeDelayMs, clock: this.#clock }),
       logger: this.#logger,
       authenticator: options.authenticator,
+      hooks: Object.freeze({ ...options.hooks }),
       presenceStore: options.presence,
       ensureChannel: (channel) => this.#ensureChannel(channel),
       releaseChannel: (channel) => this.#releaseChannel(channel),

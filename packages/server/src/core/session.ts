@@ -23,8 +23,11 @@ import type { TimerHandle } from '../internal/clock.js';
 import { FixedDelayQueue } from '../internal/fixed-delay-queue.js';
 import type { SessionContext, Transport } from '../transport/types.js';
 import type { EncodedPush } from './encoded-push.js';
+import type { ConnectingResult, HookClient } from './hooks.js';
+import { isHookDisconnect } from './hooks.js';
 import type { HubSession } from './hub.js';
 import type { NodeContext } from './node-context.js';
+import { askRefresh, connectingContext, credentialsOf, runDisconnectHook } from './session-hooks.js';
 import { type SubscribeOutcome, SubscriptionManager } from './subscriptions.js';
 import { type OverflowListener, SessionWriter } from './writer.js';
 
@@ -68,6 +71,11 @@ export class Session implements HubSession, OverflowListener {
   #expireTimer: TimerHandle | undefined;
   /** When the expiry check runs (clock ms), 0 when the credentials never expire. */
   #expireDue = 0;
+  // Hook state: the headers `keepHeaders` selected, the connect hook's meta, and whether expiry
+  // is refreshed server-side (credentials from `onConnecting` while `onRefresh` is set).
+  #hookHeaders: Readonly<Record<string, string>> = noHeaders;
+  #meta: unknown;
+  #serverRefresh = false;
 
   constructor(node: NodeContext, transport: Transport, context: SessionContext = {}) {
     this.#node = node;
@@ -149,6 +157,18 @@ export class Session implements HubSession, OverflowListener {
     return info;
   }
 
+  /** What hooks are told about this client. */
+  hookClient(): HookClient {
+    return {
+      client: this.id,
+      user: this.#userId,
+      transport: this.transport.name,
+      protocol: this.codec.name,
+      headers: this.#hookHeaders,
+      meta: this.#meta,
+    };
+  }
+
   /** Channels this session is subscribed to (active or subscribing). */
   channels(): string[] {
     return this.#subs.channels();
@@ -195,7 +215,7 @@ export class Session implements HubSession, OverflowListener {
 
   /** The transport saw the peer go away: release everything without writing. */
   transportClosed(): void {
-    this.#shutdown();
+    this.#shutdown(undefined);
   }
 
   /** Send the disconnect (what is already queued goes first) and release everything. */
@@ -203,7 +223,7 @@ export class Session implements HubSession, OverflowListener {
     if (this.#state === 'closed') return;
     this.#writer.drainAndClose();
     this.transport.close(disconnect);
-    this.#shutdown();
+    this.#shutdown(disconnect);
   }
 
   // ---- hub delivery (hot path) ----
@@ -310,6 +330,12 @@ export class Session implements HubSession, OverflowListener {
     if (command.refresh !== undefined) return { refresh: await this.#refresh(command.refresh.token) };
     if (command.ping !== undefined) return { ping: {} };
     if (command.send !== undefined) return undefined;
+    const onRpc = this.#node.hooks.onRpc;
+    if (command.rpc !== undefined && onRpc !== undefined) {
+      const { method = '', data = empty } = command.rpc;
+      const result = await onRpc({ ...this.hookClient(), method, data });
+      return { rpc: result.data !== undefined && result.data.length > 0 ? { data: result.data } : {} };
+    }
     // No RPC handler is configured, and anything else is a command this server does not know.
     throw clientError(ErrorCode.MethodNotFound);
   }
@@ -322,17 +348,33 @@ export class Session implements HubSession, OverflowListener {
     const request = command.connect ?? {};
     const context = this.#context ?? {};
     let credentials: Credentials;
+    let hooked: ConnectingResult | undefined;
+    const hooks = this.#node.hooks;
     try {
-      credentials = await this.#node.authenticator.authenticate({
-        ...(request.token ? { token: request.token } : {}),
-        ...(context.headers ? { headers: context.headers } : {}),
-        ...(context.remoteAddress ? { remoteAddress: context.remoteAddress } : {}),
-      });
+      hooked = await hooks.onConnecting?.(connectingContext(this.id, this.transport, request, context));
+    } catch (error) {
+      this.#hookFailed(id, error);
+      return;
+    }
+    try {
+      credentials =
+        hooked !== undefined
+          ? credentialsOf(hooked)
+          : await this.#node.authenticator.authenticate({
+              ...(request.token ? { token: request.token } : {}),
+              ...(context.headers ? { headers: context.headers } : {}),
+              ...(context.remoteAddress ? { remoteAddress: context.remoteAddress } : {}),
+            });
     } catch (error) {
       this.#authFailed(id, error);
       return;
     }
     if (this.#state !== 'connecting') return;
+    if (hooks.keepHeaders !== undefined && context.headers !== undefined) {
+      this.#hookHeaders = Object.freeze(hooks.keepHeaders(context.headers));
+    }
+    this.#meta = hooked?.meta;
+    this.#serverRefresh = hooked !== undefined && hooks.onRefresh !== undefined;
     // Kept until now: a client answered 109 (token expired) may send connect again.
     this.#context = undefined;
     this.#userId = credentials.userId;
@@ -358,12 +400,14 @@ export class Session implements HubSession, OverflowListener {
       }
     }
     if (this.#state !== 'connected') return;
-    const ttl = this.#ttlSeconds(credentials.expireAt);
+    // A server-side refresh is invisible to the client: it is not asked for a new token.
+    const ttl = this.#serverRefresh ? undefined : this.#ttlSeconds(credentials.expireAt);
     this.#reply({
       id,
       connect: {
         client: this.id,
         version: this.#node.version,
+        ...(hooked?.data !== undefined && hooked.data.length > 0 ? { data: hooked.data } : {}),
         // One-way peers cannot pong; their transport sends its own heartbeats instead.
         ...(this.transport.unidirectional
           ? {}
@@ -399,6 +443,15 @@ export class Session implements HubSession, OverflowListener {
     return { client: this.id, version: this.#node.version, ...(ttl !== undefined ? { expires: true, ttl } : {}) };
   }
 
+  /**
+   * The connect hook refused or failed: its reply error (100 for a failing backend) goes to the
+   * client, which the SDKs answer by reconnecting after temporary errors; a `HookDisconnect` closes.
+   */
+  #hookFailed(id: number, error: unknown): void {
+    if (isHookDisconnect(error)) this.close(error.disconnect);
+    else this.#replyError(id, error);
+  }
+
   #authFailed(id: number, error: unknown): void {
     if (isTidingsError(error) && error.wireCode === ErrorCode.TokenExpired) {
       this.#replyError(id, error);
@@ -419,7 +472,9 @@ export class Session implements HubSession, OverflowListener {
     this.#expireDue = 0;
     if (expireAt === undefined) return;
     const now = this.#node.clock.now();
-    this.#expireDue = now + Math.max(0, expireAt * 1000 - now) + this.#node.client.expiredCloseDelayMs;
+    // A server-side refresh runs at expiry; a client gets a grace to send its new token.
+    const grace = this.#serverRefresh ? 0 : this.#node.client.expiredCloseDelayMs;
+    this.#expireDue = now + Math.max(0, expireAt * 1000 - now) + grace;
     this.#armExpiry();
   }
 
@@ -435,10 +490,32 @@ export class Session implements HubSession, OverflowListener {
       this.#expireTimer = undefined;
       this.#expireDue = 0;
       const current = this.#expireAt;
-      if (current !== undefined && current * 1000 <= this.#node.clock.now()) {
-        this.close(disconnectOf(DisconnectCode.Expired));
-      }
+      if (current === undefined || current * 1000 > this.#node.clock.now()) return;
+      if (this.#serverRefresh) this.#refreshServerSide();
+      else this.close(disconnectOf(DisconnectCode.Expired));
     }, delay);
+  }
+
+  /** Asks `onRefresh` for a new expiry; queued with the commands, so hooks stay in order. */
+  #refreshServerSide(): void {
+    const onRefresh = this.#node.hooks.onRefresh;
+    if (onRefresh === undefined || this.#state !== 'connected') return;
+    this.#pending++;
+    this.#chain = this.#chain.then(async () => {
+      this.#pending--;
+      const retryAt = (this.#node.clock.now() + this.#node.client.pingIntervalMs) / 1000;
+      const verdict = await askRefresh(onRefresh, this.hookClient(), retryAt, this.#node.logger);
+      if (this.#pending === 0) this.#chain = settled;
+      if (this.#state !== 'connected') return;
+      if (verdict.kind === 'expired') this.close(disconnectOf(DisconnectCode.Expired));
+      else if (verdict.kind === 'disconnect') this.close(verdict.disconnect);
+      else {
+        if (verdict.info !== undefined)
+          this.#clientInfo = { user: this.#userId, client: this.id, connInfo: verdict.info };
+        this.#expireAt = verdict.expireAt;
+        this.#scheduleExpiry(verdict.expireAt);
+      }
+    });
   }
 
   #schedulePing(): void {
@@ -485,7 +562,7 @@ export class Session implements HubSession, OverflowListener {
     this.#reply({ id, error: { code: ErrorCode.Internal, message: internal.message, temporary: true } });
   }
 
-  #shutdown(): void {
+  #shutdown(disconnect: Disconnect | undefined): void {
     if (this.#state === 'closed') return;
     const wasConnected = this.#state === 'connected';
     this.#state = 'closed';
@@ -497,8 +574,15 @@ export class Session implements HubSession, OverflowListener {
     this.#expireTimer = undefined;
     this.#subs.releaseAll();
     if (wasConnected) this.#node.hub.removeSession(this);
+    if (wasConnected && this.#node.hooks.onDisconnect !== undefined) {
+      const ctx = { ...this.hookClient(), ...(disconnect !== undefined ? { disconnect } : {}) };
+      runDisconnectHook(this.#node.hooks, ctx, this.#node.logger);
+    }
   }
 }
+
+const empty = new Uint8Array(0);
+const noHeaders: Readonly<Record<string, string>> = Object.freeze({});
 
 /** The command queue's tail while it is empty, shared by every session. */
 const settled: Promise<void> = Promise.resolve();

@@ -21,9 +21,11 @@ import {
 import type { StreamPublication } from '../broker/types.js';
 import type { TimerHandle } from '../internal/clock.js';
 import { type NamespaceOptions, userLimitedUsers } from './channel-options.js';
+import type { HookClient } from './hooks.js';
 import type { HubSession } from './hub.js';
 import type { NodeContext } from './node-context.js';
 import { recoverFromHistory } from './recovery.js';
+import { askRefresh } from './session-hooks.js';
 
 /** What the subscription manager needs from its session. */
 export interface SubscriberSession extends HubSession {
@@ -33,6 +35,8 @@ export interface SubscriberSession extends HubSession {
   readonly clientInfo: ClientInfo;
   readonly state: 'connecting' | 'connected' | 'closed';
   sendPush(push: Push): void;
+  /** What hooks are told about this client. */
+  hookClient(): HookClient;
   sendPublication(channel: string, pub: StreamPublication): void;
   close(disconnect: Disconnect): void;
 }
@@ -53,6 +57,9 @@ interface Subscription {
   epoch: string;
   offset: number;
   expireAt: number | undefined;
+  /** Granted by `onSubscribe` while `onSubRefresh` is set: expiry is refreshed server-side. */
+  serverRefresh: boolean;
+  chanInfoOverride?: Uint8Array;
   expireTimer: TimerHandle | undefined;
   presenceTimer: TimerHandle | undefined;
 }
@@ -149,10 +156,14 @@ export class SubscriptionManager {
     if (this.#size() >= this.#node.client.maxSubscriptions) throw clientError(ErrorCode.LimitExceeded);
     let expireAt: number | undefined;
     let chanInfo: Uint8Array | undefined;
+    let data: Uint8Array | undefined;
+    let serverRefresh = false;
     if (!mode.serverSide) {
-      const grant = await this.#authorize(channel, options, request.token);
+      const grant = await this.#authorize(channel, options, request);
       expireAt = grant.expireAt;
       chanInfo = grant.info;
+      data = grant.data;
+      serverRefresh = grant.hooked === true && this.#node.hooks.onSubRefresh !== undefined;
     }
     if (this.has(channel)) throw clientError(ErrorCode.AlreadySubscribed);
     if (this.#session.state !== 'connected') throw clientError(ErrorCode.NotAvailable);
@@ -174,12 +185,13 @@ export class SubscriptionManager {
       epoch: '',
       offset: 0,
       expireAt,
+      serverRefresh,
       expireTimer: undefined,
       presenceTimer: undefined,
     };
     this.#add(sub);
 
-    const result: SubscribeResult = {};
+    const result: SubscribeResult = data !== undefined && data.length > 0 ? { data } : {};
     try {
       await this.#node.ensureChannel(channel);
       if (positioned) {
@@ -209,7 +221,7 @@ export class SubscriptionManager {
     }
     if (this.#get(channel) !== sub) throw clientError(ErrorCode.NotAvailable);
 
-    if (expireAt !== undefined) {
+    if (expireAt !== undefined && !serverRefresh) {
       result.expires = true;
       result.ttl = Math.max(1, Math.ceil(expireAt - this.#node.clock.now() / 1000));
     }
@@ -234,11 +246,17 @@ export class SubscriptionManager {
 
   async publish(channel: string, data: Uint8Array): Promise<void> {
     const { options } = this.#node.rules.resolve(channel);
-    const allowed = this.#session.anonymous
-      ? options.allowPublishForAnonymous
-      : options.allowPublishForClient || (options.allowPublishForSubscriber && this.has(channel));
-    if (!allowed) throw clientError(ErrorCode.PermissionDenied);
-    await this.#node.publish(channel, data, { info: this.#infoFor(channel) });
+    const hooked = await this.#node.hooks.onPublish?.({ ...this.#session.hookClient(), channel, data });
+    if (hooked === undefined) {
+      const allowed = this.#session.anonymous
+        ? options.allowPublishForAnonymous
+        : options.allowPublishForClient || (options.allowPublishForSubscriber && this.has(channel));
+      if (!allowed) throw clientError(ErrorCode.PermissionDenied);
+    }
+    await this.#node.publish(channel, hooked?.data ?? data, {
+      info: this.#infoFor(channel),
+      ...(hooked?.skipHistory === true ? { skipHistory: true } : {}),
+    });
   }
 
   async history(request: HistoryRequest): Promise<HistoryResult> {
@@ -283,7 +301,15 @@ export class SubscriptionManager {
     if (!allowed) throw clientError(ErrorCode.PermissionDenied);
   }
 
-  async #authorize(channel: string, options: NamespaceOptions, token: string | undefined) {
+  async #authorize(channel: string, options: NamespaceOptions, request: SubscribeRequest): Promise<Grant> {
+    const { token, data } = request;
+    const hooked = await this.#node.hooks.onSubscribe?.({
+      ...this.#session.hookClient(),
+      channel,
+      ...(token ? { token } : {}),
+      ...(data !== undefined ? { data } : {}),
+    });
+    if (hooked !== undefined) return { ...hooked, hooked: true };
     if (token) return this.#verifyToken(token, channel);
     const limited = options.allowUserLimitedChannels ? userLimitedUsers(channel) : undefined;
     if (limited !== undefined && !this.#session.anonymous && limited.includes(this.#session.userId)) return {};
@@ -334,15 +360,40 @@ export class SubscriptionManager {
     if (sub.expireTimer !== undefined) this.#node.clock.clearTimeout(sub.expireTimer);
     sub.expireTimer = undefined;
     if (sub.expireAt === undefined) return;
-    const delay = Math.max(0, sub.expireAt * 1000 - this.#node.clock.now()) + this.#node.client.expiredCloseDelayMs;
+    const grace = sub.serverRefresh ? 0 : this.#node.client.expiredCloseDelayMs;
+    const delay = Math.max(0, sub.expireAt * 1000 - this.#node.clock.now()) + grace;
     sub.expireTimer = this.#node.clock.setTimeout(() => {
       if (this.#get(sub.channel) !== sub) return;
+      if (sub.serverRefresh) {
+        void this.#refreshServerSide(sub);
+        return;
+      }
       if (sub.expireAt !== undefined && sub.expireAt * 1000 <= this.#node.clock.now()) {
         const code = UnsubscribeCode.Expired;
         void this.remove(sub.channel);
         this.#session.sendPush({ channel: sub.channel, unsubscribe: { code, reason: unsubscribeReasons[code] } });
       }
     }, delay);
+  }
+
+  /** `onSubRefresh` decides at expiry: a new expiry, or the subscription ends with 2501. */
+  async #refreshServerSide(sub: Subscription): Promise<void> {
+    const onSubRefresh = this.#node.hooks.onSubRefresh;
+    if (onSubRefresh === undefined) return;
+    const retryAt = (this.#node.clock.now() + this.#node.client.pingIntervalMs) / 1000;
+    const ctx = { ...this.#session.hookClient(), channel: sub.channel };
+    const verdict = await askRefresh(onSubRefresh, ctx, retryAt, this.#node.logger);
+    if (this.#get(sub.channel) !== sub) return;
+    if (verdict.kind === 'disconnect') return this.#session.close(verdict.disconnect);
+    if (verdict.kind === 'extend') {
+      sub.expireAt = verdict.expireAt;
+      if (verdict.info !== undefined) sub.chanInfoOverride = verdict.info;
+      this.#scheduleExpiry(sub);
+      return;
+    }
+    const code = UnsubscribeCode.Expired;
+    void this.remove(sub.channel);
+    this.#session.sendPush({ channel: sub.channel, unsubscribe: { code, reason: unsubscribeReasons[code] } });
   }
 
   #startPresence(sub: Subscription): void {
@@ -420,6 +471,16 @@ export class SubscriptionManager {
 
   #infoFor(channel: string, sub = this.#get(channel)): ClientInfo {
     const base = this.#session.clientInfo;
-    return sub?.chanInfo ? { ...base, chanInfo: sub.chanInfo } : base;
+    const chanInfo = sub?.chanInfoOverride ?? sub?.chanInfo;
+    return chanInfo ? { ...base, chanInfo } : base;
   }
+}
+
+/** What a subscribe permission check grants. */
+interface Grant {
+  readonly expireAt?: number;
+  readonly info?: Uint8Array;
+  readonly data?: Uint8Array;
+  /** Granted by `onSubscribe`. */
+  readonly hooked?: boolean;
 }

@@ -1,0 +1,1 @@
+export { createTidingsHandlers, type TidingsHandlers, type TidingsHandlersOptions } from './tidings-handlers.js';
