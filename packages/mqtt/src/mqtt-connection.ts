@@ -277,7 +277,14 @@ export class MqttConnection implements BridgeSink {
       sessionPresent = true;
       for (const sub of stored.subscriptions) {
         const r = await this.#command({
-          subscribe: { channel: sub.channel, recover: true, epoch: sub.epoch, offset: sub.offset, positioned: true },
+          subscribe: {
+            channel: sub.channel,
+            recover: true,
+            epoch: sub.epoch,
+            offset: sub.offset,
+            positioned: true,
+            recoverable: true,
+          },
         });
         if (r.error !== undefined || r.subscribe?.recovered !== true) sessionPresent = false;
         if (r.subscribe !== undefined) this.#addSubscription(sub, r, false);
@@ -391,8 +398,8 @@ export class MqttConnection implements BridgeSink {
       const top = s.rh === 2 ? undefined : await this.#top(channel);
       const request =
         top !== undefined && top.offset > 0
-          ? { channel, recover: true, epoch: top.epoch, offset: top.offset - 1, positioned: true }
-          : { channel, positioned: true };
+          ? { channel, recover: true, epoch: top.epoch, offset: top.offset - 1, positioned: true, recoverable: true }
+          : { channel, positioned: true, recoverable: true };
       const r = await this.#command({ subscribe: request });
       if (r.error !== undefined || r.subscribe === undefined) {
         granted.push(failure ?? subackReasonForError(r.error?.code));
