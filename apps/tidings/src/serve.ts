@@ -30,6 +30,7 @@ import { renderDashboard } from './dashboard.js';
 import { createHttpListener } from './http-listener.js';
 import { createRoutes } from './http-routes.js';
 import { createLogger } from './logger.js';
+import { type MqttListener, startMqttListener } from './mqtt-listener.js';
 import { packageVersion } from './version.js';
 
 /** Options of `startServer`. */
@@ -58,6 +59,8 @@ export interface RunningServer {
   /** The bound port (useful with `http.port: 0`). */
   readonly port: number;
   readonly node: TidingsNode;
+  /** The MQTT edge (`mqtt.enabled`), with its bound ports. */
+  readonly mqtt?: MqttListener;
   /**
    * Graceful stop: stop accepting, disconnect every client with 3001 (shutdown), let in-flight
    * requests finish, then drop what is left when `http.shutdownTimeoutMs` runs out. Idempotent.
@@ -197,10 +200,13 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
       : []),
   ];
 
+  let mqtt: MqttListener | undefined;
   let listener: ReturnType<typeof createHttpListener>;
   try {
+    if (config.mqtt.enabled) mqtt = await startMqttListener(config, node, logger, options.profile ?? 'file');
     listener = createHttpListener(config, createRoutes({ node, api, streams, dashboardHtml, logger }));
   } catch (error) {
+    await mqtt?.close();
     await edge.close();
     await node.shutdown();
     throw error;
@@ -208,7 +214,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
   const server = listener.server;
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => socket.destroy());
-    if (!edge.handleUpgrade(req, socket, head)) {
+    if (!edge.handleUpgrade(req, socket, head) && !mqtt?.handleUpgrade(req, socket, head)) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       socket.destroy();
     }
@@ -223,6 +229,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
       });
     });
   } catch (error) {
+    await mqtt?.close();
     await edge.close();
     await node.shutdown();
     throw listenError(error as NodeJS.ErrnoException, config);
@@ -237,6 +244,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     const deadline = Date.now() + config.http.shutdownTimeoutMs;
     const serverClosed = listener.close();
     listener.closeIdle();
+    await mqtt?.close();
     await edge.close();
     await node.shutdown();
     // Connections with no request in flight (idle keep-alive, or connected and silent) go now;
@@ -257,6 +265,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     url: urlOf(listener.scheme, config.http.host, port),
     port,
     node,
+    ...(mqtt === undefined ? {} : { mqtt }),
     close() {
       closing ??= close();
       return closing;
