@@ -3,8 +3,8 @@
  * the same channels, permissions and history as WebSocket, SSE and the HTTP API.
  */
 export { createMqttEdge, MqttEdge, type MqttEdgeOptions, type MqttTlsOptions } from './mqtt-edge.js';
-export { createMqttWebSocketHandler, type MqttWebSocketHandler, type MqttWebSocketOptions } from './mqtt-websocket.js';
 export { defaultMqttOptions, type MqttOptions, resolveMqttOptions } from './mqtt-options.js';
+export { createMqttWebSocketHandler, type MqttWebSocketHandler, type MqttWebSocketOptions } from './mqtt-websocket.js';
 export { ConnackCode311, MqttReason } from './reason-codes.js';
 export {
   isWildcardFilter,

@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestEdge, type TestEdge, until } from './test-node.test-helpers.js';
@@ -94,5 +98,54 @@ describe.each([4, 5] as const)('MQTT.js protocol level %i', (version) => {
     clients.push(client);
     const err = await new Promise<Error & { code?: number }>((resolve) => client.once('error', resolve));
     expect(err.code).toBe(version === 5 ? 0x86 : 4);
+  });
+});
+
+describe('MQTT over TLS', () => {
+  it('serves MQTT.js over mqtts with the configured certificate', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mqtt-tls-'));
+    try {
+      const key = join(dir, 'key.pem');
+      const cert = join(dir, 'cert.pem');
+      execFileSync(
+        'openssl',
+        [
+          ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'],
+          ...[
+            '-keyout',
+            key,
+            '-out',
+            cert,
+            '-days',
+            '1',
+            '-subj',
+            '/CN=localhost',
+            '-addext',
+            'subjectAltName=IP:127.0.0.1',
+          ],
+        ],
+        { stdio: 'ignore' },
+      );
+      const address = await t.edge.listen(0, '127.0.0.1', { cert: readFileSync(cert), key: readFileSync(key) });
+      const client = mqtt.connect(`mqtts://127.0.0.1:${address.port}`, {
+        ca: readFileSync(cert),
+        username: 'alice',
+        password: await t.token(),
+        reconnectPeriod: 0,
+      });
+      clients.push(client);
+      await new Promise<void>((resolve, reject) => {
+        client.once('connect', () => resolve());
+        client.once('error', reject);
+      });
+      const got: string[] = [];
+      client.on('message', (_topic, payload) => got.push(payload.toString()));
+      await client.subscribeAsync('chat/tls', { qos: 1 });
+      await t.node.publish('chat:tls', Buffer.from('secure'));
+      await until(() => got.length === 1);
+      expect(got).toEqual(['secure']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
