@@ -70,8 +70,8 @@ export class MqttConnection implements BridgeSink {
     this.#parser.on('packet', (packet: Packet) => this.#onPacket(packet));
     this.#parser.on('error', () => this.#fail(MqttReason.MalformedPacket));
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('error', () => this.#teardown(true));
-    socket.on('close', () => this.#teardown(true));
+    socket.on('error', () => this.#teardown());
+    socket.on('close', () => this.#teardown());
     this.#keepAliveMs = ctx.options.connectTimeoutMs;
     this.#armKeepAlive();
   }
@@ -133,7 +133,7 @@ export class MqttConnection implements BridgeSink {
           this.#setExpiry(packet.properties.sessionExpiryInterval);
         }
         this.#socket.end();
-        this.#teardown(false);
+        this.#teardown();
         return;
       case 'publish':
         this.#enqueue(() => this.#publish(packet));
@@ -519,12 +519,12 @@ export class MqttConnection implements BridgeSink {
   #close(): void {
     if (this.#state === 'closed') return;
     this.#socket.end();
-    this.#teardown(true);
+    this.#teardown();
     // A peer that does not close its side is cut after the final packet had time to leave.
     setTimeout(() => this.#socket.destroy(), 2000).unref();
   }
 
-  #teardown(abnormal: boolean): void {
+  #teardown(): void {
     if (this.#state === 'closed') return;
     const wasConnected = this.#state === 'connected';
     this.#state = 'closed';
@@ -543,7 +543,8 @@ export class MqttConnection implements BridgeSink {
     for (const resolve of this.#pending.values()) resolve({ error: { code: 100, message: 'closed' } });
     this.#pending.clear();
     if (session === undefined) return;
-    if (abnormal && wasConnected && will !== undefined) {
+    // A normal DISCONNECT cleared the will; DISCONNECT 0x04 and abnormal closes keep it.
+    if (wasConnected && will !== undefined) {
       const mapped = this.#ctx.mapping.topicToChannel(will.topic);
       if (mapped.ok) {
         // The will goes through the session, so the namespace's publish permission applies.

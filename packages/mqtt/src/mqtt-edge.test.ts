@@ -88,6 +88,38 @@ describe.each([4, 5] as const)('MQTT.js protocol level %i', (version) => {
     expect(got).toEqual(['ro/x']);
   });
 
+  it('publishes the will when the connection drops, not after a normal DISCONNECT', async () => {
+    const watcher = await connect(version);
+    const got: string[] = [];
+    watcher.on('message', (_topic, payload) => got.push(payload.toString()));
+    await watcher.subscribeAsync('chat/wills', { qos: 1 });
+    const polite = await connect(version, {
+      will: { topic: 'chat/wills', payload: Buffer.from('polite'), qos: 1, retain: false },
+    });
+    await polite.endAsync();
+    const dropped = await connect(version, {
+      will: { topic: 'chat/wills', payload: Buffer.from('gone'), qos: 1, retain: false },
+    });
+    dropped.stream.destroy();
+    await until(() => got.length >= 1);
+    expect(got).toEqual(['gone']);
+  });
+
+  it('keeps a 3.1.1 QoS 2 publish once (downgraded to exactly one store) and a 5.0 one is refused', async () => {
+    const client = await connect(version);
+    if (version === 4) {
+      await client.publishAsync('chat/q2', 'once', { qos: 2 });
+      const h = await t.node.history('chat:q2', { limit: 10 });
+      expect(h.publications.map((p) => Buffer.from(p.data).toString())).toEqual(['once']);
+    } else {
+      const reason = new Promise<number | undefined>((resolve) =>
+        client.once('disconnect', (p) => resolve(p.reasonCode)),
+      );
+      client.publish('chat/q2', 'twice', { qos: 2 });
+      expect(await reason).toBe(0x9b);
+    }
+  });
+
   it('rejects a connection with a bad token', async () => {
     const client = mqtt.connect(t.url, {
       protocolVersion: version,
