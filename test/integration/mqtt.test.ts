@@ -165,6 +165,25 @@ describe.each(['mqttv311', 'mqttv5'] as const)('mosquitto clients (%s)', (versio
   });
 });
 
+describe('API key login (user name api-key)', () => {
+  it('a trusted backend publishes with the API key; a wrong key is refused', async () => {
+    await run('mosquitto_pub', [
+      ...['-h', '127.0.0.1', '-p', String(mqttPort), '-q', '1', '-t', 'chat/backend', '-m', 'from-backend'],
+      ...['-u', 'api-key', '-P', apiKey],
+    ]);
+    const h = await server.node.history('chat:backend', { limit: 10 });
+    expect(h.publications.map((p) => Buffer.from(p.data).toString())).toEqual(['from-backend']);
+    const refused = await run('mosquitto_pub', [
+      ...['-h', '127.0.0.1', '-p', String(mqttPort), '-q', '1', '-t', 'chat/backend', '-m', 'x'],
+      ...['-u', 'api-key', '-P', 'not-the-key-0123456789'],
+    ]).then(
+      () => 'accepted',
+      (e: { stderr?: string }) => e.stderr ?? 'refused',
+    );
+    expect(refused).toMatch(/not authori[sz]ed|bad user|refused/i);
+  });
+});
+
 describe('MQTT.js over WebSocket at /mqtt', () => {
   it.each([4, 5] as const)('subscribes and publishes at protocol level %i', async (protocolVersion) => {
     const client = mqtt.connect(`ws://127.0.0.1:${server.port}/mqtt`, {

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import { withApiKeyLogin } from '@tidings/mqtt';
 import { createNatsEngine } from '@tidings/nats';
 import { TidingsError, TidingsErrorCode } from '@tidings/protocol';
 import { createRedisEngine } from '@tidings/redis';
@@ -121,7 +122,10 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
   const node = createNode({
     ...engine,
     ...(options.nodeName === undefined ? {} : { name: options.nodeName }),
-    authenticator: createJwtAuthenticator(toAuthenticatorOptions(config)),
+    // MQTT clients may log in with an API key (user name `api-key`); see docs/mqtt.md.
+    authenticator: config.mqtt.enabled
+      ? withApiKeyLogin(createJwtAuthenticator(toAuthenticatorOptions(config)), config.api.keys)
+      : createJwtAuthenticator(toAuthenticatorOptions(config)),
     channels: toChannelsOptions(config.channels),
     client: toClientOptions(config.client),
     logger,

@@ -9,6 +9,7 @@ import mqttPacket, {
   type IUnsubscribePacket,
   type Packet,
 } from 'mqtt-packet';
+import { apiKeyLoginHeader, apiKeyUserName } from './api-key-login.js';
 import { type BridgeSink, BridgeTransport } from './bridge-transport.js';
 import { type EdgeContext, OutboundQueue, type SubscriptionState } from './outbound.js';
 import {
@@ -244,11 +245,16 @@ export class MqttConnection implements BridgeSink {
     }
     this.#out.configure(version, packet.properties?.receiveMaximum, packet.properties?.maximumPacketSize);
 
+    const password = packet.password !== undefined ? packet.password.toString('utf8') : undefined;
+    // User name `api-key`: the password is an API key, checked by the node's authenticator
+    // (see withApiKeyLogin); otherwise the password is the connection JWT.
+    const apiKey = packet.username === apiKeyUserName ? password : undefined;
+    const token = apiKey === undefined ? password : undefined;
     const session = this.#ctx.node.openSession(new BridgeTransport(this), {
       ...(this.#remoteAddress !== undefined ? { remoteAddress: this.#remoteAddress } : {}),
+      ...(apiKey !== undefined ? { headers: { [apiKeyLoginHeader]: apiKey } } : {}),
     });
     this.#session = session;
-    const token = packet.password !== undefined ? packet.password.toString('utf8') : undefined;
     const reply = await this.#command({ connect: token ? { token, name: 'mqtt' } : { name: 'mqtt' } });
     if (this.#state === 'closed') return;
     if (reply.error !== undefined) {
