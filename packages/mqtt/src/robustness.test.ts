@@ -166,6 +166,81 @@ describe('limits', () => {
     await new Promise<void>((resolve) => socket.once('close', () => resolve()));
   });
 
+  it('closes a client silent for 1.5 × its keep-alive', async () => {
+    const socket = tcpConnect(t.port, '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    const password = Buffer.from(await t.token());
+    socket.resume();
+    socket.write(
+      gen({
+        cmd: 'connect',
+        clientId: 'ka',
+        protocolVersion: 4,
+        clean: true,
+        keepalive: 1,
+        username: 'a',
+        password,
+      } as Packet),
+    );
+    await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    expect(t.edge.numClients).toBe(0);
+  });
+
+  it('resolves 5.0 topic aliases and refuses one over the maximum with 0x94', async () => {
+    const client = mqtt.connect(t.url, {
+      protocolVersion: 5,
+      username: 'a',
+      password: await t.token(),
+      reconnectPeriod: 0,
+    });
+    await new Promise<void>((resolve) => client.once('connect', () => resolve()));
+    await client.publishAsync('chat/alias', 'one', { qos: 1, properties: { topicAlias: 3 } });
+    // Empty topic + alias 3 = chat/alias.
+    await client.publishAsync('', 'two', { qos: 1, properties: { topicAlias: 3 } });
+    const h = await t.node.history('chat:alias', { limit: 10 });
+    expect(h.publications.map((p) => Buffer.from(p.data).toString())).toEqual(['one', 'two']);
+    client.end(true);
+    // MQTT.js itself refuses an alias over the server's maximum, so that one is sent raw.
+    const m = memoryStream();
+    t.edge.handle(m.stream);
+    const password = Buffer.from(await t.token());
+    m.feed(
+      gen(
+        {
+          cmd: 'connect',
+          clientId: 'al',
+          protocolVersion: 5,
+          clean: true,
+          keepalive: 0,
+          username: 'a',
+          password,
+        } as Packet,
+        5,
+      ),
+    );
+    await until(() => m.written.length > 0);
+    m.feed(
+      gen(
+        {
+          cmd: 'publish',
+          topic: 'chat/alias',
+          payload: Buffer.from('x'),
+          qos: 0,
+          retain: false,
+          dup: false,
+          properties: { topicAlias: 999 },
+        } as Packet,
+        5,
+      ),
+    );
+    await until(() => m.closed());
+    const parser = mqttPacket.parser({ protocolVersion: 5 });
+    const packets: Array<{ cmd: string; reasonCode?: number }> = [];
+    parser.on('packet', (p: Packet) => packets.push(p as { cmd: string; reasonCode?: number }));
+    parser.parse(Buffer.concat(m.written));
+    expect(packets.find((p) => p.cmd === 'disconnect')?.reasonCode).toBe(0x94);
+  });
+
   it('disconnects a subscriber that never acknowledges QoS 1, with inflight and queue bounded', async () => {
     const socket = await rawClient();
     socket.write(gen({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'chat/flood', qos: 1 }] } as Packet));
