@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import { withApiKeyLogin } from '@tidings/mqtt';
 import { createNatsEngine } from '@tidings/nats';
 import { TidingsError, TidingsErrorCode } from '@tidings/protocol';
 import { createRedisEngine } from '@tidings/redis';
@@ -32,6 +33,7 @@ import { renderDashboard } from './dashboard.js';
 import { createHttpListener } from './http-listener.js';
 import { createRoutes } from './http-routes.js';
 import { createLogger } from './logger.js';
+import { type MqttListener, startMqttListener } from './mqtt-listener.js';
 import { packageVersion } from './version.js';
 
 /** Options of `startServer`. */
@@ -60,6 +62,8 @@ export interface RunningServer {
   /** The bound port (useful with `http.port: 0`). */
   readonly port: number;
   readonly node: TidingsNode;
+  /** The MQTT edge (`mqtt.enabled`), with its bound ports. */
+  readonly mqtt?: MqttListener;
   /**
    * Graceful stop: stop accepting, disconnect every client with 3001 (shutdown), let in-flight
    * requests finish, then drop what is left when `http.shutdownTimeoutMs` runs out. Idempotent.
@@ -122,7 +126,10 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     ...(proxy === undefined ? {} : { hooks: createHttpProxyHooks({ ...proxy, logger }) }),
     ...engine,
     ...(options.nodeName === undefined ? {} : { name: options.nodeName }),
-    authenticator: createJwtAuthenticator(toAuthenticatorOptions(config)),
+    // MQTT clients may log in with an API key (user name `api-key`); see docs/mqtt.md.
+    authenticator: config.mqtt.enabled
+      ? withApiKeyLogin(createJwtAuthenticator(toAuthenticatorOptions(config)), config.api.keys)
+      : createJwtAuthenticator(toAuthenticatorOptions(config)),
     channels: toChannelsOptions(config.channels),
     client: toClientOptions(config.client),
     logger,
@@ -204,10 +211,13 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
       : []),
   ];
 
+  let mqtt: MqttListener | undefined;
   let listener: ReturnType<typeof createHttpListener>;
   try {
+    if (config.mqtt.enabled) mqtt = await startMqttListener(config, node, logger, options.profile ?? 'file');
     listener = createHttpListener(config, createRoutes({ node, api, streams, dashboardHtml, logger }));
   } catch (error) {
+    await mqtt?.close();
     await edge.close();
     await node.shutdown();
     throw error;
@@ -215,7 +225,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
   const server = listener.server;
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => socket.destroy());
-    if (!edge.handleUpgrade(req, socket, head)) {
+    if (!edge.handleUpgrade(req, socket, head) && !mqtt?.handleUpgrade(req, socket, head)) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       socket.destroy();
     }
@@ -230,6 +240,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
       });
     });
   } catch (error) {
+    await mqtt?.close();
     await edge.close();
     await node.shutdown();
     throw listenError(error as NodeJS.ErrnoException, config);
@@ -244,6 +255,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     const deadline = Date.now() + config.http.shutdownTimeoutMs;
     const serverClosed = listener.close();
     listener.closeIdle();
+    await mqtt?.close();
     await edge.close();
     await node.shutdown();
     // Connections with no request in flight (idle keep-alive, or connected and silent) go now;
@@ -264,6 +276,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     url: urlOf(listener.scheme, config.http.host, port),
     port,
     node,
+    ...(mqtt === undefined ? {} : { mqtt }),
     close() {
       closing ??= close();
       return closing;

@@ -24,7 +24,7 @@ export * from './proxy/index.js';
 export * from './transport/emulation/index.js';
 export * from './transport/http-stream/index.js';
 export * from './transport/one-way/index.js';
-export { corsHeaders } from './transport/origin.js';
+export { corsHeaders, isOriginAllowed } from './transport/origin.js';
 export * from './transport/poll/index.js';
 export * from './transport/sse/index.js';
 export type { SessionContext, Transport } from './transport/types.js';

@@ -1,5 +1,6 @@
 import type { NamespaceOptions } from '@tidings/server';
 import { z } from 'zod';
+import { mqttSchema } from './mqtt-schema.js';
 
 // The one source of defaults, validation, env names (config/fields.ts) and docs (config/docs.ts).
 // Keep it free of transforms that JSON Schema cannot express, except where noted: the docs and the
@@ -595,6 +596,7 @@ export const configSchema = z
     channels: channelsSchema,
     proxy: proxySchema,
     log: logSchema,
+    mqtt: mqttSchema,
     idempotencyWindowMs: duration()
       .default(5 * minute)
       .describe('How long a publish idempotency key is remembered; a repeat inside it returns the first result.'),
