@@ -22,8 +22,10 @@ import type {
 } from '../broker/types.js';
 import { type Clock, systemClock } from '../internal/clock.js';
 import { type Logger, silentLogger } from '../observability/logger.js';
+import type { EngineOperation, MetricsSink } from '../observability/metrics.js';
 import type { SessionContext, Transport } from '../transport/types.js';
 import { ChannelRules, type ChannelsOptions } from './channel-options.js';
+import { FlushMeter } from './flush-meter.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import { Hub } from './hub.js';
 import type { NodeContext, NodePublishOptions } from './node-context.js';
@@ -45,6 +47,21 @@ export interface NodeOptions {
   readonly version?: string;
   /** Window in which a repeated idempotency key is suppressed. */
   readonly idempotencyWindowMs?: number;
+  /**
+   * Where the node reports publications, deliveries, disconnects, recoveries and engine round
+   * trips (see `MetricsSink`). Absent (default): nothing is measured.
+   */
+  readonly metrics?: MetricsSink;
+}
+
+/** Sessions of one transport and codec, as `TidingsNode.sessionStats` reports them. */
+export interface SessionStats {
+  readonly transport: string;
+  readonly codec: string;
+  readonly connections: number;
+  readonly subscriptions: number;
+  /** Outbound bytes queued in writers plus not yet flushed by transports. */
+  readonly queuedBytes: number;
 }
 
 /** Node statistics, as `/api/info` reports them. */
@@ -86,6 +103,7 @@ export class TidingsNode {
   readonly #idempotencyWindowMs: number;
   readonly #logger: Logger;
   readonly #clock: Clock;
+  readonly #metrics: MetricsSink | undefined;
   #startedAt = 0;
   #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
 
@@ -99,6 +117,8 @@ export class TidingsNode {
     this.#logger = options.logger ?? silentLogger;
     this.#clock = options.clock ?? systemClock;
     this.#idempotencyWindowMs = options.idempotencyWindowMs ?? 5 * 60_000;
+    this.#metrics = options.metrics;
+    const meter = options.metrics === undefined ? undefined : new FlushMeter(options.metrics, this.#clock);
     const client = resolveClientOptions(options.client);
     this.#ctx = {
       nodeId: this.id,
@@ -108,8 +128,9 @@ export class TidingsNode {
       rules: this.rules,
       client,
       clock: this.#clock,
-      scheduler: new FlushScheduler({ delayMs: client.writeDelayMs, clock: this.#clock }),
+      scheduler: new FlushScheduler({ delayMs: client.writeDelayMs, clock: this.#clock, meter }),
       logger: this.#logger,
+      metrics: this.#metrics,
       authenticator: options.authenticator,
       presenceStore: options.presence,
       ensureChannel: (channel) => this.#ensureChannel(channel),
@@ -155,18 +176,22 @@ export class TidingsNode {
     const { options: ns } = this.rules.resolve(channel);
     this.#assertRunning();
     try {
-      return await this.#broker.publish(channel, data, {
-        history: {
-          size: options.skipHistory ? 0 : ns.historySize,
-          ttlMs: options.skipHistory ? 0 : ns.historyTtlMs,
-          metaTtlMs: ns.historyMetaTtlMs,
-        },
-        ...(options.info !== undefined ? { info: options.info } : {}),
-        ...(options.tags !== undefined ? { tags: options.tags } : {}),
-        ...(options.idempotencyKey !== undefined
-          ? { idempotencyKey: options.idempotencyKey, idempotencyWindowMs: this.#idempotencyWindowMs }
-          : {}),
-      });
+      const result = await this.#timed('publish', () =>
+        this.#broker.publish(channel, data, {
+          history: {
+            size: options.skipHistory ? 0 : ns.historySize,
+            ttlMs: options.skipHistory ? 0 : ns.historyTtlMs,
+            metaTtlMs: ns.historyMetaTtlMs,
+          },
+          ...(options.info !== undefined ? { info: options.info } : {}),
+          ...(options.tags !== undefined ? { tags: options.tags } : {}),
+          ...(options.idempotencyKey !== undefined
+            ? { idempotencyKey: options.idempotencyKey, idempotencyWindowMs: this.#idempotencyWindowMs }
+            : {}),
+        }),
+      );
+      if (result.suppressed !== true) this.#metrics?.published(options.source ?? 'api');
+      return result;
     } catch (error) {
       throw asUnavailable(error);
     }
@@ -199,13 +224,13 @@ export class TidingsNode {
   async presence(channel: string): Promise<Record<string, ClientInfo>> {
     const { options } = this.rules.resolve(channel);
     if (!options.presence) throw clientError(ErrorCode.NotAvailable);
-    return this.#presence.get(channel);
+    return this.#timed('presence', () => this.#presence.get(channel));
   }
 
   async presenceStats(channel: string): Promise<PresenceStats> {
     const { options } = this.rules.resolve(channel);
     if (!options.presence) throw clientError(ErrorCode.NotAvailable);
-    return this.#presence.stats(channel);
+    return this.#timed('presence_stats', () => this.#presence.stats(channel));
   }
 
   /** Channels with subscribers on this node; `pattern` is a glob with `*`. */
@@ -227,6 +252,29 @@ export class TidingsNode {
       numSubs: this.#hub.numSubs,
       numChannels: this.#hub.numChannels,
     };
+  }
+
+  /** Connected sessions grouped by transport and codec (for gauges; walks every session). */
+  sessionStats(): SessionStats[] {
+    const groups = new Map<
+      string,
+      { transport: string; codec: string; connections: number; subscriptions: number; queuedBytes: number }
+    >();
+    for (const hs of this.#hub.allSessions()) {
+      const s = hs as Session;
+      const transport = s.transport.name;
+      const codec = s.codec.name;
+      const key = `${transport}/${codec}`;
+      let g = groups.get(key);
+      if (g === undefined) {
+        g = { transport, codec, connections: 0, subscriptions: 0, queuedBytes: 0 };
+        groups.set(key, g);
+      }
+      g.connections++;
+      g.subscriptions += s.numSubscriptions;
+      g.queuedBytes += s.queuedBytes;
+    }
+    return [...groups.values()];
   }
 
   /** Disconnect a user's sessions (all, one client, or all but a whitelist of client ids). */
@@ -281,9 +329,24 @@ export class TidingsNode {
     return clientId === undefined ? sessions : sessions.filter((s) => s.id === clientId);
   }
 
+  /** Runs one engine round trip, timing it when metrics are on. */
+  async #timed<T>(op: EngineOperation, call: () => Promise<T>): Promise<T> {
+    const metrics = this.#metrics;
+    if (metrics === undefined) return call();
+    const started = performance.now();
+    try {
+      const result = await call();
+      metrics.engineCall(op, performance.now() - started, true);
+      return result;
+    } catch (error) {
+      metrics.engineCall(op, performance.now() - started, false);
+      throw error;
+    }
+  }
+
   async #readHistory(channel: string, query: HistoryQuery): Promise<HistoryReadResult> {
     try {
-      return await this.#historyStore.history(channel, query);
+      return await this.#timed('history', () => this.#historyStore.history(channel, query));
     } catch (error) {
       throw asUnavailable(error);
     }
@@ -309,8 +372,8 @@ export class TidingsNode {
       s.subscribed = true;
       // Chain after any pending unsubscribe so the broker ends up subscribed.
       s.op = s.op.then(
-        () => this.#broker.subscribe([channel]),
-        () => this.#broker.subscribe([channel]),
+        () => this.#timed('subscribe', () => this.#broker.subscribe([channel])),
+        () => this.#timed('subscribe', () => this.#broker.subscribe([channel])),
       );
       s.op.catch(() => {
         s.subscribed = false;
@@ -326,7 +389,7 @@ export class TidingsNode {
     if (state === undefined || !state.subscribed || this.#hub.hasSubscribers(channel)) return;
     state.subscribed = false;
     const op = state.op.then(
-      () => this.#broker.unsubscribe([channel]),
+      () => this.#timed('unsubscribe', () => this.#broker.unsubscribe([channel])),
       () => undefined,
     );
     state.op = op;

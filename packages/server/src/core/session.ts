@@ -21,6 +21,7 @@ import type { Credentials } from '../auth/types.js';
 import type { StreamPublication } from '../broker/types.js';
 import type { TimerHandle } from '../internal/clock.js';
 import { FixedDelayQueue } from '../internal/fixed-delay-queue.js';
+import { peerClosedCode } from '../observability/metrics.js';
 import type { SessionContext, Transport } from '../transport/types.js';
 import type { EncodedPush } from './encoded-push.js';
 import type { HubSession } from './hub.js';
@@ -143,6 +144,16 @@ export class Session implements HubSession, OverflowListener {
     return info;
   }
 
+  /** Number of subscriptions (active or subscribing), without building a list. */
+  get numSubscriptions(): number {
+    return this.#subs.size;
+  }
+
+  /** Outbound bytes waiting: the writer's queue plus what the transport has not flushed yet. */
+  get queuedBytes(): number {
+    return this.#writer.queuedBytes + this.transport.bufferedBytes;
+  }
+
   /** Channels this session is subscribed to (active or subscribing). */
   channels(): string[] {
     return this.#subs.channels();
@@ -189,12 +200,14 @@ export class Session implements HubSession, OverflowListener {
 
   /** The transport saw the peer go away: release everything without writing. */
   transportClosed(): void {
+    if (this.#state !== 'closed') this.#node.metrics?.disconnected(this.transport.name, peerClosedCode);
     this.#shutdown();
   }
 
   /** Send the disconnect (what is already queued goes first) and release everything. */
   close(disconnect: Disconnect): void {
     if (this.#state === 'closed') return;
+    this.#node.metrics?.disconnected(this.transport.name, disconnect.code);
     this.#writer.drainAndClose();
     this.transport.close(disconnect);
     this.#shutdown();

@@ -188,6 +188,7 @@ export class SubscriptionManager {
           const since = { offset: request.offset ?? 0, epoch: request.epoch ?? '' };
           const read = await this.#node.readHistory(channel, { since, limit: options.historySize });
           const outcome = recoverFromHistory(since, read);
+          this.#node.metrics?.recovery(outcome.result);
           result.wasRecovering = true;
           result.recovered = outcome.recovered;
           if (outcome.publications.length > 0) result.publications = [...outcome.publications];
@@ -238,7 +239,7 @@ export class SubscriptionManager {
       ? options.allowPublishForAnonymous
       : options.allowPublishForClient || (options.allowPublishForSubscriber && this.has(channel));
     if (!allowed) throw clientError(ErrorCode.PermissionDenied);
-    await this.#node.publish(channel, data, { info: this.#infoFor(channel) });
+    await this.#node.publish(channel, data, { info: this.#infoFor(channel), source: 'client' });
   }
 
   async history(request: HistoryRequest): Promise<HistoryResult> {
@@ -388,6 +389,11 @@ export class SubscriptionManager {
     const first = this.#first;
     if (first !== undefined && first.channel === channel) return first;
     return this.#rest?.get(channel);
+  }
+
+  /** Number of subscriptions (active or subscribing). */
+  get size(): number {
+    return this.#size();
   }
 
   #size(): number {
