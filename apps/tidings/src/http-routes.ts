@@ -14,6 +14,8 @@ export interface RoutesOptions {
   /** The dashboard page, or undefined when it is not installed. */
   readonly dashboardHtml: string | undefined;
   readonly logger: Logger;
+  /** `GET /metrics` when metrics are served on the main port; resolves true when it answered. */
+  readonly metrics?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -69,6 +71,7 @@ export function createRoutes(options: RoutesOptions): (req: IncomingMessage, res
         ? sendJson(res, 200, { status: 'ready' })
         : sendJson(res, 503, { status: 'unavailable' }, { 'retry-after': '1' });
     }
+    if (options.metrics !== undefined && (await options.metrics(req, res))) return;
     if (path === '/api' || path.startsWith('/api/')) {
       if (api === undefined) return sendError(res, 401, 'the server API is disabled: configure api.keys');
       if (await api(req, res)) return;

@@ -16,6 +16,7 @@ import {
   createWebSocketEdge,
   type HistoryStore,
   type Logger,
+  MetricsRecorder,
   type PresenceStore,
   type TidingsNode,
 } from '@tidings/server';
@@ -30,6 +31,7 @@ import { renderDashboard } from './dashboard.js';
 import { createHttpListener } from './http-listener.js';
 import { createRoutes } from './http-routes.js';
 import { createLogger } from './logger.js';
+import { startMetrics } from './metrics/start-metrics.js';
 import { packageVersion } from './version.js';
 
 /** Options of `startServer`. */
@@ -58,6 +60,8 @@ export interface RunningServer {
   /** The bound port (useful with `http.port: 0`). */
   readonly port: number;
   readonly node: TidingsNode;
+  /** URL of the own metrics listener (`metrics.port`), else undefined. */
+  readonly metricsUrl: string | undefined;
   /**
    * Graceful stop: stop accepting, disconnect every client with 3001 (shutdown), let in-flight
    * requests finish, then drop what is left when `http.shutdownTimeoutMs` runs out. Idempotent.
@@ -115,8 +119,10 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
   }
   const logger = options.logger ?? createLogger(config.log);
   const engine = options.engine ?? createEngine(config);
+  const recorder = config.metrics.enabled ? new MetricsRecorder() : undefined;
   const node = createNode({
     ...engine,
+    ...(recorder === undefined ? {} : { metrics: recorder }),
     ...(options.nodeName === undefined ? {} : { name: options.nodeName }),
     authenticator: createJwtAuthenticator(toAuthenticatorOptions(config)),
     channels: toChannelsOptions(config.channels),
@@ -137,10 +143,20 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     maxFrameBytes: config.websocket.maxFrameBytes,
     compression: config.websocket.compression,
   });
+  let metrics: Awaited<ReturnType<typeof startMetrics>>;
+  try {
+    metrics = await startMetrics(config.metrics, node, recorder);
+  } catch (error) {
+    await edge.close();
+    await node.shutdown();
+    throw error;
+  }
   const api =
     config.api.keys.length === 0
       ? undefined
-      : createApiHandler(node, { apiKeys: [...config.api.keys], maxBodyBytes: config.api.maxBodyBytes, logger });
+      : metrics.countApi(
+          createApiHandler(node, { apiKeys: [...config.api.keys], maxBodyBytes: config.api.maxBodyBytes, logger }),
+        );
   const dashboardHtml = renderDashboard({
     websocketPath: config.websocket.path,
     profile: options.profile ?? 'file',
@@ -199,8 +215,12 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
 
   let listener: ReturnType<typeof createHttpListener>;
   try {
-    listener = createHttpListener(config, createRoutes({ node, api, streams, dashboardHtml, logger }));
+    listener = createHttpListener(
+      config,
+      createRoutes({ node, api, streams, dashboardHtml, logger, ...metrics.mainRoute }),
+    );
   } catch (error) {
+    await metrics.close();
     await edge.close();
     await node.shutdown();
     throw error;
@@ -223,6 +243,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
       });
     });
   } catch (error) {
+    await metrics.close();
     await edge.close();
     await node.shutdown();
     throw listenError(error as NodeJS.ErrnoException, config);
@@ -239,6 +260,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     listener.closeIdle();
     await edge.close();
     await node.shutdown();
+    await metrics.close();
     // Connections with no request in flight (idle keep-alive, or connected and silent) go now;
     // WebSockets close themselves after the 3001 close handshake, h2 sessions after GOAWAY.
     listener.closeIdle();
@@ -257,6 +279,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     url: urlOf(listener.scheme, config.http.host, port),
     port,
     node,
+    metricsUrl: metrics.url,
     close() {
       closing ??= close();
       return closing;
