@@ -67,7 +67,9 @@ export class FlushScheduler implements FlushQueue {
     const batch = this.#pending;
     // Swap arrays so items scheduled while flushing go to the next flush without allocating.
     this.#pending = this.#spare;
+    this.meter?.beginRound();
     for (let i = 0; i < batch.length; i++) batch[i]!.flush();
+    this.meter?.endRound();
     batch.length = 0;
     this.#spare = batch;
   }

@@ -29,6 +29,7 @@ import { FlushMeter } from './flush-meter.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import { Hub } from './hub.js';
 import type { NodeContext, NodePublishOptions } from './node-context.js';
+import { NodeRegistry, nodesChannel } from './node-registry.js';
 import { type ClientOptions, resolveClientOptions } from './options.js';
 import { Session } from './session.js';
 
@@ -52,6 +53,11 @@ export interface NodeOptions {
    * trips (see `MetricsSink`). Absent (default): nothing is measured.
    */
   readonly metrics?: MetricsSink;
+  /**
+   * How often the node announces itself to the other nodes on its engine (for `nodes()` and
+   * `/api/info`); a node unheard for three intervals is dropped. Default 5000.
+   */
+  readonly announceIntervalMs?: number;
 }
 
 /** Sessions of one transport and codec, as `TidingsNode.sessionStats` reports them. */
@@ -104,6 +110,7 @@ export class TidingsNode {
   readonly #logger: Logger;
   readonly #clock: Clock;
   readonly #metrics: MetricsSink | undefined;
+  readonly #registry: NodeRegistry;
   #startedAt = 0;
   #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
 
@@ -120,6 +127,18 @@ export class TidingsNode {
     this.#metrics = options.metrics;
     const meter = options.metrics === undefined ? undefined : new FlushMeter(options.metrics, this.#clock);
     const client = resolveClientOptions(options.client);
+    const announceIntervalMs = options.announceIntervalMs ?? 5_000;
+    if (!Number.isFinite(announceIntervalMs) || announceIntervalMs <= 0) {
+      throw new TidingsError(TidingsErrorCode.Config, 'announceIntervalMs: expected a positive number');
+    }
+    this.#registry = new NodeRegistry({
+      self: () => this.info(),
+      publish: (data) =>
+        this.#broker.publish(nodesChannel, data, { history: { size: 0, ttlMs: 0, metaTtlMs: 3 * announceIntervalMs } }),
+      clock: this.#clock,
+      intervalMs: announceIntervalMs,
+      logger: this.#logger,
+    });
     this.#ctx = {
       nodeId: this.id,
       nodeName: this.name,
@@ -149,14 +168,22 @@ export class TidingsNode {
   async start(): Promise<void> {
     if (this.#state !== 'new') throw new TidingsError(TidingsErrorCode.State, 'node.start() was already called');
     const hub = this.#hub;
+    const registry = this.#registry;
     await this.#broker.start({
-      onPublication: (channel, pub, epoch) => hub.broadcastPublication(channel, pub, epoch),
+      onPublication: (channel, pub, epoch) =>
+        channel === nodesChannel ? registry.received(pub.data) : hub.broadcastPublication(channel, pub, epoch),
       onJoin: (channel, info) => hub.broadcastJoin(channel, info),
       onLeave: (channel, info) => hub.broadcastLeave(channel, info),
       onDiscontinuity: (channels) => void this.#checkPositions(channels),
     });
     this.#startedAt = this.#clock.now();
     this.#state = 'running';
+    try {
+      await this.#broker.subscribe([nodesChannel]);
+    } catch (error) {
+      this.#logger.warn({ err: String(error) }, 'cannot hear other nodes yet; nodes() lists this node only');
+    }
+    registry.start();
     this.#logger.info({ node: this.name }, 'node started');
   }
 
@@ -277,6 +304,15 @@ export class TidingsNode {
     return [...groups.values()];
   }
 
+  /**
+   * Every node on this node's engine that announced itself recently, this one first. With the
+   * memory engine (one process) that is this node; with `--workers N` the workers; with Redis or
+   * NATS every node sharing it.
+   */
+  nodes(): NodeInfo[] {
+    return this.#registry.nodes();
+  }
+
   /** Disconnect a user's sessions (all, one client, or all but a whitelist of client ids). */
   async disconnectUser(
     userId: string,
@@ -303,6 +339,7 @@ export class TidingsNode {
   async shutdown(): Promise<void> {
     if (this.#state === 'stopping' || this.#state === 'stopped') return;
     this.#state = 'stopping';
+    this.#registry.stop();
     for (const s of this.#hub.allSessions()) (s as Session).close(disconnectOf(DisconnectCode.Shutdown));
     await this.#broker.close();
     await this.#presence.close();

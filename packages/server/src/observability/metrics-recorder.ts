@@ -17,13 +17,14 @@ export class BucketHistogram {
     this.counts = new Float64Array(bounds.length + 1);
   }
 
-  observe(value: number): void {
+  /** Records `value` `times` times (default once). */
+  observe(value: number, times = 1): void {
     const bounds = this.bounds;
     let i = 0;
     while (i < bounds.length && value > bounds[i]!) i++;
-    this.counts[i]!++;
-    this.count++;
-    this.sum += value;
+    this.counts[i]! += times;
+    this.count += times;
+    this.sum += value * times;
   }
 }
 
@@ -81,8 +82,8 @@ export class MetricsRecorder implements MetricsSink, MetricsSnapshot {
     t.bytes += bytes;
   }
 
-  deliveryLatency(transport: string, ms: number): void {
-    this.#transport(transport).latency.observe(ms);
+  deliveryLatency(transport: string, ms: number, count: number): void {
+    this.#transport(transport).latency.observe(ms, count);
   }
 
   disconnected(transport: string, code: number | typeof peerClosedCode): void {

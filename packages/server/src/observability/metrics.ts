@@ -29,8 +29,11 @@ export interface MetricsSink {
    * (all units of the flush, replies included). Called once per flush, not per push.
    */
   flushed(transport: string, deliveries: number, bytes: number): void;
-  /** End-to-end latency of one delivered publication: engine acceptance → written to the socket. */
-  deliveryLatency(transport: string, ms: number): void;
+  /**
+   * End-to-end latency of `count` delivered publications of one flush: engine acceptance →
+   * written to the socket.
+   */
+  deliveryLatency(transport: string, ms: number, count: number): void;
   /** A session ended: with the disconnect code the server sent, or `peerClosedCode`. */
   disconnected(transport: string, code: number | typeof peerClosedCode): void;
   recovery(result: RecoveryResult): void;
