@@ -70,7 +70,11 @@ export class NodeRegistry {
     }
     if (typeof info?.id !== 'string' || typeof info.name !== 'string') return;
     if (info.id === this.#options.self().id) return;
+    const known = this.#others.has(info.id);
     this.#others.set(info.id, { info, seenAt: this.#options.clock.now() });
+    // A node just joined: tell it about this one now rather than at the next interval. It stops
+    // there, as each side announces again only for a node it had not heard of.
+    if (!known && !this.#stopped) this.#publishSelf();
   }
 
   /** This node, then every node heard from within three intervals, by name. */
@@ -87,10 +91,14 @@ export class NodeRegistry {
 
   #announce(): void {
     if (this.#stopped) return;
+    this.#publishSelf();
+    this.#timer = this.#options.clock.setTimeout(() => this.#announce(), this.#options.intervalMs);
+  }
+
+  #publishSelf(): void {
     this.#options.publish(enc.encode(JSON.stringify(this.#options.self()))).catch((error: unknown) => {
       // The engine is down: the node reports not ready; the next announcement retries.
       this.#options.logger.debug({ err: String(error) }, 'node announcement failed');
     });
-    this.#timer = this.#options.clock.setTimeout(() => this.#announce(), this.#options.intervalMs);
   }
 }
