@@ -122,6 +122,22 @@ async function scrape(): Promise<Map<string, number>> {
 
 const value = (s: Map<string, number>, key: string) => s.get(key) ?? 0;
 
+describe('health endpoints', () => {
+  it('/healthz and /readyz report the engine state, node count and version', async () => {
+    for (const path of ['/healthz', '/readyz']) {
+      const res = await fetch(`${base}${path}`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({
+        status: path === '/healthz' ? 'ok' : 'ready',
+        version: server.node.version,
+        node: server.node.name,
+        engine: { type: 'memory', ready: true },
+        nodes: 1,
+      });
+    }
+  });
+});
+
 describe('GET /metrics', () => {
   it('refuses a scrape without the metrics token', async () => {
     expect((await fetch(`${base}/metrics`)).status).toBe(401);

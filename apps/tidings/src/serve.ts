@@ -32,6 +32,7 @@ import { createHttpListener } from './http-listener.js';
 import { createRoutes } from './http-routes.js';
 import { createLogger } from './logger.js';
 import { startMetrics } from './metrics/start-metrics.js';
+import { withRequestLog } from './request-log.js';
 import { packageVersion } from './version.js';
 
 /** Options of `startServer`. */
@@ -217,7 +218,10 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
   try {
     listener = createHttpListener(
       config,
-      createRoutes({ node, api, streams, dashboardHtml, logger, ...metrics.mainRoute }),
+      withRequestLog(
+        createRoutes({ node, api, streams, dashboardHtml, logger, engine: config.engine.type, ...metrics.mainRoute }),
+        logger,
+      ),
     );
   } catch (error) {
     await metrics.close();

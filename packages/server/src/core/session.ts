@@ -208,6 +208,7 @@ export class Session implements HubSession, OverflowListener {
   close(disconnect: Disconnect): void {
     if (this.#state === 'closed') return;
     this.#node.metrics?.disconnected(this.transport.name, disconnect.code);
+    this.#node.logger.debug({ client: this.id, code: disconnect.code }, 'client disconnected');
     this.#writer.drainAndClose();
     this.transport.close(disconnect);
     this.#shutdown();
@@ -351,6 +352,10 @@ export class Session implements HubSession, OverflowListener {
     this.#state = 'connected';
     this.#cancel('connect');
     this.#node.hub.addSession(this);
+    this.#node.logger.debug(
+      { client: this.id, user: this.#userId, transport: this.transport.name },
+      'client connected',
+    );
 
     // Server-side subscriptions: the token's channels plus any the client asks to recover.
     const outcomes: Array<[string, SubscribeOutcome]> = [];
