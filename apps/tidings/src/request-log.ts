@@ -11,7 +11,8 @@ const saneId = /^[\w.:-]{1,128}$/;
 
 /**
  * Gives every HTTP request an id (the incoming `X-Request-Id` when it looks like one, else a
- * random UUID), echoes it in the response, and logs the request at debug level when it ends:
+ * random UUID), echoes it in the response, and logs the request at debug level when it ends
+ * (finished or dropped):
  * `{ reqId, method, path, status, ms }`. The query string is never logged, as it may carry a
  * connection token (`?token=` of the one-way transports).
  */
@@ -21,7 +22,8 @@ export function withRequestLog(listener: Listener, logger: Logger): Listener {
     const reqId = typeof presented === 'string' && saneId.test(presented) ? presented : randomUUID();
     res.setHeader(requestIdHeader, reqId);
     const started = performance.now();
-    res.once('finish', () => {
+    // 'close' rather than 'finish': a stream the client drops never finishes.
+    res.once('close', () => {
       logger.debug(
         {
           reqId,
