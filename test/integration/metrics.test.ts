@@ -231,3 +231,29 @@ describe('GET /metrics', () => {
     for (const c of clients) c.ws.close();
   });
 });
+
+describe('metrics.port', () => {
+  it('serves /metrics on its own listener and not on the main port', async () => {
+    const own = await startServer(
+      loadConfig({
+        base: {
+          http: { host: '127.0.0.1', port: 0 },
+          metrics: { enabled: true, port: 0 },
+          log: { level: 'error' },
+        },
+      }),
+      { logger: silentLogger },
+    );
+    try {
+      expect(own.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const res = await fetch(`${own.metricsUrl}/metrics`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain('# TYPE tidings_client_connections gauge');
+      expect((await fetch(`${own.metricsUrl}/other`)).status).toBe(404);
+      expect((await fetch(`${own.url}/metrics`)).status).toBe(404);
+    } finally {
+      await own.close();
+    }
+    await expect(fetch(`${own.metricsUrl}/metrics`)).rejects.toThrow();
+  });
+});
