@@ -52,6 +52,8 @@ export interface StartServerOptions {
   readonly engine?: { readonly broker: Broker; readonly history: HistoryStore; readonly presence: PresenceStore };
   /** Node name in logs and `/api/info`; default a random id. */
   readonly nodeName?: string;
+  /** What `/metrics` answers instead of this process's registry (a `--workers` worker asks the primary). */
+  readonly metricsScrape?: () => Promise<string>;
 }
 
 /** A running server. */
@@ -63,6 +65,8 @@ export interface RunningServer {
   readonly node: TidingsNode;
   /** URL of the own metrics listener (`metrics.port`), else undefined. */
   readonly metricsUrl: string | undefined;
+  /** This process's metrics as prom-client JSON (for aggregation), undefined when metrics are off. */
+  readonly metricsJson: (() => Promise<object[]>) | undefined;
   /**
    * Graceful stop: stop accepting, disconnect every client with 3001 (shutdown), let in-flight
    * requests finish, then drop what is left when `http.shutdownTimeoutMs` runs out. Idempotent.
@@ -146,7 +150,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
   });
   let metrics: Awaited<ReturnType<typeof startMetrics>>;
   try {
-    metrics = await startMetrics(config.metrics, node, recorder);
+    metrics = await startMetrics(config.metrics, node, recorder, options.metricsScrape);
   } catch (error) {
     await edge.close();
     await node.shutdown();
@@ -284,6 +288,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     port,
     node,
     metricsUrl: metrics.url,
+    metricsJson: metrics.prometheus === undefined ? undefined : metrics.prometheus.json,
     close() {
       closing ??= close();
       return closing;

@@ -19,6 +19,8 @@ export interface PrometheusMetrics {
   apiRequest(method: string, status: number): void;
   /** The exposition text (`text/plain; version=0.0.4`). */
   scrape(): Promise<string>;
+  /** The registry as prom-client JSON, for `AggregatorRegistry.aggregate` across workers. */
+  json(): Promise<object[]>;
 }
 
 /**
@@ -60,6 +62,7 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions): Prom
     name: 'tidings_engine_ready',
     help: '1 while the node runs and its engine is reachable, else 0.',
     registers,
+    aggregator: 'min',
     collect() {
       this.set(node.ready() ? 1 : 0);
     },
@@ -149,5 +152,6 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions): Prom
       api.inc({ method, status: String(status) });
     },
     scrape: () => registry.metrics(),
+    json: () => registry.getMetricsAsJSON(),
   };
 }

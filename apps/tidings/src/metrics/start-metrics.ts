@@ -22,7 +22,7 @@ export interface ServeMetrics {
 
 /**
  * Builds the Prometheus registry over `recorder` and serves it: on the main port, or on its own
- * listener when `metrics.port` is set. With metrics off (`recorder` undefined) everything is a no-op.
+ * listener when `metrics.port` is set. `scrape` replaces what `/metrics` answers (aggregation). With metrics off (`recorder` undefined) everything is a no-op.
  *
  * @throws TidingsError `TIDINGS_ERR_CONFIG` when the own metrics port cannot be bound.
  */
@@ -30,12 +30,13 @@ export async function startMetrics(
   config: TidingsConfig['metrics'],
   node: TidingsNode,
   recorder: MetricsRecorder | undefined,
+  scrape?: () => Promise<string>,
 ): Promise<ServeMetrics> {
   if (recorder === undefined) {
     return { mainRoute: {}, url: undefined, prometheus: undefined, countApi: (h) => h, close: async () => {} };
   }
   const prometheus = createPrometheusMetrics({ node, recorder, defaultMetrics: config.defaultMetrics });
-  const handler = createMetricsHandler(prometheus, config.token);
+  const handler = createMetricsHandler(scrape === undefined ? prometheus : { scrape }, config.token);
   const countApi = (h: Handler): Handler => countApiRequests(h, prometheus);
   if (config.port === undefined) {
     return { mainRoute: { metrics: handler }, url: undefined, prometheus, countApi, close: async () => {} };
