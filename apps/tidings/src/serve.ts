@@ -18,6 +18,7 @@ import {
   createWebSocketEdge,
   type HistoryStore,
   type Logger,
+  MetricsRecorder,
   type PresenceStore,
   type TidingsNode,
 } from '@tidings/server';
@@ -33,7 +34,9 @@ import { renderDashboard } from './dashboard.js';
 import { createHttpListener } from './http-listener.js';
 import { createRoutes } from './http-routes.js';
 import { createLogger } from './logger.js';
+import { startMetrics } from './metrics/start-metrics.js';
 import { type MqttListener, startMqttListener } from './mqtt-listener.js';
+import { withRequestLog } from './request-log.js';
 import { packageVersion } from './version.js';
 
 /** Options of `startServer`. */
@@ -53,6 +56,8 @@ export interface StartServerOptions {
   readonly engine?: { readonly broker: Broker; readonly history: HistoryStore; readonly presence: PresenceStore };
   /** Node name in logs and `/api/info`; default a random id. */
   readonly nodeName?: string;
+  /** What `/metrics` answers instead of this process's registry (a `--workers` worker asks the primary). */
+  readonly metricsScrape?: () => Promise<string>;
 }
 
 /** A running server. */
@@ -64,6 +69,10 @@ export interface RunningServer {
   readonly node: TidingsNode;
   /** The MQTT edge (`mqtt.enabled`), with its bound ports. */
   readonly mqtt?: MqttListener;
+  /** URL of the own metrics listener (`metrics.port`), else undefined. */
+  readonly metricsUrl: string | undefined;
+  /** This process's metrics as prom-client JSON (for aggregation), undefined when metrics are off. */
+  readonly metricsJson: (() => Promise<object[]>) | undefined;
   /**
    * Graceful stop: stop accepting, disconnect every client with 3001 (shutdown), let in-flight
    * requests finish, then drop what is left when `http.shutdownTimeoutMs` runs out. Idempotent.
@@ -122,9 +131,11 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
   const logger = options.logger ?? createLogger(config.log);
   const engine = options.engine ?? createEngine(config);
   const proxy = toProxyOptions(config.proxy);
+  const recorder = config.metrics.enabled ? new MetricsRecorder() : undefined;
   const node = createNode({
     ...(proxy === undefined ? {} : { hooks: createHttpProxyHooks({ ...proxy, logger }) }),
     ...engine,
+    ...(recorder === undefined ? {} : { metrics: recorder }),
     ...(options.nodeName === undefined ? {} : { name: options.nodeName }),
     // MQTT clients may log in with an API key (user name `api-key`); see docs/mqtt.md.
     authenticator: config.mqtt.enabled
@@ -151,10 +162,20 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     maxFrameBytes: config.websocket.maxFrameBytes,
     compression: config.websocket.compression,
   });
+  let metrics: Awaited<ReturnType<typeof startMetrics>>;
+  try {
+    metrics = await startMetrics(config.metrics, node, recorder, options.metricsScrape);
+  } catch (error) {
+    await edge.close();
+    await node.shutdown();
+    throw error;
+  }
   const api =
     config.api.keys.length === 0
       ? undefined
-      : createApiHandler(node, { apiKeys: [...config.api.keys], maxBodyBytes: config.api.maxBodyBytes, logger });
+      : metrics.countApi(
+          createApiHandler(node, { apiKeys: [...config.api.keys], maxBodyBytes: config.api.maxBodyBytes, logger }),
+        );
   const dashboardHtml = renderDashboard({
     websocketPath: config.websocket.path,
     profile: options.profile ?? 'file',
@@ -215,9 +236,16 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
   let listener: ReturnType<typeof createHttpListener>;
   try {
     if (config.mqtt.enabled) mqtt = await startMqttListener(config, node, logger, options.profile ?? 'file');
-    listener = createHttpListener(config, createRoutes({ node, api, streams, dashboardHtml, logger }));
+    listener = createHttpListener(
+      config,
+      withRequestLog(
+        createRoutes({ node, api, streams, dashboardHtml, logger, engine: config.engine.type, ...metrics.mainRoute }),
+        logger,
+      ),
+    );
   } catch (error) {
     await mqtt?.close();
+    await metrics.close();
     await edge.close();
     await node.shutdown();
     throw error;
@@ -241,6 +269,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     });
   } catch (error) {
     await mqtt?.close();
+    await metrics.close();
     await edge.close();
     await node.shutdown();
     throw listenError(error as NodeJS.ErrnoException, config);
@@ -258,6 +287,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     await mqtt?.close();
     await edge.close();
     await node.shutdown();
+    await metrics.close();
     // Connections with no request in flight (idle keep-alive, or connected and silent) go now;
     // WebSockets close themselves after the 3001 close handshake, h2 sessions after GOAWAY.
     listener.closeIdle();
@@ -277,6 +307,8 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     port,
     node,
     ...(mqtt === undefined ? {} : { mqtt }),
+    metricsUrl: metrics.url,
+    metricsJson: metrics.prometheus === undefined ? undefined : metrics.prometheus.json,
     close() {
       closing ??= close();
       return closing;
