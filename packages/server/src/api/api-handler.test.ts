@@ -78,7 +78,7 @@ describe('server API: request checks', () => {
     expect(bearer.status).toBe(401);
     const goodAuth = await fetch(`${h.url}/api/info`, {
       method: 'POST',
-      headers: { Authorization: `apikey ${apiKey}` },
+      headers: { Authorization: `apikey ${apiKey}`, 'Content-Type': 'application/json' },
       body: '{}',
     });
     expect(goodAuth.status).toBe(200);
@@ -109,7 +109,7 @@ describe('server API: request checks', () => {
     const unknown = await h.call('nope', {});
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toEqual({ error: { code: 104, message: 'method not found' } });
-    const get = await fetch(`${h.url}/api/info`, { headers: { 'X-API-Key': apiKey } });
+    const get = await fetch(`${h.url}/api/info`, { headers: { 'X-API-Key': apiKey, 'Content-Type': 'application/json' } });
     expect(get.status).toBe(405);
     expect(get.headers.get('allow')).toBe('POST');
     expect((await fetch(`${h.url}/apinfo`, { method: 'POST' })).status).toBe(418);
@@ -129,7 +129,7 @@ describe('server API: request checks', () => {
     });
     const streamed = await fetch(`${h.url}/api/publish`, {
       method: 'POST',
-      headers: { 'X-API-Key': apiKey },
+      headers: { 'X-API-Key': apiKey, 'Content-Type': 'application/json' },
       body: chunks,
       duplex: 'half',
     } as RequestInit);
