@@ -394,6 +394,12 @@ const authSchema = z
     audience: z.string().min(1).optional().describe('When set, tokens must carry this `aud`.'),
     issuer: z.string().min(1).optional().describe('When set, tokens must carry this `iss`.'),
     requireExp: z.boolean().default(true).describe('Reject tokens without an `exp` claim.'),
+    maxTokenLifetimeSec: z
+      .number()
+      .int()
+      .positive()
+      .default(30 * 24 * 3600)
+      .describe('Longest token lifetime accepted: `exp` at most this far ahead, `exp - iat` at most this long.'),
   })
   // The shortcut is folded into `keys` so consumers read one list.
   .transform(({ hmacSecret, ...auth }) =>

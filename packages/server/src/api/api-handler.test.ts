@@ -109,7 +109,7 @@ describe('server API: request checks', () => {
     const unknown = await h.call('nope', {});
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toEqual({ error: { code: 104, message: 'method not found' } });
-    const get = await fetch(`${h.url}/api/info`, { headers: { 'X-API-Key': apiKey, 'Content-Type': 'application/json' } });
+    const get = await fetch(`${h.url}/api/info`, { headers: { 'X-API-Key': apiKey } });
     expect(get.status).toBe(405);
     expect(get.headers.get('allow')).toBe('POST');
     expect((await fetch(`${h.url}/apinfo`, { method: 'POST' })).status).toBe(418);
