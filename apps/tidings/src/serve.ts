@@ -69,7 +69,10 @@ function createEngine(config: TidingsConfig) {
   const engine = config.engine;
   switch (engine.type) {
     case 'memory':
-      return createMemoryEngine({ idempotencyWindowMs: config.idempotencyWindowMs });
+      return createMemoryEngine({
+        idempotencyWindowMs: config.idempotencyWindowMs,
+        idempotencyLimits: { maxKeys: config.idempotencyMaxKeys, maxBytes: config.idempotencyMaxBytes },
+      });
     case 'redis':
       return createRedisEngine(toRedisEngineOptions(engine, config.idempotencyWindowMs));
     case 'nats':

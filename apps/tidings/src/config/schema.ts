@@ -524,6 +524,22 @@ export const configSchema = z
     idempotencyWindowMs: duration()
       .default(5 * minute)
       .describe('How long a publish idempotency key is remembered; a repeat inside it returns the first result.'),
+    idempotencyMaxKeys: z
+      .number()
+      .int()
+      .positive()
+      .default(100_000)
+      .describe(
+        'Memory engine: most idempotency keys remembered at once; past it the oldest keys are forgotten first.',
+      ),
+    idempotencyMaxBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(16 * 1024 * 1024)
+      .describe(
+        'Memory engine: most bytes the idempotency keys may hold; past it the oldest keys are forgotten first.',
+      ),
     workers: z
       .union([z.int().min(1).max(maxWorkers), z.literal('auto')])
       .default(1)
