@@ -174,6 +174,12 @@ export class Session implements HubSession, OverflowListener {
         this.#awaitingPong = false;
         continue;
       }
+      // A reply needs an id (id 0 reads as a push to the SDKs): only `send` may go without, as
+      // in Centrifugo. Answering id 0 left the client waiting with no reply and no close.
+      if (!command.id && command.send === undefined) {
+        this.close(disconnectOf(DisconnectCode.BadRequest));
+        return;
+      }
       if (++this.#pending > this.#node.client.maxPendingCommands) {
         this.close(disconnectOf(DisconnectCode.TooManyRequests));
         return;
