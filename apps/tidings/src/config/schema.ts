@@ -210,6 +210,38 @@ const clientSchema = z
       .min(1)
       .default(1024)
       .describe('Commands waiting to be processed per client; beyond it the client is disconnected (3013).'),
+    commandRatePerConnection: z
+      .number()
+      .min(0)
+      .default(1000)
+      .describe(
+        'Commands a second one connection may send (token bucket, burst of one second); beyond it the command answers 111. 0 = off.',
+      ),
+    commandRatePerUser: z
+      .number()
+      .min(0)
+      .default(0)
+      .describe('Commands a second all connections of one user may send on this node; beyond it 111. 0 = off.'),
+    commandRatePerIp: z
+      .number()
+      .min(0)
+      .default(0)
+      .describe('Commands a second all connections from one IP address may send on this node; beyond it 111. 0 = off.'),
+    publishRatePerConnection: z
+      .number()
+      .min(0)
+      .default(0)
+      .describe('Publishes a second one connection may send; beyond it 111. 0 = off.'),
+    publishRatePerUser: z
+      .number()
+      .min(0)
+      .default(0)
+      .describe('Publishes a second one user may send on this node; beyond it 111. 0 = off.'),
+    publishRatePerIp: z
+      .number()
+      .min(0)
+      .default(0)
+      .describe('Publishes a second one IP address may send on this node; beyond it 111. 0 = off.'),
     maxRecoveryBuffer: z
       .int()
       .min(1)

@@ -32,6 +32,18 @@ export interface ClientOptions {
    * deployments write more pushes per frame (and per syscall) for that much added latency.
    */
   readonly writeDelayMs: number;
+  /** Commands a second one connection may send (token bucket, burst one second's worth); 0 = off. Beyond: 111. */
+  readonly commandRatePerConnection: number;
+  /** Commands a second all connections of one user may send on this node; 0 = off. Beyond: 111. */
+  readonly commandRatePerUser: number;
+  /** Commands a second all connections from one IP address may send on this node; 0 = off. Beyond: 111. */
+  readonly commandRatePerIp: number;
+  /** Publishes a second one connection may send; 0 = off. Beyond: 111. */
+  readonly publishRatePerConnection: number;
+  /** Publishes a second one user may send on this node; 0 = off. Beyond: 111. */
+  readonly publishRatePerUser: number;
+  /** Publishes a second one IP address may send on this node; 0 = off. Beyond: 111. */
+  readonly publishRatePerIp: number;
 }
 
 /** Defaults of `ClientOptions`. */
@@ -48,10 +60,24 @@ export const defaultClientOptions: ClientOptions = Object.freeze({
   maxRecoveryBuffer: 10_000,
   expiredCloseDelayMs: 25_000,
   writeDelayMs: 0,
+  commandRatePerConnection: 1000,
+  commandRatePerUser: 0,
+  commandRatePerIp: 0,
+  publishRatePerConnection: 0,
+  publishRatePerUser: 0,
+  publishRatePerIp: 0,
 });
 
 // Options where 0 is meaningful (off / immediate); all others must be positive.
-const zeroAllowed: ReadonlySet<string> = new Set(['writeDelayMs']);
+const zeroAllowed: ReadonlySet<string> = new Set([
+  'writeDelayMs',
+  'commandRatePerConnection',
+  'commandRatePerUser',
+  'commandRatePerIp',
+  'publishRatePerConnection',
+  'publishRatePerUser',
+  'publishRatePerIp',
+]);
 
 /** Merges defaults, validates and freezes client options once. */
 export function resolveClientOptions(partial: Partial<ClientOptions> = {}): ClientOptions {

@@ -25,6 +25,7 @@ import type { SessionContext, Transport } from '../transport/types.js';
 import type { EncodedPush } from './encoded-push.js';
 import type { HubSession } from './hub.js';
 import type { NodeContext } from './node-context.js';
+import { type ConnectionBuckets, RateLimits } from './rate-limits.js';
 import { type SubscribeOutcome, SubscriptionManager } from './subscriptions.js';
 import { type OverflowListener, SessionWriter } from './writer.js';
 
@@ -60,6 +61,8 @@ export class Session implements HubSession, OverflowListener {
   // an idle session holds no promise of its own.
   #chain: Promise<void> = settled;
   #pending = 0;
+  readonly #ip: string | undefined;
+  readonly #rateBuckets: ConnectionBuckets = {};
   #awaitingPong = false;
   // Tickets in the node's shared queues (SessionTimers), 0 when none is pending.
   #pingTicket = 0;
@@ -71,6 +74,7 @@ export class Session implements HubSession, OverflowListener {
 
   constructor(node: NodeContext, transport: Transport, context: SessionContext = {}) {
     this.#node = node;
+    this.#ip = context.remoteAddress;
     this.transport = transport;
     this.#context = context;
     this.#writer = new SessionWriter(transport, node.scheduler, node.client.maxQueueBytes, this);
@@ -274,6 +278,7 @@ export class Session implements HubSession, OverflowListener {
           this.close(disconnectOf(DisconnectCode.BadRequest));
           return;
         }
+        if (!this.#withinRate(command)) throw clientError(ErrorCode.TooManyRequests);
         const reply = await this.#dispatch(command);
         if (reply !== undefined) this.#reply({ id, ...reply });
       } catch (error) {
@@ -284,6 +289,13 @@ export class Session implements HubSession, OverflowListener {
       // this one is done (only the promise wrapping it has yet to settle).
       if (this.#pending === 0) this.#chain = settled;
     }
+  }
+
+  #withinRate(command: Command): boolean {
+    const limits = RateLimits.of(this.#node);
+    const subject = { userId: this.#userId, ip: this.#ip };
+    if (!limits.allow('command', subject, this.#rateBuckets)) return false;
+    return command.publish === undefined || limits.allow('publish', subject, this.#rateBuckets);
   }
 
   async #dispatch(command: Command): Promise<Omit<Reply, 'id'> | undefined> {
