@@ -242,6 +242,18 @@ const clientSchema = z
       .min(0)
       .default(0)
       .describe('Publishes a second one IP address may send on this node; beyond it 111. 0 = off.'),
+    maxConnectionsPerUser: z
+      .int()
+      .min(0)
+      .default(0)
+      .describe('Connected clients of one user on this node; a connect beyond it is disconnected (3504). 0 = off.'),
+    maxConnectionsPerIp: z
+      .int()
+      .min(0)
+      .default(0)
+      .describe(
+        'Connected clients from one IP address on this node; a connect beyond it is disconnected (3504). 0 = off.',
+      ),
     maxRecoveryBuffer: z
       .int()
       .min(1)

@@ -44,6 +44,10 @@ export interface ClientOptions {
   readonly publishRatePerUser: number;
   /** Publishes a second one IP address may send on this node; 0 = off. Beyond: 111. */
   readonly publishRatePerIp: number;
+  /** Connected sessions of one user on this node; a connect beyond it gets 3504. 0 = off. */
+  readonly maxConnectionsPerUser: number;
+  /** Connected sessions from one IP address on this node; a connect beyond it gets 3504. 0 = off. */
+  readonly maxConnectionsPerIp: number;
 }
 
 /** Defaults of `ClientOptions`. */
@@ -66,6 +70,8 @@ export const defaultClientOptions: ClientOptions = Object.freeze({
   publishRatePerConnection: 0,
   publishRatePerUser: 0,
   publishRatePerIp: 0,
+  maxConnectionsPerUser: 0,
+  maxConnectionsPerIp: 0,
 });
 
 // Options where 0 is meaningful (off / immediate); all others must be positive.
@@ -77,6 +83,8 @@ const zeroAllowed: ReadonlySet<string> = new Set([
   'publishRatePerConnection',
   'publishRatePerUser',
   'publishRatePerIp',
+  'maxConnectionsPerUser',
+  'maxConnectionsPerIp',
 ]);
 
 /** Merges defaults, validates and freezes client options once. */

@@ -140,3 +140,23 @@ describe('KeyedTokenBuckets', () => {
     expect(buckets.size).toBe(1);
   });
 });
+
+describe('connection limits (3504)', () => {
+  it('per user and per IP: the connect past the bound closes with 3504; closing one frees a slot', async () => {
+    const h = await setup({ maxConnectionsPerUser: 2, maxConnectionsPerIp: 3 });
+    const a1 = await h.connect('alice', '10.0.0.1');
+    const a2 = await h.connect('alice', '10.0.0.2');
+    const a3 = await h.connect('alice', '10.0.0.3');
+    expect([a1.t.closed, a2.t.closed]).toEqual([undefined, undefined]);
+    expect(a3.t.closed?.code).toBe(3504);
+    const b = await h.connect('bob', '10.0.0.1');
+    const c = await h.connect('carol', '10.0.0.1');
+    const d = await h.connect('dave', '10.0.0.1');
+    expect(b.t.closed).toBeUndefined();
+    expect(c.t.closed).toBeUndefined();
+    expect(d.t.closed?.code).toBe(3504);
+    a1.s.close({ code: 3000, reason: 'bye' });
+    const a4 = await h.connect('alice', '10.0.0.4');
+    expect(a4.t.closed).toBeUndefined();
+  });
+});

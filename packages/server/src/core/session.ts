@@ -22,6 +22,7 @@ import type { StreamPublication } from '../broker/types.js';
 import type { TimerHandle } from '../internal/clock.js';
 import { FixedDelayQueue } from '../internal/fixed-delay-queue.js';
 import type { SessionContext, Transport } from '../transport/types.js';
+import { ConnectionLimits } from './connection-limits.js';
 import type { EncodedPush } from './encoded-push.js';
 import type { HubSession } from './hub.js';
 import type { NodeContext } from './node-context.js';
@@ -63,6 +64,8 @@ export class Session implements HubSession, OverflowListener {
   #pending = 0;
   readonly #ip: string | undefined;
   readonly #rateBuckets: ConnectionBuckets = {};
+  /** True while this session is counted by `ConnectionLimits`. */
+  #counted = false;
   #awaitingPong = false;
   // Tickets in the node's shared queues (SessionTimers), 0 when none is pending.
   #pingTicket = 0;
@@ -353,6 +356,11 @@ export class Session implements HubSession, OverflowListener {
     this.#clientInfo = credentials.info
       ? { user: credentials.userId, client: this.id, connInfo: credentials.info }
       : undefined;
+    if (!ConnectionLimits.of(this.#node).acquire(credentials.userId, this.#ip)) {
+      this.close(disconnectOf(DisconnectCode.ConnectionLimit));
+      return;
+    }
+    this.#counted = true;
     this.#state = 'connected';
     this.#cancel('connect');
     this.#node.hub.addSession(this);
@@ -509,6 +517,8 @@ export class Session implements HubSession, OverflowListener {
     this.#expireTimer = undefined;
     this.#subs.releaseAll();
     if (wasConnected) this.#node.hub.removeSession(this);
+    if (this.#counted) ConnectionLimits.of(this.#node).release(this.#userId, this.#ip);
+    this.#counted = false;
   }
 }
 
