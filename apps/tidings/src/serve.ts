@@ -63,6 +63,12 @@ export interface RunningServer {
    * requests finish, then drop what is left when `http.shutdownTimeoutMs` runs out. Idempotent.
    */
   close(): Promise<void>;
+  /**
+   * Re-reads the TLS certificate and key (`http.tls`) for new connections without dropping open
+   * ones; `tidings serve` calls it on SIGHUP. A no-op without TLS.
+   * @throws TidingsError `TIDINGS_ERR_CONFIG` when the files cannot be read or do not match.
+   */
+  reloadTls(): void;
 }
 
 function createEngine(config: TidingsConfig) {
@@ -264,5 +270,6 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
       closing ??= close();
       return closing;
     },
+    reloadTls: () => listener.reloadTls(),
   };
 }
