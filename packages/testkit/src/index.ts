@@ -1,5 +1,16 @@
 export { type BrokerConformanceOptions, type OpenEngine, runBrokerConformance } from './broker-conformance.js';
 export {
+  type ChaosFaults,
+  type ChaosProxy,
+  type ChaosProxyOptions,
+  type ChaosStep,
+  chaosFaultKinds,
+  runChaosSchedule,
+  seededChaosSchedule,
+  startChaosProxy,
+} from './chaos/chaos-proxy.js';
+export { SeededRandom } from './chaos/seeded-random.js';
+export {
   comparableInfo,
   type DeliveredPublication,
   type EngineFactory,

@@ -1,11 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createJwtAuthenticator } from '../auth/jwt-authenticator.js';
 import { createMemoryEngine } from '../broker/memory/memory-engine.js';
 import { createNode } from '../core/node.js';
 import type { Logger } from '../observability/logger.js';
 import { createApiHandler } from './api-handler.js';
+import { apiMethods, batchSchema, methodSchemas } from './api-schemas.js';
 import { isJsonContentType, jsonNestingExceeds } from './body-guard.js';
 
 const apiKey = 'hostile-body-key-0123456789';
@@ -87,7 +89,7 @@ describe('server API: hostile bodies (issue 15 findings)', () => {
     }
     const typeless = await fetch(`${h.url}/api/publish`, {
       method: 'POST',
-      headers: { 'X-API-Key': apiKey, 'Content-Type': 'application/json' },
+      headers: { 'X-API-Key': apiKey },
       body: new Blob([body]),
     });
     expect(typeless.status).toBe(415);
@@ -118,4 +120,56 @@ describe('body-guard', () => {
     expect(isJsonContentType('text/json')).toBe(false);
     expect(isJsonContentType('application/jsonx')).toBe(false);
   });
+});
+
+const apiBody = fc.oneof(
+  fc.jsonValue(),
+  fc.record(
+    {
+      channel: fc.oneof(fc.string(), fc.constantFrom('chat:a', 'chat:#u', 'nope:x', '', 'chat:\u0000')),
+      channels: fc.array(fc.string(), { maxLength: 3 }),
+      data: fc.jsonValue(),
+      b64data: fc.string(),
+      idempotency_key: fc.string(),
+      limit: fc.oneof(fc.integer(), fc.double(), fc.string()),
+      since: fc.jsonValue(),
+      user: fc.string(),
+      commands: fc.array(fc.dictionary(fc.constantFrom(...apiMethods, 'x'), fc.jsonValue()), { maxLength: 3 }),
+    },
+    { requiredKeys: [] },
+  ),
+);
+
+describe('server API body fuzz', () => {
+  it('10,000 bodies: every method schema and the batch schema parse or refuse, never throw', () => {
+    fc.assert(
+      fc.property(apiBody, (body) => {
+        for (const schema of Object.values(methodSchemas)) schema.safeParse(body);
+        batchSchema.safeParse(body);
+        return !jsonNestingExceeds(JSON.stringify(body) ?? 'null', 10_000);
+      }),
+      { numRuns: 10_000 },
+    );
+  });
+
+  it('300 fuzzed requests over HTTP: never a 5xx, and the node still answers', async () => {
+    const h = await start();
+    let tried = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...apiMethods, 'nope'), apiBody, async (method, body) => {
+        tried++;
+        const res = await fetch(`${h.url}/api/${method}`, {
+          method: 'POST',
+          headers: { 'X-API-Key': apiKey, 'Content-Type': 'application/json' },
+          body: JSON.stringify(body) ?? 'null',
+        });
+        await res.arrayBuffer();
+        expect(res.status, `${method} ${JSON.stringify(body)}`).toBeLessThan(500);
+      }),
+      { numRuns: 300 },
+    );
+    console.log(`api fuzz: ${tried} requests tried`);
+    expect((await post(h.url, '{"channel":"chat:a","data":1}', 'application/json')).status).toBe(200);
+    expect(h.lines.filter((l) => l.level === 'error')).toEqual([]);
+  }, 120_000);
 });
