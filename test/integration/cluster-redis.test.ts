@@ -141,14 +141,15 @@ describe('three nodes on one Redis', () => {
       tag: 'pubsub',
     });
     await until(() => publishers.run.acked >= 100, 10_000, '100 acks before the kill');
-    // Redis counts as pubsub the connections holding a subscription: those of B and C. They come
-    // back faster than redis-cli runs, so "resubscribed" is: two new connection ids subscribed.
+    // Redis counts as pubsub the connections holding a subscription: one per node (A too, for the
+    // node announcements channel). They come back faster than redis-cli runs, so "resubscribed"
+    // is: three new connection ids subscribed, and B and C listening on the channel again.
     const before = await pubsubIds();
-    expect(before).toHaveLength(2);
+    expect(before).toHaveLength(3);
     const killedAt = Date.now();
-    expect(await killPubsubAndPublish(channel, 20, rec.ledger)).toBe(2);
+    expect(await killPubsubAndPublish(channel, 20, rec.ledger)).toBe(3);
     await until(
-      async () => (await listeners()) === 2 && (await pubsubIds()).filter((id) => !before.includes(id)).length === 2,
+      async () => (await listeners()) === 2 && (await pubsubIds()).filter((id) => !before.includes(id)).length === 3,
       2000,
       'B and C resubscribed on new connections within 2 s',
     );

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { createMemoryEngine } from '../broker/memory/index.js';
+import type { Broker } from '../broker/types.js';
 import { FakeClock } from '../internal/clock.js';
 import { silentLogger } from '../observability/logger.js';
-import { type NodeAnnouncement, NodeRegistry } from './node-registry.js';
+import { createNode } from './node.js';
+import { type NodeAnnouncement, NodeRegistry, nodesChannel } from './node-registry.js';
 
 const enc = new TextEncoder();
 
@@ -66,5 +69,54 @@ describe('NodeRegistry', () => {
     r.received(enc.encode('{"id":5}'));
     r.received(enc.encode(JSON.stringify(info('other'))));
     expect(r.nodes().map((n) => n.id)).toEqual(['self', 'other']);
+  });
+});
+
+describe('node announcements through the engine', () => {
+  it('retries listening to the announcements channel when the engine refused it at start', async () => {
+    const clock = new FakeClock(0);
+    const engine = createMemoryEngine({ clock });
+    const subscribed: string[][] = [];
+    let refuse = true;
+    const broker: Broker = {
+      start: (h) => engine.broker.start(h),
+      subscribe: async (chs) => {
+        subscribed.push([...chs]);
+        if (refuse) throw new Error('engine down');
+        return engine.broker.subscribe(chs);
+      },
+      unsubscribe: (chs) => engine.broker.unsubscribe(chs),
+      publish: (ch, d, o) => engine.broker.publish(ch, d, o),
+      publishJoin: (ch, i) => engine.broker.publishJoin(ch, i),
+      publishLeave: (ch, i) => engine.broker.publishLeave(ch, i),
+      close: () => engine.broker.close(),
+    };
+    const node = createNode({
+      ...engine,
+      broker,
+      clock,
+      announceIntervalMs: 1_000,
+      authenticator: {
+        authenticate: async () => ({ userId: '', anonymous: true, channels: [] }),
+        verifySubscriptionToken: async () => {
+          throw new Error('unused');
+        },
+      },
+    });
+    await node.start();
+    await new Promise((r) => setImmediate(r));
+    // At start, and again before the first announcement: both refused.
+    expect(subscribed).toHaveLength(2);
+    refuse = false;
+    clock.advance(1_000);
+    await new Promise((r) => setImmediate(r));
+    expect(subscribed).toHaveLength(3);
+    // Listening now: later announcements do not subscribe again.
+    clock.advance(1_000);
+    await new Promise((r) => setImmediate(r));
+    expect(subscribed).toHaveLength(3);
+    expect(subscribed.flat().every((ch) => ch === nodesChannel)).toBe(true);
+    expect(node.nodes().map((n) => n.id)).toEqual([node.id]);
+    await node.shutdown();
   });
 });

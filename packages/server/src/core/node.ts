@@ -114,6 +114,8 @@ export class TidingsNode {
   readonly #clock: Clock;
   readonly #metrics: MetricsSink | undefined;
   readonly #registry: NodeRegistry;
+  // False until the broker confirmed the announcements channel; retried with every announcement.
+  #hearingNodes = false;
   #startedAt = 0;
   #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
 
@@ -136,8 +138,12 @@ export class TidingsNode {
     }
     this.#registry = new NodeRegistry({
       self: () => this.info(),
-      publish: (data) =>
-        this.#broker.publish(nodesChannel, data, { history: { size: 0, ttlMs: 0, metaTtlMs: 3 * announceIntervalMs } }),
+      publish: async (data) => {
+        if (!this.#hearingNodes) await this.#listenToNodes();
+        return this.#broker.publish(nodesChannel, data, {
+          history: { size: 0, ttlMs: 0, metaTtlMs: 3 * announceIntervalMs },
+        });
+      },
       clock: this.#clock,
       intervalMs: announceIntervalMs,
       logger: this.#logger,
@@ -183,9 +189,9 @@ export class TidingsNode {
     this.#startedAt = this.#clock.now();
     this.#state = 'running';
     try {
-      await this.#broker.subscribe([nodesChannel]);
+      await this.#listenToNodes();
     } catch (error) {
-      this.#logger.warn({ err: String(error) }, 'cannot hear other nodes yet; nodes() lists this node only');
+      this.#logger.warn({ err: String(error) }, 'cannot hear other nodes yet; retrying with every announcement');
     }
     registry.start();
     this.#logger.info({ node: this.name }, 'node started');
@@ -368,6 +374,11 @@ export class TidingsNode {
   #userSessions(userId: string, clientId: string | undefined): Session[] {
     const sessions = this.#hub.userSessions(userId) as Session[];
     return clientId === undefined ? sessions : sessions.filter((s) => s.id === clientId);
+  }
+
+  async #listenToNodes(): Promise<void> {
+    await this.#broker.subscribe([nodesChannel]);
+    this.#hearingNodes = true;
   }
 
   /** Runs one engine round trip, timing it when metrics are on. */
