@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BenchResult } from '../../apps/tidings/src/bench/types.js';
 import { repoRoot, runBenchCli } from './bench-cli.js';
 import { freePort, until } from './proxy-processes.js';
+import { requireFile, requireTool } from './system-tools.js';
 
 const nchanModule = '/usr/lib/nginx/modules/ngx_nchan_module.so';
 const nginx = existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
@@ -105,9 +106,8 @@ describe('nginx + Nchan peer', () => {
   let peer: Peer | undefined;
   let dir = '';
   beforeAll(async () => {
-    if (!existsSync(nchanModule)) {
-      throw new Error(`${nchanModule} is missing: .ci/run installs it (apt-get install -y libnginx-mod-nchan)`);
-    }
+    requireTool('nginx', 'nginx');
+    requireFile(nchanModule, 'libnginx-mod-nchan');
     dir = mkdtempSync(join(tmpdir(), 'tidings-nchan-'));
     // The worker runs as www-data when the master is root: it must reach its temp folders.
     chmodSync(dir, 0o755);

@@ -15,6 +15,7 @@ import { type RunningServer, startServer } from '../../apps/tidings/src/serve.js
 import { silentLogger } from '../../packages/server/src/observability/logger.js';
 import { StreamClient, type StreamFormat } from './one-way-client.js';
 import { haproxyServerStatus, type ProxyProcess, startHaproxy, startNginx, until } from './proxy-processes.js';
+import { requireTool } from './system-tools.js';
 
 const secret = 'proxies-test-secret-0123456789abcdef';
 const apiKey = 'proxies-test-api-key-0123456789';
@@ -62,10 +63,9 @@ function proxy(name: ProxyProcess['name']): ProxyProcess {
 }
 
 beforeAll(async () => {
-  for (const tool of ['nginx', 'haproxy']) {
-    const found = spawnSync('sh', ['-c', `command -v ${tool} || test -x /usr/sbin/${tool}`]).status === 0;
-    if (!found) throw new Error(`${tool} is not installed: .ci/run installs it (apt-get install -y ${tool})`);
-  }
+  requireTool('nginx', 'nginx');
+  requireTool('haproxy', 'haproxy');
+  requireTool('redis-cli', 'redis-tools');
   nodes.push(await startServer(nodeConfig(), { logger: silentLogger }));
   nodes.push(await startServer(nodeConfig(), { logger: silentLogger }));
   const ports = [nodes[0]?.port ?? 0, nodes[1]?.port ?? 0] as const;
