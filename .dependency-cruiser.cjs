@@ -91,6 +91,23 @@ module.exports = {
       },
     },
     {
+      name: 'mqtt-edge-imports-public-api',
+      comment:
+        'The MQTT edge is a transport outside the server package: it sees @tidings/server through its ' +
+        'index (the public API) plus protocol; never core files directly, an engine, testkit or an app.',
+      severity: 'error',
+      from: { path: '^packages/mqtt/src/', pathNot: SOURCE_ONLY },
+      to: {
+        path: '^(packages|apps)/',
+        pathNot: [
+          '^packages/mqtt/src/',
+          '^packages/protocol/(src|dist)/',
+          `${SERVER}index\\.ts$`,
+          '^packages/server/dist/',
+        ],
+      },
+    },
+    {
       name: 'broker-types-not-core',
       comment: 'The broker contract is imported by core, so it must not import core back.',
       severity: 'error',

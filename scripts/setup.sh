@@ -35,6 +35,8 @@ have nginx || need+=(nginx)
 have haproxy || need+=(haproxy)
 # the Nchan peer of bench/compare.sh (test/integration/bench-peers.test.ts runs it)
 [ -f /usr/lib/nginx/modules/ngx_nchan_module.so ] || need+=(libnginx-mod-nchan)
+# promtool checks deploy/grafana/tidings-alerts.yml (test/integration/grafana-deploy.test.ts)
+have promtool || need+=(prometheus)
 # MQTT tests publish and subscribe with the Mosquitto command-line clients
 have mosquitto_pub && have mosquitto_sub || need+=(mosquitto-clients)
 # services: the tests talk to the shared ones and start private nats-server/redis-server copies

@@ -161,7 +161,7 @@ describe('tidings CLI', () => {
     const server = await serve(['--config', file]);
     const health = await fetch(`${server.url}/healthz`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toEqual({ status: 'ok' });
+    expect(await health.json()).toMatchObject({ status: 'ok', engine: { type: 'memory', ready: true }, nodes: 1 });
     expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
     const missing = await fetch(`${server.url}/nope`);
     expect(missing.status).toBe(404);

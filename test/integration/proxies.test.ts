@@ -92,7 +92,7 @@ describe.each(['nginx', 'haproxy'] as const)('through %s with the config from de
   it('answers /readyz and /healthz from the nodes', async () => {
     const ready = await fetch(`${base()}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ready' });
+    expect(await ready.json()).toMatchObject({ status: 'ready', engine: { type: 'memory', ready: true }, nodes: 1 });
     expect((await fetch(`${base()}/healthz`)).status).toBe(200);
   });
 

@@ -1,7 +1,7 @@
 // The WebSocket fan-out fast path over real sockets: a shared push is written as one prebuilt
 // frame straight to the socket (no ws.send per subscriber) when that is order-safe, and falls
 // back to ws.send behind a message ws is still compressing.
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import {
   type ClientCodec,
   type Codec,
@@ -16,6 +16,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { loadConfig } from '../../apps/tidings/src/config/load.js';
 import { startServer } from '../../apps/tidings/src/serve.js';
+import { FlushScheduler } from '../../packages/server/src/core/flush-scheduler.js';
+import { SessionWriter } from '../../packages/server/src/core/writer.js';
 import { silentLogger } from '../../packages/server/src/observability/logger.js';
 import { deflateFrameBuilder } from '../../packages/server/src/transport/websocket/ws-frame.js';
 
@@ -217,5 +219,28 @@ describe('tidings serve with websocket.compression', () => {
       for (const c of clients.splice(0)) c.terminate();
       await running.close();
     }
+  });
+});
+
+describe('WebSocketTransport.holdWhileWriting', () => {
+  it('while the socket is still sending, the pushes of many turns leave as a few frames, in order', async () => {
+    const p = await pair(false);
+    const transport = new WebSocketTransport(p.server, jsonCodec);
+    const writer = new SessionWriter(transport, new FlushScheduler(), 256 << 20, { writerOverflowed: () => {} });
+    // The client stops reading, so the server's kernel buffer fills and its socket holds bytes.
+    const clientSocket = (p.client as unknown as { _socket: Socket })._socket;
+    clientSocket.pause();
+    const count = 200;
+    for (let i = 1; i <= count; i++) {
+      expect(writer.enqueueShared(encodedPub(i, 100_000))).toBe(true);
+      await new Promise((r) => setImmediate(r));
+    }
+    clientSocket.resume();
+    const offsets = () => p.received.flatMap((m) => jsonCodec.decodeReplies(m.data).map((r) => r.push?.pub?.offset));
+    while (offsets().length < count) await new Promise((r) => setTimeout(r, 5));
+    expect(offsets()).toEqual(Array.from({ length: count }, (_, i) => i + 1));
+    // One flush per turn would have made 200 frames; held pushes were joined instead.
+    expect(p.received.length).toBeLessThan(count / 2);
+    p.client.close();
   });
 });

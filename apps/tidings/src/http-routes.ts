@@ -14,6 +14,10 @@ export interface RoutesOptions {
   /** The dashboard page, or undefined when it is not installed. */
   readonly dashboardHtml: string | undefined;
   readonly logger: Logger;
+  /** Engine type ("memory", "redis", "nats") reported by /healthz and /readyz. */
+  readonly engine?: string;
+  /** `GET /metrics` when metrics are served on the main port; resolves true when it answered. */
+  readonly metrics?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -64,11 +68,19 @@ export function createRoutes(options: RoutesOptions): (req: IncomingMessage, res
 
     if (path === '/healthz' || path === '/readyz') {
       if (!readOnly) return sendError(res, 405, 'method not allowed', { allow: 'GET, HEAD' });
-      if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
-      return node.ready()
-        ? sendJson(res, 200, { status: 'ready' })
-        : sendJson(res, 503, { status: 'unavailable' }, { 'retry-after': '1' });
+      const ready = node.ready();
+      const state = {
+        version: node.version,
+        node: node.name,
+        engine: { type: options.engine ?? 'unknown', ready },
+        nodes: node.nodes().length,
+      };
+      if (path === '/healthz') return sendJson(res, 200, { status: 'ok', ...state });
+      return ready
+        ? sendJson(res, 200, { status: 'ready', ...state })
+        : sendJson(res, 503, { status: 'unavailable', ...state }, { 'retry-after': '1' });
     }
+    if (options.metrics !== undefined && (await options.metrics(req, res))) return;
     if (path === '/api' || path.startsWith('/api/')) {
       if (api === undefined) return sendError(res, 401, 'the server API is disabled: configure api.keys');
       if (await api(req, res)) return;

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import { withApiKeyLogin } from '@tidings/mqtt';
 import { createNatsEngine } from '@tidings/nats';
 import { TidingsError, TidingsErrorCode } from '@tidings/protocol';
 import { createRedisEngine } from '@tidings/redis';
@@ -17,6 +18,7 @@ import {
   createWebSocketEdge,
   type HistoryStore,
   type Logger,
+  MetricsRecorder,
   type PresenceStore,
   type TidingsNode,
 } from '@tidings/server';
@@ -32,6 +34,9 @@ import { renderDashboard } from './dashboard.js';
 import { createHttpListener } from './http-listener.js';
 import { createRoutes } from './http-routes.js';
 import { createLogger } from './logger.js';
+import { startMetrics } from './metrics/start-metrics.js';
+import { type MqttListener, startMqttListener } from './mqtt-listener.js';
+import { withRequestLog } from './request-log.js';
 import { packageVersion } from './version.js';
 
 /** Options of `startServer`. */
@@ -51,6 +56,8 @@ export interface StartServerOptions {
   readonly engine?: { readonly broker: Broker; readonly history: HistoryStore; readonly presence: PresenceStore };
   /** Node name in logs and `/api/info`; default a random id. */
   readonly nodeName?: string;
+  /** What `/metrics` answers instead of this process's registry (a `--workers` worker asks the primary). */
+  readonly metricsScrape?: () => Promise<string>;
 }
 
 /** A running server. */
@@ -60,6 +67,12 @@ export interface RunningServer {
   /** The bound port (useful with `http.port: 0`). */
   readonly port: number;
   readonly node: TidingsNode;
+  /** The MQTT edge (`mqtt.enabled`), with its bound ports. */
+  readonly mqtt?: MqttListener;
+  /** URL of the own metrics listener (`metrics.port`), else undefined. */
+  readonly metricsUrl: string | undefined;
+  /** This process's metrics as prom-client JSON (for aggregation), undefined when metrics are off. */
+  readonly metricsJson: (() => Promise<object[]>) | undefined;
   /**
    * Graceful stop: stop accepting, disconnect every client with 3001 (shutdown), let in-flight
    * requests finish, then drop what is left when `http.shutdownTimeoutMs` runs out. Idempotent.
@@ -118,11 +131,16 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
   const logger = options.logger ?? createLogger(config.log);
   const engine = options.engine ?? createEngine(config);
   const proxy = toProxyOptions(config.proxy);
+  const recorder = config.metrics.enabled ? new MetricsRecorder() : undefined;
   const node = createNode({
     ...(proxy === undefined ? {} : { hooks: createHttpProxyHooks({ ...proxy, logger }) }),
     ...engine,
+    ...(recorder === undefined ? {} : { metrics: recorder }),
     ...(options.nodeName === undefined ? {} : { name: options.nodeName }),
-    authenticator: createJwtAuthenticator(toAuthenticatorOptions(config)),
+    // MQTT clients may log in with an API key (user name `api-key`); see docs/mqtt.md.
+    authenticator: config.mqtt.enabled
+      ? withApiKeyLogin(createJwtAuthenticator(toAuthenticatorOptions(config)), config.api.keys)
+      : createJwtAuthenticator(toAuthenticatorOptions(config)),
     channels: toChannelsOptions(config.channels),
     client: toClientOptions(config.client),
     logger,
@@ -144,10 +162,20 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     maxFrameBytes: config.websocket.maxFrameBytes,
     compression: config.websocket.compression,
   });
+  let metrics: Awaited<ReturnType<typeof startMetrics>>;
+  try {
+    metrics = await startMetrics(config.metrics, node, recorder, options.metricsScrape);
+  } catch (error) {
+    await edge.close();
+    await node.shutdown();
+    throw error;
+  }
   const api =
     config.api.keys.length === 0
       ? undefined
-      : createApiHandler(node, { apiKeys: [...config.api.keys], maxBodyBytes: config.api.maxBodyBytes, logger });
+      : metrics.countApi(
+          createApiHandler(node, { apiKeys: [...config.api.keys], maxBodyBytes: config.api.maxBodyBytes, logger }),
+        );
   const dashboardHtml = renderDashboard({
     websocketPath: config.websocket.path,
     profile: options.profile ?? 'file',
@@ -204,10 +232,20 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
       : []),
   ];
 
+  let mqtt: MqttListener | undefined;
   let listener: ReturnType<typeof createHttpListener>;
   try {
-    listener = createHttpListener(config, createRoutes({ node, api, streams, dashboardHtml, logger }));
+    if (config.mqtt.enabled) mqtt = await startMqttListener(config, node, logger, options.profile ?? 'file');
+    listener = createHttpListener(
+      config,
+      withRequestLog(
+        createRoutes({ node, api, streams, dashboardHtml, logger, engine: config.engine.type, ...metrics.mainRoute }),
+        logger,
+      ),
+    );
   } catch (error) {
+    await mqtt?.close();
+    await metrics.close();
     await edge.close();
     await node.shutdown();
     throw error;
@@ -215,7 +253,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
   const server = listener.server;
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => socket.destroy());
-    if (!edge.handleUpgrade(req, socket, head)) {
+    if (!edge.handleUpgrade(req, socket, head) && !mqtt?.handleUpgrade(req, socket, head)) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       socket.destroy();
     }
@@ -230,6 +268,8 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
       });
     });
   } catch (error) {
+    await mqtt?.close();
+    await metrics.close();
     await edge.close();
     await node.shutdown();
     throw listenError(error as NodeJS.ErrnoException, config);
@@ -244,8 +284,10 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     const deadline = Date.now() + config.http.shutdownTimeoutMs;
     const serverClosed = listener.close();
     listener.closeIdle();
+    await mqtt?.close();
     await edge.close();
     await node.shutdown();
+    await metrics.close();
     // Connections with no request in flight (idle keep-alive, or connected and silent) go now;
     // WebSockets close themselves after the 3001 close handshake, h2 sessions after GOAWAY.
     listener.closeIdle();
@@ -264,6 +306,9 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     url: urlOf(listener.scheme, config.http.host, port),
     port,
     node,
+    ...(mqtt === undefined ? {} : { mqtt }),
+    metricsUrl: metrics.url,
+    metricsJson: metrics.prometheus === undefined ? undefined : metrics.prometheus.json,
     close() {
       closing ??= close();
       return closing;

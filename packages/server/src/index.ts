@@ -20,11 +20,27 @@ export * from './core/index.js';
 export * from './embed/index.js';
 export { type Clock, FakeClock, systemClock, type TimerHandle } from './internal/clock.js';
 export { type Logger, silentLogger } from './observability/logger.js';
+export type {
+  EngineOperation,
+  MetricsSink,
+  PublicationSource,
+  RecoveryResult,
+} from './observability/metrics.js';
+export { peerClosedCode } from './observability/metrics.js';
+export {
+  BucketHistogram,
+  type EngineFigures,
+  latencyBucketsMs,
+  MetricsRecorder,
+  type MetricsSnapshot,
+  splitDisconnectKey,
+  type TransportFigures,
+} from './observability/metrics-recorder.js';
 export * from './proxy/index.js';
 export * from './transport/emulation/index.js';
 export * from './transport/http-stream/index.js';
 export * from './transport/one-way/index.js';
-export { corsHeaders } from './transport/origin.js';
+export { corsHeaders, isOriginAllowed } from './transport/origin.js';
 export * from './transport/poll/index.js';
 export * from './transport/sse/index.js';
 export type { SessionContext, Transport } from './transport/types.js';

@@ -21,7 +21,12 @@ export interface WorkerSetup {
 export type ClusterMessage =
   | { readonly tidings: 'hello' }
   | { readonly tidings: 'setup'; readonly setup: WorkerSetup }
-  | { readonly tidings: 'listening'; readonly url: string; readonly port: number };
+  | { readonly tidings: 'listening'; readonly url: string; readonly port: number }
+  // /metrics aggregated by the primary (cluster/metrics-relay.ts)
+  | { readonly tidings: 'metrics-scrape'; readonly id: number }
+  | { readonly tidings: 'metrics-collect'; readonly id: number }
+  | { readonly tidings: 'metrics-part'; readonly id: number; readonly metrics: object[] }
+  | { readonly tidings: 'metrics-text'; readonly id: number; readonly text: string; readonly error?: string };
 
 /** True for a `ClusterMessage`. */
 export function isClusterMessage(value: unknown): value is ClusterMessage {

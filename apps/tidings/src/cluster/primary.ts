@@ -3,7 +3,8 @@ import { TidingsError, TidingsErrorCode } from '@tidings/protocol';
 import { createMemoryEngine, type IpcAttachment, IpcEngineHost } from '@tidings/server';
 import type { TidingsLogger } from '../logger.js';
 import { RestartBackoff } from './backoff.js';
-import { type WorkerSetup, workerSlotEnv } from './messages.js';
+import { type ClusterMessage, type WorkerSetup, workerSlotEnv } from './messages.js';
+import { MetricsRelay } from './metrics-relay.js';
 import { createPrimaryPort } from './primary-port.js';
 
 /** Options of `runPrimary`. */
@@ -62,6 +63,13 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
   let failed = false;
 
   const live = () => [...slots.values()].filter((s) => s.worker !== undefined);
+  const metricsRelay = new MetricsRelay();
+  const sendTo =
+    (worker: Worker) =>
+    (message: ClusterMessage): void =>
+      void worker.send(message, undefined, undefined, ignore);
+  const listeningWorkers = () =>
+    [...slots.values()].flatMap((s) => (s.worker !== undefined && s.listening ? [sendTo(s.worker)] : []));
 
   const finish = async () => {
     await host?.close();
@@ -80,6 +88,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
         onMessage: (handler) => worker.on('message', handler),
       },
       (message) => {
+        if (metricsRelay.handle(message, sendTo(worker), listeningWorkers)) return;
         if (message.tidings === 'hello') worker.send({ tidings: 'setup', setup }, undefined, undefined, ignore);
         else if (message.tidings === 'listening') {
           slot.listening = true;

@@ -4,6 +4,7 @@ import { createLogger } from '../logger.js';
 import { startServer } from '../serve.js';
 import { stopOnSignals } from '../stop-signals.js';
 import { type ClusterMessage, processPort, type WorkerSetup, workerSlotEnv } from './messages.js';
+import { WorkerMetricsClient } from './metrics-relay.js';
 
 /** True in a process forked by `runPrimary` (a worker of `tidings serve --workers N`). */
 export function isClusterWorker(env: Readonly<Record<string, string | undefined>>): boolean {
@@ -22,9 +23,12 @@ export async function runWorker(env: Readonly<Record<string, string | undefined>
   const setupReceived = new Promise<WorkerSetup>((resolve) => {
     gotSetup = resolve;
   });
+  let metrics: WorkerMetricsClient | undefined;
   const port = processPort((message: ClusterMessage) => {
+    if (metrics?.handle(message) === true) return;
     if (message.tidings === 'setup') gotSetup?.(message.setup);
   });
+  metrics = new WorkerMetricsClient((message) => port.sendCluster(message));
   port.sendCluster({ tidings: 'hello' });
   const setup = await setupReceived;
   const { config } = setup;
@@ -33,10 +37,12 @@ export async function runWorker(env: Readonly<Record<string, string | undefined>
     logger,
     profile: setup.profile,
     nodeName: `worker-${slot}-${process.pid}`,
+    metricsScrape: () => metrics.scrape(),
     ...(config.engine.type === 'memory' ? { engine: createIpcEngine({ port }) } : {}),
     ...(setup.dashboardToken === undefined ? {} : { dashboardToken: setup.dashboardToken }),
     ...(setup.dashboardChannel === undefined ? {} : { dashboardChannel: setup.dashboardChannel }),
   });
+  metrics.local = server.metricsJson;
   logger.info({ url: server.url, node: server.node.name }, 'worker listening');
   port.sendCluster({ tidings: 'listening', url: server.url, port: server.port });
   stopOnSignals(server, { logger, timeoutMs: config.http.shutdownTimeoutMs, secondSignalExits: false });

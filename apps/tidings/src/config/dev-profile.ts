@@ -55,6 +55,7 @@ function developmentOverlay(apiKey: string, hmacSecret: string): ConfigInput {
     auth: { keys: [{ kid: devKeyId, alg: 'HS256', secret: hmacSecret }] },
     api: { keys: [apiKey] },
     channels: { namespaces: { demo: { ...demoNamespace } } },
+    mqtt: { enabled: true },
   };
 }
 

@@ -1,5 +1,6 @@
 import type { NamespaceOptions } from '@tidings/server';
 import { z } from 'zod';
+import { mqttSchema } from './mqtt-schema.js';
 
 // The one source of defaults, validation, env names (config/fields.ts) and docs (config/docs.ts).
 // Keep it free of transforms that JSON Schema cannot express, except where noted: the docs and the
@@ -579,6 +580,37 @@ const logSchema = z
   .prefault({})
   .describe('Logging (pino).');
 
+const metricsSchema = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Serve Prometheus metrics at `GET /metrics` and measure deliveries, latency, disconnects and engine calls.',
+      ),
+    token: z
+      .string()
+      .min(16)
+      .optional()
+      .meta({ secret: true })
+      .describe(
+        'When set, `/metrics` needs `Authorization: Bearer <token>`; otherwise it is open to anyone who reaches the port.',
+      ),
+    port: z
+      .int()
+      .min(0)
+      .max(65_535)
+      .optional()
+      .describe('Serve `/metrics` on its own listener on this port (0 = any free port) instead of the main one.'),
+    host: z.string().min(1).default('127.0.0.1').describe('Address of the own metrics listener (`metrics.port`).'),
+    defaultMetrics: z
+      .boolean()
+      .default(true)
+      .describe("Include prom-client's process and Node.js metrics (event-loop lag, GC, heap)."),
+  })
+  .prefault({})
+  .describe('Prometheus metrics (prom-client).');
+
 /** The Tidings server configuration: every option, its default and its validation. */
 export const configSchema = z
   .strictObject({
@@ -595,6 +627,8 @@ export const configSchema = z
     channels: channelsSchema,
     proxy: proxySchema,
     log: logSchema,
+    mqtt: mqttSchema,
+    metrics: metricsSchema,
     idempotencyWindowMs: duration()
       .default(5 * minute)
       .describe('How long a publish idempotency key is remembered; a repeat inside it returns the first result.'),

@@ -14,6 +14,7 @@ export type ApiNode = Pick<
   | 'presenceStats'
   | 'channels'
   | 'info'
+  | 'nodes'
   | 'disconnectUser'
   | 'unsubscribeUser'
   | 'subscribeUser'
@@ -126,20 +127,17 @@ const handlers: { readonly [M in ApiMethod]: Handler<M> } = {
   },
 
   async info(node) {
-    const i = node.info();
     return ok({
-      nodes: [
-        {
-          uid: i.id,
-          name: i.name,
-          version: i.version,
-          num_clients: i.numClients,
-          num_users: i.numUsers,
-          num_channels: i.numChannels,
-          num_subs: i.numSubs,
-          uptime: i.uptimeSeconds,
-        },
-      ],
+      nodes: node.nodes().map((i) => ({
+        uid: i.id,
+        name: i.name,
+        version: i.version,
+        num_clients: i.numClients,
+        num_users: i.numUsers,
+        num_channels: i.numChannels,
+        num_subs: i.numSubs,
+        uptime: i.uptimeSeconds,
+      })),
     });
   },
 

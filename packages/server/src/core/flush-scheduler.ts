@@ -1,4 +1,5 @@
 import type { Clock } from '../internal/clock.js';
+import type { FlushMeter } from './flush-meter.js';
 
 /** Something with pending output to write once per flush. */
 export interface Flushable {
@@ -9,6 +10,8 @@ export interface Flushable {
 export interface FlushQueue {
   /** Queue `item` for the next flush; the caller guarantees it is queued at most once per flush. */
   schedule(item: Flushable): void;
+  /** Set when metrics are on: writers report each flush to it. */
+  readonly meter?: FlushMeter | undefined;
 }
 
 /** Options of `FlushScheduler`. */
@@ -21,6 +24,8 @@ export interface FlushSchedulerOptions {
   readonly delayMs?: number;
   /** Timer source for the delayed mode (tests inject a FakeClock). */
   readonly clock?: Pick<Clock, 'setTimeout'>;
+  /** Where writers report their flushes; absent when metrics are off. */
+  readonly meter?: FlushMeter | undefined;
 }
 
 /**
@@ -36,10 +41,12 @@ export class FlushScheduler implements FlushQueue {
   readonly #delayMs: number;
   readonly #clock: Pick<Clock, 'setTimeout'> | undefined;
   readonly #run = (): void => this.#flushAll();
+  readonly meter: FlushMeter | undefined;
 
   constructor(options: FlushSchedulerOptions = {}) {
     this.#delayMs = options.delayMs ?? 0;
     this.#clock = options.clock;
+    this.meter = options.meter;
   }
 
   schedule(item: Flushable): void {
@@ -60,7 +67,9 @@ export class FlushScheduler implements FlushQueue {
     const batch = this.#pending;
     // Swap arrays so items scheduled while flushing go to the next flush without allocating.
     this.#pending = this.#spare;
+    this.meter?.beginRound();
     for (let i = 0; i < batch.length; i++) batch[i]!.flush();
+    this.meter?.endRound();
     batch.length = 0;
     this.#spare = batch;
   }

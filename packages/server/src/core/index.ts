@@ -25,7 +25,7 @@ export {
   type SubscribeHookResult,
   type TidingsHooks,
 } from './hooks.js';
-export { createNode, type NodeInfo, type NodeOptions, TidingsNode } from './node.js';
+export { createNode, type NodeInfo, type NodeOptions, type SessionStats, TidingsNode } from './node.js';
 export type { NodePublishOptions } from './node-context.js';
 export { type ClientOptions, defaultClientOptions, type PushFraming, resolveClientOptions } from './options.js';
 export { type RecoveryOutcome, recoverFromHistory } from './recovery.js';

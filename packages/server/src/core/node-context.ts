@@ -9,6 +9,7 @@ import type {
 } from '../broker/types.js';
 import type { Clock } from '../internal/clock.js';
 import type { Logger } from '../observability/logger.js';
+import type { MetricsSink, PublicationSource } from '../observability/metrics.js';
 import type { ChannelRules } from './channel-options.js';
 import type { FlushScheduler } from './flush-scheduler.js';
 import type { TidingsHooks } from './hooks.js';
@@ -22,6 +23,8 @@ export interface NodePublishOptions {
   readonly info?: ClientInfo;
   /** Deliver without storing in history; the publication still gets an offset. */
   readonly skipHistory?: boolean;
+  /** Who published, for the publications metric. Default "api". */
+  readonly source?: PublicationSource;
 }
 
 /**
@@ -38,6 +41,8 @@ export interface NodeContext {
   readonly clock: Clock;
   readonly scheduler: FlushScheduler;
   readonly logger: Logger;
+  /** Undefined when metrics are off. */
+  readonly metrics: MetricsSink | undefined;
   readonly authenticator: Authenticator;
   /** The application's hooks; an empty object when there are none. */
   readonly hooks: TidingsHooks;

@@ -22,12 +22,15 @@ import type {
 } from '../broker/types.js';
 import { type Clock, systemClock } from '../internal/clock.js';
 import { type Logger, silentLogger } from '../observability/logger.js';
+import type { EngineOperation, MetricsSink } from '../observability/metrics.js';
 import type { SessionContext, Transport } from '../transport/types.js';
 import { ChannelRules, type ChannelsOptions } from './channel-options.js';
+import { FlushMeter } from './flush-meter.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import type { TidingsHooks } from './hooks.js';
 import { Hub } from './hub.js';
 import type { NodeContext, NodePublishOptions } from './node-context.js';
+import { NodeRegistry, nodesChannel } from './node-registry.js';
 import { type ClientOptions, resolveClientOptions } from './options.js';
 import { Session } from './session.js';
 
@@ -48,6 +51,26 @@ export interface NodeOptions {
   readonly version?: string;
   /** Window in which a repeated idempotency key is suppressed. */
   readonly idempotencyWindowMs?: number;
+  /**
+   * Where the node reports publications, deliveries, disconnects, recoveries and engine round
+   * trips (see `MetricsSink`). Absent (default): nothing is measured.
+   */
+  readonly metrics?: MetricsSink;
+  /**
+   * How often the node announces itself to the other nodes on its engine (for `nodes()` and
+   * `/api/info`); a node unheard for three intervals is dropped. Default 5000.
+   */
+  readonly announceIntervalMs?: number;
+}
+
+/** Sessions of one transport and codec, as `TidingsNode.sessionStats` reports them. */
+export interface SessionStats {
+  readonly transport: string;
+  readonly codec: string;
+  readonly connections: number;
+  readonly subscriptions: number;
+  /** Outbound bytes queued in writers plus not yet flushed by transports. */
+  readonly queuedBytes: number;
 }
 
 /** Node statistics, as `/api/info` reports them. */
@@ -89,6 +112,8 @@ export class TidingsNode {
   readonly #idempotencyWindowMs: number;
   readonly #logger: Logger;
   readonly #clock: Clock;
+  readonly #metrics: MetricsSink | undefined;
+  readonly #registry: NodeRegistry;
   #startedAt = 0;
   #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
 
@@ -102,7 +127,21 @@ export class TidingsNode {
     this.#logger = options.logger ?? silentLogger;
     this.#clock = options.clock ?? systemClock;
     this.#idempotencyWindowMs = options.idempotencyWindowMs ?? 5 * 60_000;
+    this.#metrics = options.metrics;
+    const meter = options.metrics === undefined ? undefined : new FlushMeter(options.metrics, this.#clock);
     const client = resolveClientOptions(options.client);
+    const announceIntervalMs = options.announceIntervalMs ?? 5_000;
+    if (!Number.isFinite(announceIntervalMs) || announceIntervalMs <= 0) {
+      throw new TidingsError(TidingsErrorCode.Config, 'announceIntervalMs: expected a positive number');
+    }
+    this.#registry = new NodeRegistry({
+      self: () => this.info(),
+      publish: (data) =>
+        this.#broker.publish(nodesChannel, data, { history: { size: 0, ttlMs: 0, metaTtlMs: 3 * announceIntervalMs } }),
+      clock: this.#clock,
+      intervalMs: announceIntervalMs,
+      logger: this.#logger,
+    });
     this.#ctx = {
       nodeId: this.id,
       nodeName: this.name,
@@ -111,8 +150,9 @@ export class TidingsNode {
       rules: this.rules,
       client,
       clock: this.#clock,
-      scheduler: new FlushScheduler({ delayMs: client.writeDelayMs, clock: this.#clock }),
+      scheduler: new FlushScheduler({ delayMs: client.writeDelayMs, clock: this.#clock, meter }),
       logger: this.#logger,
+      metrics: this.#metrics,
       authenticator: options.authenticator,
       hooks: Object.freeze({ ...options.hooks }),
       presenceStore: options.presence,
@@ -132,14 +172,22 @@ export class TidingsNode {
   async start(): Promise<void> {
     if (this.#state !== 'new') throw new TidingsError(TidingsErrorCode.State, 'node.start() was already called');
     const hub = this.#hub;
+    const registry = this.#registry;
     await this.#broker.start({
-      onPublication: (channel, pub, epoch) => hub.broadcastPublication(channel, pub, epoch),
+      onPublication: (channel, pub, epoch) =>
+        channel === nodesChannel ? registry.received(pub.data) : hub.broadcastPublication(channel, pub, epoch),
       onJoin: (channel, info) => hub.broadcastJoin(channel, info),
       onLeave: (channel, info) => hub.broadcastLeave(channel, info),
       onDiscontinuity: (channels) => void this.#checkPositions(channels),
     });
     this.#startedAt = this.#clock.now();
     this.#state = 'running';
+    try {
+      await this.#broker.subscribe([nodesChannel]);
+    } catch (error) {
+      this.#logger.warn({ err: String(error) }, 'cannot hear other nodes yet; nodes() lists this node only');
+    }
+    registry.start();
     this.#logger.info({ node: this.name }, 'node started');
   }
 
@@ -159,18 +207,22 @@ export class TidingsNode {
     const { options: ns } = this.rules.resolve(channel);
     this.#assertRunning();
     try {
-      return await this.#broker.publish(channel, data, {
-        history: {
-          size: options.skipHistory ? 0 : ns.historySize,
-          ttlMs: options.skipHistory ? 0 : ns.historyTtlMs,
-          metaTtlMs: ns.historyMetaTtlMs,
-        },
-        ...(options.info !== undefined ? { info: options.info } : {}),
-        ...(options.tags !== undefined ? { tags: options.tags } : {}),
-        ...(options.idempotencyKey !== undefined
-          ? { idempotencyKey: options.idempotencyKey, idempotencyWindowMs: this.#idempotencyWindowMs }
-          : {}),
-      });
+      const result = await this.#timed('publish', () =>
+        this.#broker.publish(channel, data, {
+          history: {
+            size: options.skipHistory ? 0 : ns.historySize,
+            ttlMs: options.skipHistory ? 0 : ns.historyTtlMs,
+            metaTtlMs: ns.historyMetaTtlMs,
+          },
+          ...(options.info !== undefined ? { info: options.info } : {}),
+          ...(options.tags !== undefined ? { tags: options.tags } : {}),
+          ...(options.idempotencyKey !== undefined
+            ? { idempotencyKey: options.idempotencyKey, idempotencyWindowMs: this.#idempotencyWindowMs }
+            : {}),
+        }),
+      );
+      if (result.suppressed !== true) this.#metrics?.published(options.source ?? 'api');
+      return result;
     } catch (error) {
       throw asUnavailable(error);
     }
@@ -203,13 +255,13 @@ export class TidingsNode {
   async presence(channel: string): Promise<Record<string, ClientInfo>> {
     const { options } = this.rules.resolve(channel);
     if (!options.presence) throw clientError(ErrorCode.NotAvailable);
-    return this.#presence.get(channel);
+    return this.#timed('presence', () => this.#presence.get(channel));
   }
 
   async presenceStats(channel: string): Promise<PresenceStats> {
     const { options } = this.rules.resolve(channel);
     if (!options.presence) throw clientError(ErrorCode.NotAvailable);
-    return this.#presence.stats(channel);
+    return this.#timed('presence_stats', () => this.#presence.stats(channel));
   }
 
   /** Channels with subscribers on this node; `pattern` is a glob with `*`. */
@@ -231,6 +283,38 @@ export class TidingsNode {
       numSubs: this.#hub.numSubs,
       numChannels: this.#hub.numChannels,
     };
+  }
+
+  /** Connected sessions grouped by transport and codec (for gauges; walks every session). */
+  sessionStats(): SessionStats[] {
+    const groups = new Map<
+      string,
+      { transport: string; codec: string; connections: number; subscriptions: number; queuedBytes: number }
+    >();
+    for (const hs of this.#hub.allSessions()) {
+      const s = hs as Session;
+      const transport = s.transport.name;
+      const codec = s.codec.name;
+      const key = `${transport}/${codec}`;
+      let g = groups.get(key);
+      if (g === undefined) {
+        g = { transport, codec, connections: 0, subscriptions: 0, queuedBytes: 0 };
+        groups.set(key, g);
+      }
+      g.connections++;
+      g.subscriptions += s.numSubscriptions;
+      g.queuedBytes += s.queuedBytes;
+    }
+    return [...groups.values()];
+  }
+
+  /**
+   * Every node on this node's engine that announced itself recently, this one first. With the
+   * memory engine (one process) that is this node; with `--workers N` the workers; with Redis or
+   * NATS every node sharing it.
+   */
+  nodes(): NodeInfo[] {
+    return this.#registry.nodes();
   }
 
   /** Disconnect a user's sessions (all, one client, or all but a whitelist of client ids). */
@@ -259,6 +343,7 @@ export class TidingsNode {
   async shutdown(): Promise<void> {
     if (this.#state === 'stopping' || this.#state === 'stopped') return;
     this.#state = 'stopping';
+    this.#registry.stop();
     for (const s of this.#hub.allSessions()) (s as Session).close(disconnectOf(DisconnectCode.Shutdown));
     await this.#broker.close();
     await this.#presence.close();
@@ -285,9 +370,24 @@ export class TidingsNode {
     return clientId === undefined ? sessions : sessions.filter((s) => s.id === clientId);
   }
 
+  /** Runs one engine round trip, timing it when metrics are on. */
+  async #timed<T>(op: EngineOperation, call: () => Promise<T>): Promise<T> {
+    const metrics = this.#metrics;
+    if (metrics === undefined) return call();
+    const started = performance.now();
+    try {
+      const result = await call();
+      metrics.engineCall(op, performance.now() - started, true);
+      return result;
+    } catch (error) {
+      metrics.engineCall(op, performance.now() - started, false);
+      throw error;
+    }
+  }
+
   async #readHistory(channel: string, query: HistoryQuery): Promise<HistoryReadResult> {
     try {
-      return await this.#historyStore.history(channel, query);
+      return await this.#timed('history', () => this.#historyStore.history(channel, query));
     } catch (error) {
       throw asUnavailable(error);
     }
@@ -313,8 +413,8 @@ export class TidingsNode {
       s.subscribed = true;
       // Chain after any pending unsubscribe so the broker ends up subscribed.
       s.op = s.op.then(
-        () => this.#broker.subscribe([channel]),
-        () => this.#broker.subscribe([channel]),
+        () => this.#timed('subscribe', () => this.#broker.subscribe([channel])),
+        () => this.#timed('subscribe', () => this.#broker.subscribe([channel])),
       );
       s.op.catch(() => {
         s.subscribed = false;
@@ -330,7 +430,7 @@ export class TidingsNode {
     if (state === undefined || !state.subscribed || this.#hub.hasSubscribers(channel)) return;
     state.subscribed = false;
     const op = state.op.then(
-      () => this.#broker.unsubscribe([channel]),
+      () => this.#timed('unsubscribe', () => this.#broker.unsubscribe([channel])),
       () => undefined,
     );
     state.op = op;

@@ -16,12 +16,18 @@ describe('recoverFromHistory', () => {
 
   it('recovers with nothing missed when the client is at the top', () => {
     const out = recoverFromHistory({ offset: 9, epoch: 'e' }, { offset: 9, epoch: 'e', publications: [] });
-    expect(out).toEqual({ recovered: true, publications: [], position: { offset: 9, epoch: 'e' } });
+    expect(out).toEqual({
+      recovered: true,
+      result: 'recovered',
+      publications: [],
+      position: { offset: 9, epoch: 'e' },
+    });
   });
 
   it('reports recovered: false on an epoch change', () => {
     const out = recoverFromHistory({ offset: 5, epoch: 'old' }, { offset: 9, epoch: 'new', publications: range(1, 9) });
     expect(out.recovered).toBe(false);
+    expect(out.result).toBe('epoch_changed');
     expect(out.publications).toEqual([]);
     expect(out.position.epoch).toBe('new');
   });
@@ -29,11 +35,13 @@ describe('recoverFromHistory', () => {
   it('reports recovered: false when retention dropped the oldest missed publications', () => {
     const out = recoverFromHistory({ offset: 5, epoch: 'e' }, { offset: 20, epoch: 'e', publications: range(11, 20) });
     expect(out.recovered).toBe(false);
+    expect(out.result).toBe('history_gap');
   });
 
   it('reports recovered: false when a client claims a position beyond the stream', () => {
     const out = recoverFromHistory({ offset: 50, epoch: 'e' }, { offset: 9, epoch: 'e', publications: range(1, 9) });
     expect(out.recovered).toBe(false);
+    expect(out.result).toBe('position_ahead');
   });
 
   it('reports recovered: false for a hole in the middle', () => {

@@ -1,10 +1,13 @@
 import type { StreamPosition } from '@tidings/protocol';
 import type { HistoryReadResult, StreamPublication } from '../broker/types.js';
+import type { RecoveryResult } from '../observability/metrics.js';
 
 /** Result of checking a resuming client's position against history. */
 export interface RecoveryOutcome {
   /** True only when every publication after the client's position is returned, in order. */
   readonly recovered: boolean;
+  /** `recovered`, or why not (the label of the recovery metric). */
+  readonly result: RecoveryResult;
   /** The missed publications when recovered; empty otherwise (the client must reload state). */
   readonly publications: readonly StreamPublication[];
   /** The stream top the client is positioned at after this subscribe. */
@@ -19,15 +22,14 @@ export interface RecoveryOutcome {
  */
 export function recoverFromHistory(since: StreamPosition, read: HistoryReadResult): RecoveryOutcome {
   const position: StreamPosition = { offset: read.offset, epoch: read.epoch };
-  if (read.epoch !== since.epoch || since.offset > read.offset) {
-    return { recovered: false, publications: [], position };
-  }
+  if (read.epoch !== since.epoch) return { recovered: false, result: 'epoch_changed', publications: [], position };
+  if (since.offset > read.offset) return { recovered: false, result: 'position_ahead', publications: [], position };
   const missed = read.publications.filter((p) => p.offset > since.offset);
   let expected = since.offset + 1;
   for (const pub of missed) {
-    if (pub.offset !== expected) return { recovered: false, publications: [], position };
+    if (pub.offset !== expected) return { recovered: false, result: 'history_gap', publications: [], position };
     expected++;
   }
-  if (expected - 1 !== read.offset) return { recovered: false, publications: [], position };
-  return { recovered: true, publications: missed, position };
+  if (expected - 1 !== read.offset) return { recovered: false, result: 'history_gap', publications: [], position };
+  return { recovered: true, result: 'recovered', publications: missed, position };
 }

@@ -21,6 +21,7 @@ import type { Credentials } from '../auth/types.js';
 import type { StreamPublication } from '../broker/types.js';
 import type { TimerHandle } from '../internal/clock.js';
 import { FixedDelayQueue } from '../internal/fixed-delay-queue.js';
+import { peerClosedCode } from '../observability/metrics.js';
 import type { SessionContext, Transport } from '../transport/types.js';
 import type { EncodedPush } from './encoded-push.js';
 import type { ConnectingResult, HookClient } from './hooks.js';
@@ -169,6 +170,16 @@ export class Session implements HubSession, OverflowListener {
     };
   }
 
+  /** Number of subscriptions (active or subscribing), without building a list. */
+  get numSubscriptions(): number {
+    return this.#subs.size;
+  }
+
+  /** Outbound bytes waiting: the writer's queue plus what the transport has not flushed yet. */
+  get queuedBytes(): number {
+    return this.#writer.queuedBytes + this.transport.bufferedBytes;
+  }
+
   /** Channels this session is subscribed to (active or subscribing). */
   channels(): string[] {
     return this.#subs.channels();
@@ -215,12 +226,15 @@ export class Session implements HubSession, OverflowListener {
 
   /** The transport saw the peer go away: release everything without writing. */
   transportClosed(): void {
+    if (this.#state !== 'closed') this.#node.metrics?.disconnected(this.transport.name, peerClosedCode);
     this.#shutdown(undefined);
   }
 
   /** Send the disconnect (what is already queued goes first) and release everything. */
   close(disconnect: Disconnect): void {
     if (this.#state === 'closed') return;
+    this.#node.metrics?.disconnected(this.transport.name, disconnect.code);
+    this.#node.logger.debug({ client: this.id, code: disconnect.code }, 'client disconnected');
     this.#writer.drainAndClose();
     this.transport.close(disconnect);
     this.#shutdown(disconnect);
@@ -386,6 +400,10 @@ export class Session implements HubSession, OverflowListener {
     this.#state = 'connected';
     this.#cancel('connect');
     this.#node.hub.addSession(this);
+    this.#node.logger.debug(
+      { client: this.id, user: this.#userId, transport: this.transport.name },
+      'client connected',
+    );
 
     // Server-side subscriptions: the token's channels plus any the client asks to recover.
     const outcomes: Array<[string, SubscribeOutcome]> = [];

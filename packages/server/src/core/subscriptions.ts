@@ -200,6 +200,7 @@ export class SubscriptionManager {
           const since = { offset: request.offset ?? 0, epoch: request.epoch ?? '' };
           const read = await this.#node.readHistory(channel, { since, limit: options.historySize });
           const outcome = recoverFromHistory(since, read);
+          this.#node.metrics?.recovery(outcome.result);
           result.wasRecovering = true;
           result.recovered = outcome.recovered;
           if (outcome.publications.length > 0) result.publications = [...outcome.publications];
@@ -255,6 +256,7 @@ export class SubscriptionManager {
     }
     await this.#node.publish(channel, hooked?.data ?? data, {
       info: this.#infoFor(channel),
+      source: 'client',
       ...(hooked?.skipHistory === true ? { skipHistory: true } : {}),
     });
   }
@@ -439,6 +441,11 @@ export class SubscriptionManager {
     const first = this.#first;
     if (first !== undefined && first.channel === channel) return first;
     return this.#rest?.get(channel);
+  }
+
+  /** Number of subscriptions (active or subscribing). */
+  get size(): number {
+    return this.#size();
   }
 
   #size(): number {

@@ -100,6 +100,8 @@ export class SessionWriter implements Flushable, WriteResumer {
     const units = this.#units;
     if (this.#closed || units === undefined || units.length === 0) return;
     const transport = this.#transport;
+    // Metrics: one call per flush when a sink is configured (core/flush-meter.ts).
+    this.#scheduler.meter?.record(transport.name, units, this.#bytes);
     // Detach the batch: should the transport re-enter and enqueue, that starts a new array.
     this.#units = undefined;
     this.#bytes = 0;
