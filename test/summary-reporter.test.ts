@@ -64,6 +64,12 @@ describe('summary reporter closing line', () => {
     expect(run.closing).toBe('0 passed, 1 failed');
   });
 
+  it('says failed when vitest fails the run for finding no test file', { timeout }, async () => {
+    const run = await runFixture('no-such');
+    expect(run.code, run.output).toBe(1);
+    expect(run.closing).toBe('0 passed, 1 failed');
+  });
+
   it('says 0 failed with exit status 0 on a passing run', { timeout }, async () => {
     const run = await runFixture('passing');
     expect(run.code, run.output).toBe(0);
