@@ -361,7 +361,7 @@ describe('dashboard page', () => {
 
       await fetch(`${server.url}/api/publish`, {
         method: 'POST',
-        headers: { 'X-API-Key': apiKey },
+        headers: { 'X-API-Key': apiKey, 'Content-Type': 'application/json' },
         body: JSON.stringify({ channel: 'demo:chat', data: { text: 'from the API' } }),
       });
       await waitFor(() => (textOf(feed).includes('from the API') ? true : undefined));

@@ -73,7 +73,7 @@ class DecodedStream {
 async function publish(server: RunningServer, data: unknown): Promise<void> {
   const res = await fetch(`${server.url}/api/publish`, {
     method: 'POST',
-    headers: { 'X-API-Key': apiKey },
+    headers: { 'X-API-Key': apiKey, 'Content-Type': 'application/json' },
     body: JSON.stringify({ channel: 'live:a', data }),
   });
   expect(res.status).toBe(200);

@@ -94,7 +94,7 @@ describe('HTTP limits', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     const published = await fetch(`${server.url}/api/publish`, {
       method: 'POST',
-      headers: { 'X-API-Key': apiKey },
+      headers: { 'X-API-Key': apiKey, 'Content-Type': 'application/json' },
       body: JSON.stringify({ channel: 'live:a', data: { late: true } }),
     });
     expect(published.status).toBe(200);

@@ -76,7 +76,7 @@ function session(url: string): ClientHttp2Session {
 /** An h2 request; resolves with status, headers and the whole body. */
 function h2request(s: ClientHttp2Session, path: string, method = 'GET', body?: string) {
   return new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const headers = { ':path': path, ':method': method, 'x-api-key': apiKey };
+    const headers = { ':path': path, ':method': method, 'x-api-key': apiKey, 'content-type': 'application/json' };
     const req = s.request(headers, { endStream: body === undefined });
     let status = 0;
     let text = '';

@@ -98,7 +98,7 @@ async function until(check: () => boolean | Promise<boolean>, ms = 10_000): Prom
 const publish = (base: string, channel: string, data: unknown) =>
   fetch(`${base}/api/publish`, {
     method: 'POST',
-    headers: { 'X-API-Key': apiKey },
+    headers: { 'X-API-Key': apiKey, 'Content-Type': 'application/json' },
     body: JSON.stringify({ channel, data }),
   });
 

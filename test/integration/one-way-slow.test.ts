@@ -43,7 +43,7 @@ it('an SSE client that never reads is ended with 3008 while server memory stays 
   for (let i = 0; i < 2_000 && !closedBySlow; i++) {
     const res = await fetch(`${server.url}/api/publish`, {
       method: 'POST',
-      headers: { 'X-API-Key': apiKey },
+      headers: { 'X-API-Key': apiKey, 'Content-Type': 'application/json' },
       body: JSON.stringify({ channel: 'feed:firehose', data: payload }),
     });
     expect(res.status).toBe(200);

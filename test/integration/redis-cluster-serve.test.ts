@@ -53,7 +53,7 @@ async function until(check: () => boolean | Promise<boolean>, ms: number, what: 
 const publish = (base: string, channel: string, data: unknown) =>
   fetch(`${base}/api/publish`, {
     method: 'POST',
-    headers: { 'X-API-Key': apiKey },
+    headers: { 'X-API-Key': apiKey, 'Content-Type': 'application/json' },
     body: JSON.stringify({ channel, data }),
   });
 const status = async (url: string) => (await fetch(url)).status;

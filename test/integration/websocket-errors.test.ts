@@ -197,7 +197,7 @@ async function slowConsumer(server: RunningServer): Promise<void> {
     for (let i = 0; i < 2_000 && !closedBySlow; i++) {
       const res = await fetch(`http://127.0.0.1:${server.port}/api/publish`, {
         method: 'POST',
-        headers: { 'X-API-Key': apiKey },
+        headers: { 'X-API-Key': apiKey, 'Content-Type': 'application/json' },
         body: JSON.stringify({ channel: 'feed:firehose', data: payload }),
       });
       expect(res.status).toBe(200);

@@ -20,6 +20,13 @@ export interface HttpListener {
   closeIdle(): void;
   /** Drops every connection left. */
   closeAll(): void;
+  /**
+   * Re-reads `http.tls.certFile` and `keyFile` and uses them for new TLS handshakes
+   * (`setSecureContext`); open connections keep theirs and are not dropped. A no-op without TLS.
+   * @throws TidingsError `TIDINGS_ERR_CONFIG` when a file cannot be read or the pair is invalid;
+   * the previous certificate then stays in use.
+   */
+  reloadTls(): void;
 }
 
 function readPem(path: string, key: string): Buffer {
@@ -47,6 +54,8 @@ export function createHttpListener(config: TidingsConfig, listener: RequestListe
       allowHTTP1: true,
       cert: readPem(http.tls.certFile, 'certFile'),
       key: readPem(http.tls.keyFile, 'keyFile'),
+      // TLS 1.0 and 1.1 are refused (RFC 8996), whatever Node's default is.
+      minVersion: 'TLSv1.2',
       settings: h2Settings,
       maxSessionMemory: 10,
       noDelay: true,
@@ -86,11 +95,28 @@ export function createHttpListener(config: TidingsConfig, listener: RequestListe
     plain.keepAliveTimeout = 65_000;
     server = plain;
   }
-  return trackConnections(server, http, http.tls !== undefined ? 'https' : 'http');
+  const tls = http.tls;
+  const reloadTls = (): void => {
+    if (tls === undefined) return;
+    const cert = readPem(tls.certFile, 'certFile');
+    const key = readPem(tls.keyFile, 'keyFile');
+    try {
+      (server as ReturnType<typeof createSecureServer>).setSecureContext({ cert, key, minVersion: 'TLSv1.2' });
+    } catch (error) {
+      throw new TidingsError(TidingsErrorCode.Config, 'http.tls: the certificate and key do not form a valid pair', {
+        cause: error,
+      });
+    }
+  };
+  return { ...trackConnections(server, http, tls !== undefined ? 'https' : 'http'), reloadTls };
 }
 
 /** Tracks open connections, enforcing `http.maxConnectionsPerIp`, so shutdown can drop the idle ones. */
-function trackConnections(server: Server, http: TidingsConfig['http'], scheme: 'http' | 'https'): HttpListener {
+function trackConnections(
+  server: Server,
+  http: TidingsConfig['http'],
+  scheme: 'http' | 'https',
+): Omit<HttpListener, 'reloadTls'> {
   const secure = scheme === 'https';
   const all = new Set<Socket>();
   const busy = new Set<Socket>();

@@ -104,4 +104,20 @@ export async function runServe(options: {
   const server = await startServer(config, { logger, profile: resolved.profile, ...dashboard });
   announce(server.url, server.port);
   stopOnSignals(server, { logger, timeoutMs: config.http.shutdownTimeoutMs, secondSignalExits: true });
+  if (config.http.tls !== undefined) reloadTlsOnSighup(server, logger);
+}
+
+/** SIGHUP re-reads the TLS certificate and key; a bad pair is logged and the old one kept. */
+function reloadTlsOnSighup(
+  server: { reloadTls(): void },
+  logger: { info(o: object, m?: string): void; error(o: object, m?: string): void },
+): void {
+  process.on('SIGHUP', () => {
+    try {
+      server.reloadTls();
+      logger.info({}, 'tls: certificate reloaded');
+    } catch (error) {
+      logger.error({ err: error }, 'tls: reload failed, keeping the previous certificate');
+    }
+  });
 }

@@ -78,13 +78,22 @@ export interface RunningServer {
    * requests finish, then drop what is left when `http.shutdownTimeoutMs` runs out. Idempotent.
    */
   close(): Promise<void>;
+  /**
+   * Re-reads the TLS certificate and key (`http.tls`) for new connections without dropping open
+   * ones; `tidings serve` calls it on SIGHUP. A no-op without TLS.
+   * @throws TidingsError `TIDINGS_ERR_CONFIG` when the files cannot be read or do not match.
+   */
+  reloadTls(): void;
 }
 
 function createEngine(config: TidingsConfig) {
   const engine = config.engine;
   switch (engine.type) {
     case 'memory':
-      return createMemoryEngine({ idempotencyWindowMs: config.idempotencyWindowMs });
+      return createMemoryEngine({
+        idempotencyWindowMs: config.idempotencyWindowMs,
+        idempotencyLimits: { maxKeys: config.idempotencyMaxKeys, maxBytes: config.idempotencyMaxBytes },
+      });
     case 'redis':
       return createRedisEngine(toRedisEngineOptions(engine, config.idempotencyWindowMs));
     case 'nats':
@@ -313,5 +322,6 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
       closing ??= close();
       return closing;
     },
+    reloadTls: () => listener.reloadTls(),
   };
 }

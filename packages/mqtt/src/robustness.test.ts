@@ -264,6 +264,30 @@ describe('limits', () => {
   });
 });
 
+describe('session pings', () => {
+  it('answers the Tidings session pings itself, so an idle MQTT client stays connected', async () => {
+    const fast = await startTestEdge({}, { pingIntervalMs: 150, pongTimeoutMs: 100 });
+    try {
+      const client = mqtt.connect(fast.url, { username: 'a', password: await fast.token(), reconnectPeriod: 0 });
+      await new Promise<void>((resolve) => client.once('connect', () => resolve()));
+      let closed = false;
+      client.on('close', () => {
+        closed = true;
+      });
+      await client.subscribeAsync('chat/idle', { qos: 0 });
+      // Many ping/pong rounds go by (a missed pong would close the session after 100 ms).
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(closed).toBe(false);
+      const got = new Promise<string>((resolve) => client.once('message', (_t, p) => resolve(p.toString())));
+      await fast.node.publish('chat:idle', Buffer.from('still here'));
+      expect(await got).toBe('still here');
+      client.end(true);
+    } finally {
+      await fast.close();
+    }
+  });
+});
+
 async function rawClient(): Promise<Socket> {
   const socket = tcpConnect(t.port, '127.0.0.1');
   await new Promise<void>((resolve) => socket.once('connect', () => resolve()));

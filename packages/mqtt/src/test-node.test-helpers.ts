@@ -1,5 +1,12 @@
 // A started node with the memory engine, HS256 auth and an MQTT edge on port 0, for the tests.
-import { createJwtAuthenticator, createMemoryEngine, createNode, signToken, type TidingsNode } from '@tidings/server';
+import {
+  type ClientOptions,
+  createJwtAuthenticator,
+  createMemoryEngine,
+  createNode,
+  signToken,
+  type TidingsNode,
+} from '@tidings/server';
 import { createMqttEdge, type MqttEdge } from './mqtt-edge.js';
 import type { MqttOptions } from './mqtt-options.js';
 
@@ -15,11 +22,15 @@ export interface TestEdge {
 const secret = 'mqtt-test-secret-0123456789abcdef0123456789';
 
 /** Namespaces: `chat` (subscribe + publish for clients, history 1000), `ro` (subscribe only), `nohist`. */
-export async function startTestEdge(options: Partial<MqttOptions> = {}): Promise<TestEdge> {
+export async function startTestEdge(
+  options: Partial<MqttOptions> = {},
+  client: Partial<ClientOptions> = {},
+): Promise<TestEdge> {
   const engine = createMemoryEngine();
   const node = createNode({
     ...engine,
     authenticator: createJwtAuthenticator({ keys: [{ alg: 'HS256', secret }] }),
+    client,
     channels: {
       namespaces: {
         chat: {

@@ -24,7 +24,7 @@ export {
   type TidingsErrorOptions,
 } from './errors.js';
 export { decodeJsonCommand, jsonCodec } from './json-codec.js';
-export { isValidJson } from './json-scan.js';
+export { isValidJson, maxJsonDepth } from './json-scan.js';
 export type * from './messages.js';
 export { msgpackCodec } from './msgpack-codec.js';
 export {

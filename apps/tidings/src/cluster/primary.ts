@@ -45,7 +45,12 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
   cluster.setupPrimary({ serialization: 'advanced' });
   const host =
     config.engine.type === 'memory'
-      ? new IpcEngineHost(createMemoryEngine({ idempotencyWindowMs: config.idempotencyWindowMs }))
+      ? new IpcEngineHost(
+          createMemoryEngine({
+            idempotencyWindowMs: config.idempotencyWindowMs,
+            idempotencyLimits: { maxKeys: config.idempotencyMaxKeys, maxBytes: config.idempotencyMaxBytes },
+          }),
+        )
       : undefined;
   await host?.start();
 

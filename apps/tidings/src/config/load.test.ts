@@ -46,7 +46,7 @@ describe('loadConfig precedence', () => {
     expect(config.client.maxQueueBytes).toBe(1024 * 1024);
     expect(config.client.allowAnonymous).toBe(false);
     expect(config.websocket.path).toBe('/connection/websocket');
-    expect(config.auth).toEqual({ keys: [], requireExp: true });
+    expect(config.auth).toEqual({ keys: [], requireExp: true, maxTokenLifetimeSec: 2_592_000 });
     expect(config.channels.namespaces).toEqual({});
     expect(config.channels.defaults.allowSubscribeForClient).toBe(false);
     expect(config.engine).toEqual({ type: 'memory' });

@@ -211,6 +211,50 @@ const clientSchema = z
       .min(1)
       .default(1024)
       .describe('Commands waiting to be processed per client; beyond it the client is disconnected (3013).'),
+    commandRatePerConnection: z
+      .number()
+      .min(0)
+      .default(1000)
+      .describe(
+        'Commands a second one connection may send (token bucket, burst of one second); beyond it the command answers 111. 0 = off.',
+      ),
+    commandRatePerUser: z
+      .number()
+      .min(0)
+      .default(0)
+      .describe('Commands a second all connections of one user may send on this node; beyond it 111. 0 = off.'),
+    commandRatePerIp: z
+      .number()
+      .min(0)
+      .default(0)
+      .describe('Commands a second all connections from one IP address may send on this node; beyond it 111. 0 = off.'),
+    publishRatePerConnection: z
+      .number()
+      .min(0)
+      .default(0)
+      .describe('Publishes a second one connection may send; beyond it 111. 0 = off.'),
+    publishRatePerUser: z
+      .number()
+      .min(0)
+      .default(0)
+      .describe('Publishes a second one user may send on this node; beyond it 111. 0 = off.'),
+    publishRatePerIp: z
+      .number()
+      .min(0)
+      .default(0)
+      .describe('Publishes a second one IP address may send on this node; beyond it 111. 0 = off.'),
+    maxConnectionsPerUser: z
+      .int()
+      .min(0)
+      .default(0)
+      .describe('Connected clients of one user on this node; a connect beyond it is disconnected (3504). 0 = off.'),
+    maxConnectionsPerIp: z
+      .int()
+      .min(0)
+      .default(0)
+      .describe(
+        'Connected clients from one IP address on this node; a connect beyond it is disconnected (3504). 0 = off.',
+      ),
     maxRecoveryBuffer: z
       .int()
       .min(1)
@@ -401,6 +445,12 @@ const authSchema = z
     audience: z.string().min(1).optional().describe('When set, tokens must carry this `aud`.'),
     issuer: z.string().min(1).optional().describe('When set, tokens must carry this `iss`.'),
     requireExp: z.boolean().default(true).describe('Reject tokens without an `exp` claim.'),
+    maxTokenLifetimeSec: z
+      .number()
+      .int()
+      .positive()
+      .default(30 * 24 * 3600)
+      .describe('Longest token lifetime accepted: `exp` at most this far ahead, `exp - iat` at most this long.'),
   })
   // The shortcut is folded into `keys` so consumers read one list.
   .transform(({ hmacSecret, ...auth }) =>
@@ -632,6 +682,22 @@ export const configSchema = z
     idempotencyWindowMs: duration()
       .default(5 * minute)
       .describe('How long a publish idempotency key is remembered; a repeat inside it returns the first result.'),
+    idempotencyMaxKeys: z
+      .number()
+      .int()
+      .positive()
+      .default(100_000)
+      .describe(
+        'Memory engine: most idempotency keys remembered at once; past it the oldest keys are forgotten first.',
+      ),
+    idempotencyMaxBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(16 * 1024 * 1024)
+      .describe(
+        'Memory engine: most bytes the idempotency keys may hold; past it the oldest keys are forgotten first.',
+      ),
     workers: z
       .union([z.int().min(1).max(maxWorkers), z.literal('auto')])
       .default(1)

@@ -49,10 +49,11 @@ export function toJwtKeys(keys: TidingsConfig['auth']['keys']): JwtKeyConfig[] {
 
 /** `auth.*` and `client.allowAnonymous` as `createJwtAuthenticator` options. */
 export function toAuthenticatorOptions(config: TidingsConfig): JwtAuthenticatorOptions {
-  const { audience, issuer, requireExp, keys } = config.auth;
+  const { audience, issuer, requireExp, keys, maxTokenLifetimeSec } = config.auth;
   return {
     keys: toJwtKeys(keys),
     requireExp,
+    maxTokenLifetimeSec,
     allowAnonymous: config.client.allowAnonymous,
     ...(audience === undefined ? {} : { audience }),
     ...(issuer === undefined ? {} : { issuer }),

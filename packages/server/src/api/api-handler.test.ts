@@ -78,7 +78,7 @@ describe('server API: request checks', () => {
     expect(bearer.status).toBe(401);
     const goodAuth = await fetch(`${h.url}/api/info`, {
       method: 'POST',
-      headers: { Authorization: `apikey ${apiKey}` },
+      headers: { Authorization: `apikey ${apiKey}`, 'Content-Type': 'application/json' },
       body: '{}',
     });
     expect(goodAuth.status).toBe(200);
@@ -129,7 +129,7 @@ describe('server API: request checks', () => {
     });
     const streamed = await fetch(`${h.url}/api/publish`, {
       method: 'POST',
-      headers: { 'X-API-Key': apiKey },
+      headers: { 'X-API-Key': apiKey, 'Content-Type': 'application/json' },
       body: chunks,
       duplex: 'half',
     } as RequestInit);

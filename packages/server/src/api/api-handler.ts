@@ -13,6 +13,7 @@ import {
   isApiMethod,
   methodSchemas,
 } from './api-schemas.js';
+import { isJsonContentType, jsonNestingExceeds, maxApiJsonDepth } from './body-guard.js';
 import { exportHistory } from './history-export.js';
 import type { JsonOut } from './json-output.js';
 
@@ -73,8 +74,9 @@ function idempotencyHeader(req: IncomingMessage): string | undefined {
  * export of a channel's whole history with backpressure, see `exportHistory`).
  *
  * Status codes (docs/api.md): bad input answers 4xx with `{ "error": { code, message } }` —
- * 401 (no or wrong key), 400 (unparsable JSON, wrong field types, bad header), 404 (unknown
- * method), 405 (not POST), 413 (body too large) — and nothing runs. Errors of a well-formed
+ * 401 (no or wrong key), 400 (unparsable JSON, nesting deeper than 512, wrong field types, bad
+ * header), 404 (unknown method), 405 (not POST), 413 (body too large), 415 (a non-empty body
+ * without `Content-Type: application/json`) — and nothing runs. Errors of a well-formed
  * request (unknown channel 102, not available 108, ...) answer 200 with the error object, as
  * Centrifugo does. When the engine cannot store or read, the answer is 503 with Retry-After,
  * never 200; other server faults answer 500. Batch and broadcast answer per item; their HTTP
@@ -172,6 +174,18 @@ export function createApiHandler(node: ApiNode, options: ApiHandlerOptions): Api
       }
       let body: unknown = {};
       if (read.text.trim() !== '') {
+        if (!isJsonContentType(req.headers['content-type'])) {
+          sendError(
+            res,
+            415,
+            wireError(ErrorCode.BadRequest, 'unsupported media type: send Content-Type: application/json'),
+          );
+          return;
+        }
+        if (jsonNestingExceeds(read.text)) {
+          logger.warn({ method: name, bytes: Buffer.byteLength(read.text) }, 'api: body nesting too deep, refused');
+          throw new BadRequest(`JSON nesting deeper than ${maxApiJsonDepth}`);
+        }
         try {
           body = JSON.parse(read.text);
         } catch {

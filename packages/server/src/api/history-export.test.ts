@@ -201,7 +201,7 @@ describe('GET /api/history/stream', () => {
     }
     const post = await fetch(`${h.url}/api/history/stream?channel=log:a`, {
       method: 'POST',
-      headers: { 'X-API-Key': apiKey },
+      headers: { 'X-API-Key': apiKey, 'Content-Type': 'application/json' },
     });
     expect(post.status).toBe(405);
     expect(post.headers.get('allow')).toBe('GET');

@@ -1,9 +1,10 @@
 import { type KeyObject, webcrypto } from 'node:crypto';
-import { clientError, ErrorCode, TidingsError, TidingsErrorCode } from '@tidings/protocol';
+import { clientError, ErrorCode, isTidingsError, TidingsError, TidingsErrorCode } from '@tidings/protocol';
 import { decodeProtectedHeader, errors, type JWTVerifyOptions, jwtVerify } from 'jose';
 import { type Clock, systemClock } from '../internal/clock.js';
 import { credentialsFromClaims, grantFromClaims, unauthorized, type VerifiedClaims } from './jwt-claims.js';
 import { type JwtKeyConfig, type ResolvedJwtKey, resolveJwtKeys } from './jwt-keys.js';
+import { assertCanonicalCompact, assertSaneTimes, defaultMaxTokenLifetimeSec } from './jwt-strict.js';
 import type {
   Authenticator,
   ConnectAuthRequest,
@@ -26,6 +27,11 @@ export interface JwtAuthenticatorOptions {
   readonly allowAnonymous?: boolean;
   /** Leeway for `exp`/`nbf` against clock skew, in seconds (default 5, at most 300). */
   readonly clockToleranceSec?: number;
+  /**
+   * Longest accepted token lifetime in seconds (default 30 days): `exp` may be at most this far
+   * ahead of now, and `exp - iat` at most this long. Refusals are wire 101.
+   */
+  readonly maxTokenLifetimeSec?: number;
   /** Source of `now` for expiry checks (default the system clock). */
   readonly clock?: Clock;
   /** Option path used in config error messages (default `auth`). */
@@ -46,6 +52,10 @@ const anonymousCredentials: Credentials = Object.freeze({
  * equals the token's. A token without `kid` is tried against every key whose `alg` equals the
  * token's. `alg: none` and algorithms no key is configured for are always rejected.
  *
+ * Strictness beyond jose: the token must be canonical base64url without padding, `iat` must not
+ * be in the future (beyond the leeway), and `exp` at most `maxTokenLifetimeSec` ahead (see
+ * jwt-strict.ts).
+ *
  * Errors follow the `Authenticator` contract: expiry alone → wire 109, every other defect →
  * wire 101, claim/context mismatches → wire 103. Messages are the standard wire messages; the
  * `cause` holds a fixed, content-free reason for logs.
@@ -54,6 +64,8 @@ export class JwtAuthenticator implements Authenticator {
   readonly #keys: readonly ResolvedJwtKey[];
   readonly #allowAnonymous: boolean;
   readonly #clock: Clock;
+  readonly #toleranceSec: number;
+  readonly #maxLifetimeSec: number;
   readonly #verifyOptions: Omit<JWTVerifyOptions, 'algorithms' | 'currentDate'>;
   /** HMAC secrets imported once as CryptoKeys (see `#verifyKeyOf`). */
   readonly #hmacKeys = new Map<ResolvedJwtKey, Promise<webcrypto.CryptoKey>>();
@@ -66,6 +78,12 @@ export class JwtAuthenticator implements Authenticator {
     if (!Number.isFinite(tolerance) || tolerance < 0 || tolerance > 300) {
       throw new TidingsError(TidingsErrorCode.Config, `${path}.clockToleranceSec: must be between 0 and 300`);
     }
+    this.#toleranceSec = tolerance;
+    const lifetime = options.maxTokenLifetimeSec ?? defaultMaxTokenLifetimeSec;
+    if (!Number.isInteger(lifetime) || lifetime <= 0) {
+      throw new TidingsError(TidingsErrorCode.Config, `${path}.maxTokenLifetimeSec: must be a positive integer`);
+    }
+    this.#maxLifetimeSec = lifetime;
     for (const name of ['audience', 'issuer'] as const) {
       const value = options[name];
       if (value !== undefined && (typeof value !== 'string' || value === '')) {
@@ -106,6 +124,7 @@ export class JwtAuthenticator implements Authenticator {
 
   async #verify(token: string): Promise<VerifiedClaims> {
     if (typeof token !== 'string') throw unauthorized('token is not a string');
+    assertCanonicalCompact(token);
     let header: ReturnType<typeof decodeProtectedHeader>;
     try {
       header = decodeProtectedHeader(token);
@@ -125,8 +144,10 @@ export class JwtAuthenticator implements Authenticator {
           algorithms: [key.alg],
           currentDate,
         });
+        assertSaneTimes(payload, currentDate.getTime() / 1000, this.#toleranceSec, this.#maxLifetimeSec);
         return payload;
       } catch (error) {
+        if (isTidingsError(error)) throw error;
         // jose checks the signature before the claims, so a claim error means this key signed
         // the token: no other key can do better.
         if (error instanceof errors.JWTExpired) throw clientError(ErrorCode.TokenExpired);

@@ -40,6 +40,22 @@ export interface ClientOptions {
    * concurrently and so reorders a batched frame against the frame after it.
    */
   readonly pushFraming: PushFraming;
+  /** Commands a second one connection may send (token bucket, burst one second's worth); 0 = off. Beyond: 111. */
+  readonly commandRatePerConnection: number;
+  /** Commands a second all connections of one user may send on this node; 0 = off. Beyond: 111. */
+  readonly commandRatePerUser: number;
+  /** Commands a second all connections from one IP address may send on this node; 0 = off. Beyond: 111. */
+  readonly commandRatePerIp: number;
+  /** Publishes a second one connection may send; 0 = off. Beyond: 111. */
+  readonly publishRatePerConnection: number;
+  /** Publishes a second one user may send on this node; 0 = off. Beyond: 111. */
+  readonly publishRatePerUser: number;
+  /** Publishes a second one IP address may send on this node; 0 = off. Beyond: 111. */
+  readonly publishRatePerIp: number;
+  /** Connected sessions of one user on this node; a connect beyond it gets 3504. 0 = off. */
+  readonly maxConnectionsPerUser: number;
+  /** Connected sessions from one IP address on this node; a connect beyond it gets 3504. 0 = off. */
+  readonly maxConnectionsPerIp: number;
 }
 
 /** See `ClientOptions.pushFraming`. */
@@ -60,10 +76,28 @@ export const defaultClientOptions: ClientOptions = Object.freeze({
   expiredCloseDelayMs: 25_000,
   writeDelayMs: 0,
   pushFraming: 'batch',
+  commandRatePerConnection: 1000,
+  commandRatePerUser: 0,
+  commandRatePerIp: 0,
+  publishRatePerConnection: 0,
+  publishRatePerUser: 0,
+  publishRatePerIp: 0,
+  maxConnectionsPerUser: 0,
+  maxConnectionsPerIp: 0,
 });
 
 // Options where 0 is meaningful (off / immediate); all others must be positive.
-const zeroAllowed: ReadonlySet<string> = new Set(['writeDelayMs']);
+const zeroAllowed: ReadonlySet<string> = new Set([
+  'writeDelayMs',
+  'commandRatePerConnection',
+  'commandRatePerUser',
+  'commandRatePerIp',
+  'publishRatePerConnection',
+  'publishRatePerUser',
+  'publishRatePerIp',
+  'maxConnectionsPerUser',
+  'maxConnectionsPerIp',
+]);
 
 /** Merges defaults, validates and freezes client options once. */
 export function resolveClientOptions(partial: Partial<ClientOptions> = {}): ClientOptions {

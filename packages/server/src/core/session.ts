@@ -23,11 +23,13 @@ import type { TimerHandle } from '../internal/clock.js';
 import { FixedDelayQueue } from '../internal/fixed-delay-queue.js';
 import { peerClosedCode } from '../observability/metrics.js';
 import type { SessionContext, Transport } from '../transport/types.js';
+import { ConnectionLimits } from './connection-limits.js';
 import type { EncodedPush } from './encoded-push.js';
 import type { ConnectingResult, HookClient } from './hooks.js';
 import { isHookDisconnect } from './hooks.js';
 import type { HubSession } from './hub.js';
 import type { NodeContext } from './node-context.js';
+import { type ConnectionBuckets, RateLimits } from './rate-limits.js';
 import { askRefresh, connectingContext, credentialsOf, runDisconnectHook } from './session-hooks.js';
 import { type SubscribeOutcome, SubscriptionManager } from './subscriptions.js';
 import { type OverflowListener, SessionWriter } from './writer.js';
@@ -64,6 +66,10 @@ export class Session implements HubSession, OverflowListener {
   // an idle session holds no promise of its own.
   #chain: Promise<void> = settled;
   #pending = 0;
+  readonly #ip: string | undefined;
+  readonly #rateBuckets: ConnectionBuckets = {};
+  /** True while this session is counted by `ConnectionLimits`. */
+  #counted = false;
   #awaitingPong = false;
   // Tickets in the node's shared queues (SessionTimers), 0 when none is pending.
   #pingTicket = 0;
@@ -80,6 +86,7 @@ export class Session implements HubSession, OverflowListener {
 
   constructor(node: NodeContext, transport: Transport, context: SessionContext = {}) {
     this.#node = node;
+    this.#ip = context.remoteAddress;
     this.transport = transport;
     this.#context = context;
     this.#writer = new SessionWriter(
@@ -211,6 +218,12 @@ export class Session implements HubSession, OverflowListener {
         this.#awaitingPong = false;
         continue;
       }
+      // A reply needs an id (id 0 reads as a push to the SDKs): only `send` may go without, as
+      // in Centrifugo. Answering id 0 left the client waiting with no reply and no close.
+      if (!command.id && command.send === undefined) {
+        this.close(disconnectOf(DisconnectCode.BadRequest));
+        return;
+      }
       if (++this.#pending > this.#node.client.maxPendingCommands) {
         this.close(disconnectOf(DisconnectCode.TooManyRequests));
         return;
@@ -308,6 +321,7 @@ export class Session implements HubSession, OverflowListener {
           this.close(disconnectOf(DisconnectCode.BadRequest));
           return;
         }
+        if (!this.#withinRate(command)) throw clientError(ErrorCode.TooManyRequests);
         const reply = await this.#dispatch(command);
         if (reply !== undefined) this.#reply({ id, ...reply });
       } catch (error) {
@@ -318,6 +332,13 @@ export class Session implements HubSession, OverflowListener {
       // this one is done (only the promise wrapping it has yet to settle).
       if (this.#pending === 0) this.#chain = settled;
     }
+  }
+
+  #withinRate(command: Command): boolean {
+    const limits = RateLimits.of(this.#node);
+    const subject = { userId: this.#userId, ip: this.#ip };
+    if (!limits.allow('command', subject, this.#rateBuckets)) return false;
+    return command.publish === undefined || limits.allow('publish', subject, this.#rateBuckets);
   }
 
   async #dispatch(command: Command): Promise<Omit<Reply, 'id'> | undefined> {
@@ -397,6 +418,11 @@ export class Session implements HubSession, OverflowListener {
     this.#clientInfo = credentials.info
       ? { user: credentials.userId, client: this.id, connInfo: credentials.info }
       : undefined;
+    if (!ConnectionLimits.of(this.#node).acquire(credentials.userId, this.#ip)) {
+      this.close(disconnectOf(DisconnectCode.ConnectionLimit));
+      return;
+    }
+    this.#counted = true;
     this.#state = 'connected';
     this.#cancel('connect');
     this.#node.hub.addSession(this);
@@ -596,6 +622,8 @@ export class Session implements HubSession, OverflowListener {
       const ctx = { ...this.hookClient(), ...(disconnect !== undefined ? { disconnect } : {}) };
       runDisconnectHook(this.#node.hooks, ctx, this.#node.logger);
     }
+    if (this.#counted) ConnectionLimits.of(this.#node).release(this.#userId, this.#ip);
+    this.#counted = false;
   }
 }
 

@@ -1,4 +1,9 @@
 export {
+  DEFAULT_IDEMPOTENCY_MAX_BYTES,
+  DEFAULT_IDEMPOTENCY_MAX_KEYS,
+  type IdempotencyCacheLimits,
+} from './idempotency-cache.js';
+export {
   DEFAULT_IDEMPOTENCY_WINDOW_MS,
   DEFAULT_META_TTL_MS,
   MemoryBroker,

@@ -9,7 +9,7 @@ import type {
   HistoryReadResult,
   HistoryStore,
 } from '../types.js';
-import { IdempotencyCache } from './idempotency-cache.js';
+import { IdempotencyCache, type IdempotencyCacheLimits } from './idempotency-cache.js';
 import { StreamStore } from './stream-store.js';
 import { DEFAULT_SWEEP_INTERVAL_MS, PeriodicTask } from './sweeper.js';
 
@@ -29,6 +29,8 @@ export interface MemoryBrokerOptions {
   readonly idempotencyWindowMs?: number;
   /** Period of the background sweep. */
   readonly sweepIntervalMs?: number;
+  /** Bounds of the idempotency key store (see `IdempotencyCache`): oldest keys are evicted first. */
+  readonly idempotencyLimits?: IdempotencyCacheLimits;
 }
 
 /**
@@ -59,7 +61,7 @@ export class MemoryBroker implements Broker, HistoryStore {
   readonly #clock: Clock;
   readonly #idempotencyWindowMs: number;
   readonly #streams: StreamStore;
-  readonly #idempotency = new IdempotencyCache(SWEEP_BATCH);
+  readonly #idempotency: IdempotencyCache;
   readonly #subscribed = new Set<string>();
   readonly #sweeper: PeriodicTask;
   #handler: BrokerEventHandler | undefined;
@@ -68,6 +70,7 @@ export class MemoryBroker implements Broker, HistoryStore {
   constructor(options: MemoryBrokerOptions = {}) {
     this.#clock = options.clock ?? systemClock;
     this.#idempotencyWindowMs = options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS;
+    this.#idempotency = new IdempotencyCache(SWEEP_BATCH, options.idempotencyLimits);
     this.#streams = new StreamStore(options.metaTtlMs ?? DEFAULT_META_TTL_MS, SWEEP_BATCH);
     this.#sweeper = new PeriodicTask(this.#clock, options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS, () => {
       const now = this.#clock.now();
@@ -84,6 +87,11 @@ export class MemoryBroker implements Broker, HistoryStore {
   /** Idempotency keys currently remembered. */
   get idempotencyKeyCount(): number {
     return this.#idempotency.size;
+  }
+
+  /** Estimated bytes and early evictions of the idempotency key store. */
+  get idempotencyStats(): { readonly bytes: number; readonly evicted: number } {
+    return { bytes: this.#idempotency.bytes, evicted: this.#idempotency.evicted };
   }
 
   /** Sets the handler that receives deliveries. Rejects with `TIDINGS_ERR_STATE` if already started or closed. */

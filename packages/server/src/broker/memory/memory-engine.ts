@@ -1,4 +1,5 @@
 import type { Clock } from '../../internal/clock.js';
+import type { IdempotencyCacheLimits } from './idempotency-cache.js';
 import { MemoryBroker } from './memory-broker.js';
 import { MemoryPresence } from './memory-presence.js';
 
@@ -12,6 +13,8 @@ export interface MemoryEngineOptions {
   readonly idempotencyWindowMs?: number;
   /** Period of the background sweeps of expired entries. Default 1 s. */
   readonly sweepIntervalMs?: number;
+  /** Bounds of the idempotency key store. Default 100,000 keys and 16 MiB; oldest evicted first. */
+  readonly idempotencyLimits?: IdempotencyCacheLimits;
 }
 
 /** The parts of a memory engine, ready for `NodeOptions`. */
@@ -29,12 +32,13 @@ export interface MemoryEngine {
  * `presence` to stop their sweep timers (the timers are unref'd either way).
  */
 export function createMemoryEngine(options: MemoryEngineOptions = {}): MemoryEngine {
-  const { clock, metaTtlMs, idempotencyWindowMs, sweepIntervalMs } = options;
+  const { clock, metaTtlMs, idempotencyWindowMs, sweepIntervalMs, idempotencyLimits } = options;
   const broker = new MemoryBroker({
     ...(clock === undefined ? {} : { clock }),
     ...(metaTtlMs === undefined ? {} : { metaTtlMs }),
     ...(idempotencyWindowMs === undefined ? {} : { idempotencyWindowMs }),
     ...(sweepIntervalMs === undefined ? {} : { sweepIntervalMs }),
+    ...(idempotencyLimits === undefined ? {} : { idempotencyLimits }),
   });
   const presence = new MemoryPresence({
     ...(clock === undefined ? {} : { clock }),
