@@ -40,6 +40,12 @@ function runFixture(name: string): Promise<Run> {
 const timeout = 120_000;
 
 describe('summary reporter closing line', () => {
+  it('counts a failed test once', { timeout }, async () => {
+    const run = await runFixture('failing-test');
+    expect(run.code, run.output).toBe(1);
+    expect(run.closing).toBe('1 passed, 1 failed');
+  });
+
   it('counts a failing beforeAll as a failure, not as skipped tests', { timeout }, async () => {
     const run = await runFixture('before-all');
     expect(run.code, run.output).toBe(1);
