@@ -27,13 +27,19 @@ export function runCli(args: readonly string[]): Promise<CliRun> {
   return new Promise((resolve) => proc.once('exit', (code) => resolve({ code, stdout, stderr })));
 }
 
-/** Runs `tidings bench ARGS… --out <tmp>` and returns the run and its result; rejects on a non-zero exit. */
-export async function runBenchCli(args: readonly string[]): Promise<CliRun & { result: BenchResult }> {
+/**
+ * Runs `tidings bench ARGS… --out <tmp>` and returns the run and its result; rejects when it exits
+ * with another code than `expectedCode` (0 unless a test expects the run to fail after writing).
+ */
+export async function runBenchCli(
+  args: readonly string[],
+  expectedCode = 0,
+): Promise<CliRun & { result: BenchResult }> {
   const dir = mkdtempSync(join(tmpdir(), 'tidings-bench-'));
   const out = join(dir, 'result.json');
   try {
     const run = await runCli(['bench', ...args, '--out', out]);
-    if (run.code !== 0) throw new Error(`tidings bench exited with ${run.code}:\n${run.stderr}`);
+    if (run.code !== expectedCode) throw new Error(`tidings bench exited with ${run.code}:\n${run.stderr}`);
     return { ...run, result: JSON.parse(readFileSync(out, 'utf8')) as BenchResult };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -5,12 +5,14 @@
 // never a timing threshold.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BenchResult } from '../../apps/tidings/src/bench/types.js';
 import { repoRoot, runBenchCli } from './bench-cli.js';
 import { freePort, until } from './proxy-processes.js';
+import { requireFile, requireTool } from './system-tools.js';
 
 const nchanModule = '/usr/lib/nginx/modules/ngx_nchan_module.so';
 const nginx = existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
@@ -105,9 +107,8 @@ describe('nginx + Nchan peer', () => {
   let peer: Peer | undefined;
   let dir = '';
   beforeAll(async () => {
-    if (!existsSync(nchanModule)) {
-      throw new Error(`${nchanModule} is missing: .ci/run installs it (apt-get install -y libnginx-mod-nchan)`);
-    }
+    requireTool('nginx', 'nginx');
+    requireFile(nchanModule, 'libnginx-mod-nchan');
     dir = mkdtempSync(join(tmpdir(), 'tidings-nchan-'));
     // The worker runs as www-data when the master is root: it must reach its temp folders.
     chmodSync(dir, 0o755);
@@ -158,25 +159,27 @@ it.each([
 ] as const)(
   'a %s subscriber that cannot connect is one connect error, not a disconnect',
   async (transport, scheme) => {
-    const port = await freePort();
-    const { result } = await runBenchCli([
-      '--transport',
-      transport,
-      '--url',
-      `${scheme}://127.0.0.1:${port}${transport === 'socketio' ? '' : '/sub'}`,
-      '--subscribers',
-      '10',
-      '--workers',
-      '1',
-      '--rate',
-      '5',
-      '--duration',
-      '1',
-      '--no-progress',
-    ]);
-    expect(result.connected).toBe(0);
-    expect(result.errors.connect).toBe(10);
-    expect(result.errors.disconnects).toBe(0);
+    // The address accepts TCP (so bench's reachability check passes) and closes every socket at once.
+    const refuser = createNetServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => refuser.listen(0, '127.0.0.1', resolve));
+    const port = (refuser.address() as AddressInfo).port;
+    try {
+      const url = `${scheme}://127.0.0.1:${port}${transport === 'socketio' ? '' : '/sub'}`;
+      const { result, stderr } = await runBenchCli(
+        ['--transport', transport, '--url', url, '--subscribers', '10', '--workers', '1', '--rate', '5'].concat([
+          '--duration',
+          '1',
+          '--no-progress',
+        ]),
+        1,
+      );
+      expect(stderr).toContain(`no subscriber could connect: all 10 attempts at ${url} failed`);
+      expect(result.connected).toBe(0);
+      expect(result.errors.connect).toBe(10);
+      expect(result.errors.disconnects).toBe(0);
+    } finally {
+      await new Promise((resolve) => refuser.close(resolve));
+    }
   },
   30_000,
 );

@@ -12,6 +12,7 @@ import WebSocket from 'ws';
 import { loadConfig } from '../../apps/tidings/src/config/load.js';
 import { startServer } from '../../apps/tidings/src/serve.js';
 import { FakeDocument, textOf } from './fake-dom.js';
+import { requireTool } from './system-tools.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const bin = join(root, 'apps/tidings/bin/tidings.js');
@@ -269,6 +270,20 @@ describe('tidings CLI', () => {
     expect(envResult.stderr).toContain('(from TIDINGS_HTTP_PORT)');
   });
 
+  it('names the valid engines for --engine mysql and says what to pass when --config is a directory', () => {
+    const engine = run(['serve', '--engine', 'mysql']);
+    expect(engine.status).toBe(1);
+    expect(engine.stderr).toContain(
+      'engine.type: expected one of "memory", "redis", "nats", got "mysql" (from --engine)',
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'tidings-config-dir-'));
+    const directory = run(['serve', '--config', dir]);
+    expect(directory.status).toBe(1);
+    expect(directory.stderr).toBe(
+      `tidings: cannot read config file ${dir}: it is a directory; --config takes a JSON file (tidings genconfig > tidings.json writes one)\n`,
+    );
+  });
+
   it('says clearly when the port is in use', async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
@@ -389,7 +404,7 @@ describe('startServer in-process', () => {
   it('listens with http.backlog as the kernel accept queue (default 4096, capped by somaxconn)', async () => {
     // `ss -ltn` shows a listening socket's backlog in its Send-Q column.
     const backlogOf = (port: number): number => {
-      const out = execFileSync('ss', ['-ltnH', `sport = :${port}`], { encoding: 'utf8' });
+      const out = execFileSync(requireTool('ss', 'iproute2'), ['-ltnH', `sport = :${port}`], { encoding: 'utf8' });
       return Number(out.trim().split(/\s+/)[2]);
     };
     const somaxconn = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));

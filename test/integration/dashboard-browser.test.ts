@@ -1,5 +1,5 @@
 // The dashboard as a person sees it: the page `tidings serve` shows at `/` in the development
-// profile, in a real headless Chromium (Debian's `chromium`, which .ci/run installs), driven by
+// profile, in a real headless Chromium (Debian's `chromium`, which `sudo npm run setup` installs), driven by
 // playwright-core. The server runs in-process with the same config and dev token the CLI makes.
 import { existsSync } from 'node:fs';
 import { signToken } from '@tidings/server';
@@ -7,18 +7,20 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devDemoChannel, devKeyId, resolveServeConfig } from '../../apps/tidings/src/config/dev-profile.js';
 import { type RunningServer, startServer } from '../../apps/tidings/src/serve.js';
+import { requireFile } from './system-tools.js';
 
 const chromiumPath = '/usr/bin/chromium';
 const screenshot = '/tmp/dashboard.png';
 
-// Skipped only where the browser is not installed (.ci/run installs it, so CI always runs this).
-describe.skipIf(!existsSync(chromiumPath))(`dashboard in a real browser (needs ${chromiumPath})`, () => {
+// Never skipped: without the browser the set-up fails with the command that installs it.
+describe('dashboard in a real browser', () => {
   let server: RunningServer;
   let browser: Browser;
   let apiKey: string;
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
+    requireFile(chromiumPath, 'chromium');
     const resolved = resolveServeConfig({ env: { TIDINGS_HTTP_PORT: '0', TIDINGS_LOG_LEVEL: 'silent' } });
     if (resolved.profile !== 'development') throw new Error('expected the development profile');
     const { apiKey: key, hmacSecret } = resolved.secrets;

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadConfig } from '../../apps/tidings/src/config/load.js';
 import { type RunningServer, startServer } from '../../apps/tidings/src/serve.js';
 import { silentLogger } from '../../packages/server/src/observability/logger.js';
+import { requireTool } from './system-tools.js';
 
 const dir = 'deploy/grafana';
 let server: RunningServer;
@@ -21,9 +22,7 @@ afterAll(async () => {
 });
 
 function promtool(...args: string[]): string {
-  const run = spawnSync('promtool', args, { encoding: 'utf8' });
-  if (run.error !== undefined)
-    throw new Error('promtool is not installed: .ci/run installs it (apt-get install prometheus)');
+  const run = spawnSync(requireTool('promtool', 'prometheus'), args, { encoding: 'utf8' });
   expect(run.status, `${run.stdout}${run.stderr}`).toBe(0);
   return run.stdout;
 }

@@ -11,6 +11,7 @@ import WebSocket from 'ws';
 import { loadConfig } from '../../apps/tidings/src/config/load.js';
 import { type RunningServer, startServer } from '../../apps/tidings/src/serve.js';
 import { silentLogger } from '../../packages/server/src/observability/logger.js';
+import { requireTool } from './system-tools.js';
 
 const run = promisify(execFile);
 const secret = 'mqtt-integration-secret-0123456789abcdef';
@@ -22,6 +23,8 @@ let base: string;
 let mqttPort: number;
 
 beforeAll(async () => {
+  requireTool('mosquitto_sub', 'mosquitto-clients');
+  requireTool('mosquitto_pub', 'mosquitto-clients');
   server = await startServer(
     loadConfig({
       base: {

@@ -15,6 +15,7 @@ import { loadConfig } from '../../apps/tidings/src/config/load.js';
 import { type RunningServer, startServer } from '../../apps/tidings/src/serve.js';
 import { deleteStreams } from '../../packages/nats/src/test-nats.test-helpers.js';
 import { silentLogger } from '../../packages/server/src/observability/logger.js';
+import { requireTool } from './system-tools.js';
 
 const secret = 'nats-serve-secret-0123456789abcdef';
 const apiKey = 'nats-serve-api-key-0123456789';
@@ -73,7 +74,11 @@ async function portOpen(port: number): Promise<boolean> {
 }
 
 async function startNats(port: number, dir: string): Promise<ChildProcess> {
-  const proc = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], { stdio: 'ignore' });
+  const proc = spawn(
+    requireTool('nats-server', 'nats-server'),
+    ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir],
+    { stdio: 'ignore' },
+  );
   procs.push(proc);
   for (let i = 0; i < 100; i++) {
     if (await portOpen(port)) return proc;

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../apps/tidings/src/serve.js';
 import { StreamClient } from './one-way-client.js';
 import { publish, publishAcked, startOneWayServer, token } from './one-way-server.js';
+import { requireTool } from './system-tools.js';
 
 let server: RunningServer;
 let base: string;
@@ -24,7 +25,11 @@ const stream = async (query: string, headers: Record<string, string> = {}) =>
 describe('NDJSON stream', () => {
   it('curl -N receives one JSON object a line', async () => {
     const t = await token('alice');
-    const curl = spawn('curl', ['-sS', '-N', `${base}/connection/stream?channel=chat:curl&token=${t}`]);
+    const curl = spawn(requireTool('curl', 'curl'), [
+      '-sS',
+      '-N',
+      `${base}/connection/stream?channel=chat:curl&token=${t}`,
+    ]);
     let out = '';
     curl.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();

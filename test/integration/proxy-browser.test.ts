@@ -2,23 +2,24 @@
 // driven by playwright-core) logs in to the application, which sets an HttpOnly session cookie,
 // then the app's page connects the centrifuge SDK to Tidings with no token anywhere in the page.
 // Tidings forwards only the allow-listed cookie to the backend's connect proxy, which names the user.
-import { existsSync } from 'node:fs';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../apps/tidings/src/config/load.js';
 import { type RunningServer, startServer } from '../../apps/tidings/src/serve.js';
 import { silentLogger } from '../../packages/server/src/observability/logger.js';
 import { type ProxyBackend, startProxyBackend } from './proxy-backend.js';
+import { requireFile } from './system-tools.js';
 
 const chromiumPath = '/usr/bin/chromium';
 
-// Skipped only where the browser is not installed (.ci/run installs it, so CI always runs this).
-describe.skipIf(!existsSync(chromiumPath))(`connect proxy in a real browser (needs ${chromiumPath})`, () => {
+// Never skipped: without the browser the set-up fails with the command that installs it.
+describe('connect proxy in a real browser', () => {
   let backend: ProxyBackend;
   let server: RunningServer;
   let browser: Browser;
 
   beforeAll(async () => {
+    requireFile(chromiumPath, 'chromium');
     backend = await startProxyBackend();
     server = await startServer(
       loadConfig({

@@ -14,6 +14,7 @@ import WebSocket from 'ws';
 import { loadConfig } from '../../apps/tidings/src/config/load.js';
 import { type RunningServer, startServer } from '../../apps/tidings/src/serve.js';
 import { silentLogger } from '../../packages/server/src/observability/logger.js';
+import { requireTool } from './system-tools.js';
 
 const secret = 'redis-serve-secret-0123456789abcdef';
 const apiKey = 'redis-serve-api-key-0123456789';
@@ -55,7 +56,7 @@ async function freePort(): Promise<number> {
 
 async function startRedis(port: number, dir: string): Promise<ChildProcess> {
   const proc = spawn(
-    'redis-server',
+    requireTool('redis-server', 'redis-server'),
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
     {
       stdio: 'ignore',

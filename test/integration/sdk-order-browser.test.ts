@@ -3,12 +3,13 @@
 // Subscribe with recovery, disconnect, 20 publications, reconnect (recovered), then 200 and
 // 2,000 concurrent `/api/publish` calls: the page's `publication` handler must see offsets
 // 1, 2, 3, … strictly increasing.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killAll, requireBuild } from './cluster-harness.js';
 import { type OrderServer, startOrderServer } from './sdk-order-server.js';
+import { requireFile } from './system-tools.js';
 
 const chromiumPath = '/usr/bin/chromium';
 // The SDK's own browser bundles (not in its package exports, so read by path).
@@ -28,9 +29,7 @@ describe('order at the centrifuge SDK handler in Chromium', () => {
   let browser: Browser;
   const errors: string[] = [];
   beforeAll(async () => {
-    if (!existsSync(chromiumPath)) {
-      throw new Error(`${chromiumPath} is missing: install it with \`apt-get install -y chromium\``);
-    }
+    requireFile(chromiumPath, 'chromium');
     requireBuild();
     server = await startOrderServer();
     browser = await chromium.launch({

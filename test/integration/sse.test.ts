@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../apps/tidings/src/serve.js';
 import { StreamClient } from './one-way-client.js';
 import { publish, publishAcked, startOneWayServer, token } from './one-way-server.js';
+import { requireTool } from './system-tools.js';
 
 let server: RunningServer;
 let base: string;
@@ -26,7 +27,7 @@ const sse = async (query: string, headers: Record<string, string> = {}) =>
 describe('SSE', () => {
   it('curl -N receives a publication published through the API', async () => {
     const t = await token('alice');
-    const curl = spawn('curl', [
+    const curl = spawn(requireTool('curl', 'curl'), [
       '-sS',
       '-N',
       `${base}/connection/sse?channel=chat:curl`,

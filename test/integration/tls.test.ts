@@ -11,6 +11,7 @@ import WebSocket from 'ws';
 import { loadConfig } from '../../apps/tidings/src/config/load.js';
 import { type RunningServer, startServer } from '../../apps/tidings/src/serve.js';
 import { silentLogger } from '../../packages/server/src/observability/logger.js';
+import { requireTool } from './system-tools.js';
 
 let dir = '';
 let server: RunningServer;
@@ -19,7 +20,7 @@ const keyFile = () => join(dir, 'key.pem');
 
 function makeCert(cn: string): void {
   execFileSync(
-    'openssl',
+    requireTool('openssl', 'openssl'),
     ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${cn}`, '-days', '1'].concat([
       '-keyout',
       join(dir, `${cn}.key`),

@@ -15,10 +15,24 @@ export interface BannerInfo {
   readonly workers?: number;
   /** The engine type, shown beside the workers. */
   readonly engine?: string;
+  /**
+   * The environment variable the API keys came from (`TIDINGS_API_KEYS`) when no key was
+   * generated: the curl line then reads the first key from it, so the secret is never printed.
+   */
+  readonly apiKeyEnv?: string;
 }
 
 function shellQuote(text: string): string {
   return `'${text.replaceAll("'", `'\\''`)}'`;
+}
+
+/** The shell word of the curl line's `X-API-Key` header, or undefined when no key is known. */
+function apiKeyHeader(info: BannerInfo): string | undefined {
+  if (info.secrets.apiKey !== undefined) return shellQuote(`X-API-Key: ${info.secrets.apiKey}`);
+  // `${VAR%%,*}`: the first key of the comma-separated list, expanded by the user's shell.
+  if (info.apiKeyEnv !== undefined && /^[A-Z_][A-Z0-9_]*$/.test(info.apiKeyEnv))
+    return `"X-API-Key: \${${info.apiKeyEnv}%%,*}"`;
+  return undefined;
 }
 
 /**
@@ -52,14 +66,17 @@ export function renderBanner(info: BannerInfo): string {
     lines.push(`  Dev token    ${info.devToken}`);
     lines.push(`               (user "${info.devTokenUser}", expires in ${hours} h; the dashboard already uses it)`);
   }
-  if (info.secrets.apiKey !== undefined) {
+  const keyHeader = apiKeyHeader(info);
+  if (keyHeader !== undefined) {
     const body = JSON.stringify({ channel: info.channel, data: { text: 'hello from curl' } });
     lines.push(
       '',
-      `  Publish to ${info.channel} (watch it arrive in the dashboard):`,
+      info.secrets.apiKey === undefined
+        ? `  Publish to ${info.channel} with the first key of ${info.apiKeyEnv} (watch it arrive in the dashboard):`
+        : `  Publish to ${info.channel} (watch it arrive in the dashboard):`,
       '',
       `    curl -sS -X POST ${info.url}/api/publish \\`,
-      `      -H ${shellQuote(`X-API-Key: ${info.secrets.apiKey}`)} -H 'Content-Type: application/json' \\`,
+      `      -H ${keyHeader} -H 'Content-Type: application/json' \\`,
       `      -d ${shellQuote(body)}`,
     );
   }

@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { isTidingsError, TidingsErrorCode } from '@tidings/protocol';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { registerBenchCommand } from './bench/command.js';
+import { CliError } from './cli-error.js';
 import type { ConfigOverride } from './config/env.js';
 import { generateConfigText } from './config/genconfig.js';
 import { loadConfig } from './config/load.js';
@@ -9,21 +10,13 @@ import { generateToken } from './gentoken.js';
 import { runServe } from './run-serve.js';
 import { packageVersion } from './version.js';
 
+export { CliError } from './cli-error.js';
+
 /** The process surface the CLI uses, injected so commands can be tested without a process. */
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
   readonly env: Readonly<Record<string, string | undefined>>;
-}
-
-/** A CLI failure with what to do next; printed as one line (plus hint), exit code 1. */
-export class CliError extends Error {
-  readonly hint: string | undefined;
-  constructor(message: string, hint?: string) {
-    super(message);
-    this.name = 'CliError';
-    this.hint = hint;
-  }
 }
 
 function positiveInt(value: string): number {

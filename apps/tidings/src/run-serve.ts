@@ -80,6 +80,9 @@ export async function runServe(options: {
           channel: devDemoChannel,
           workers,
           engine: config.engine.type,
+          ...(dev.apiKey === undefined && config.api.keys.length > 0 && io.env.TIDINGS_API_KEYS !== undefined
+            ? { apiKeyEnv: 'TIDINGS_API_KEYS' }
+            : {}),
         }),
       );
     }

@@ -3,6 +3,7 @@ import type { CodecName } from '@tidings/protocol';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { benchChartSvg } from './chart.js';
 import { type TransportName, transportNames } from './clients/index.js';
+import { assertReachable, assertSomeoneConnected } from './reachability.js';
 import { formatResult, progressPrinter } from './report.js';
 import { runBench } from './run-bench.js';
 import { benchScenarios, scenarioChannels } from './scenarios.js';
@@ -148,6 +149,8 @@ export function registerBenchCommand(program: Command, io: BenchIo): void {
         ...(flags.serverPid === undefined ? {} : { serverPid: flags.serverPid }),
         progress: flags.progress === false ? 'off' : io.stderr.isTTY === true ? 'tty' : 'lines',
       };
+      const apiOnly = options.scenario === 'publish-api';
+      await assertReachable(apiOnly ? options.apiUrl : options.url, apiOnly ? 'publisher' : 'subscriber');
       const printer = progressPrinter(io.stderr, options.progress);
       const result = await runBench(options, (p) => printer.update(p));
       printer.done();
@@ -155,5 +158,6 @@ export function registerBenchCommand(program: Command, io: BenchIo): void {
       if (flags.out !== undefined) writeFileSync(flags.out, `${JSON.stringify(result, null, 2)}\n`);
       const svg = svgPathOf(flags.out, flags.svg);
       if (svg !== undefined) writeFileSync(svg, benchChartSvg(result));
+      if (!apiOnly) assertSomeoneConnected(result.connected, options.subscribers, options.url);
     });
 }

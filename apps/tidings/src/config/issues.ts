@@ -28,6 +28,10 @@ function show(value: unknown, secret: boolean): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 function distance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
@@ -84,6 +88,23 @@ export function problemsFromIssues(issues: readonly z.core.$ZodIssue[]): ConfigP
           segments: issue.path,
         });
         break;
+      case 'invalid_union': {
+        // A discriminated union (engine.type): name every valid choice, not the first branch.
+        const choices = 'options' in issue && Array.isArray(issue.options) ? issue.options : undefined;
+        if (choices === undefined || choices.length === 0) {
+          out.push({ path: formatPath(issue.path), reason: issue.message, segments: issue.path });
+          break;
+        }
+        const key = 'discriminator' in issue && typeof issue.discriminator === 'string' ? issue.discriminator : '';
+        const got = isRecord(issue.input) && key in issue.input ? issue.input[key] : issue.input;
+        const listed = choices.map((c) => JSON.stringify(c)).join(', ');
+        out.push({
+          path: formatPath(issue.path),
+          reason: `expected one of ${listed}, got ${show(got, secret)}`,
+          segments: issue.path,
+        });
+        break;
+      }
       case 'invalid_format':
         out.push({
           path: formatPath(issue.path),

@@ -186,6 +186,25 @@ describe('config errors', () => {
     expect(configErrorOf(() => loadConfig({ file: join(dir, 'missing.json') }))).toContain('file not found');
   });
 
+  it('names every valid engine when engine.type is unknown, from a flag or a file', () => {
+    const flag = configErrorOf(() =>
+      loadConfig({ flags: [{ path: 'engine.type', value: 'mysql', source: '--engine' }] }),
+    );
+    expect(flag).toContain('engine.type: expected one of "memory", "redis", "nats", got "mysql" (from --engine)');
+    const path = file({ engine: { type: 'mysql' } });
+    expect(configErrorOf(() => loadConfig({ file: path }))).toContain(
+      `engine.type: expected one of "memory", "redis", "nats", got "mysql" (in ${path})`,
+    );
+  });
+
+  it('says a directory given as the config file is a directory, and what to pass instead', () => {
+    const message = configErrorOf(() => loadConfig({ file: dir }));
+    expect(message).toBe(
+      `cannot read config file ${dir}: it is a directory; --config takes a JSON file (tidings genconfig > tidings.json writes one)`,
+    );
+    expect(message).not.toContain('EISDIR');
+  });
+
   it('rejects a flag for a path that is not an option', () => {
     expect(configErrorOf(() => loadConfig({ flags: [{ path: 'http.nope', value: '1', source: '--nope' }] }))).toContain(
       '--nope: http.nope is not an option',

@@ -69,13 +69,27 @@ function configError(problems: readonly ConfigProblem[]): TidingsError {
   return new TidingsError(TidingsErrorCode.Config, `invalid configuration:\n${lines.join('\n')}`);
 }
 
+/** Why a config file could not be read, in words that say what to do. */
+function readFailureReason(error: NodeJS.ErrnoException): string {
+  switch (error.code) {
+    case 'ENOENT':
+      return 'file not found';
+    case 'EISDIR':
+      return 'it is a directory; --config takes a JSON file (tidings genconfig > tidings.json writes one)';
+    case 'EACCES':
+      return 'permission denied; make the file readable by this user';
+    default:
+      return error.code === undefined ? String(error) : `${error.code}: ${error.message}`;
+  }
+}
+
 function readConfigFile(file: string): Json {
   let text: string;
   try {
     // `-` reads stdin, so `tidings genconfig | tidings serve --config -` works.
     text = readFileSync(file === '-' ? 0 : file, 'utf8');
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : String(error);
+    const reason = readFailureReason(error as NodeJS.ErrnoException);
     throw new TidingsError(TidingsErrorCode.Config, `cannot read config file ${file}: ${reason}`, { cause: error });
   }
   let parsed: unknown;
