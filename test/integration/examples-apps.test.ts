@@ -129,3 +129,56 @@ describe('examples/live-dashboard', () => {
     expect(samples.some((s) => s.data.clients >= 1)).toBe(true);
   });
 });
+
+describe('examples/iot-telemetry', () => {
+  let app: ExampleApp & { mqttUrl: string; deviceToken: string };
+
+  beforeAll(async () => {
+    const { start } = (await import('../../examples/iot-telemetry/server.mjs')) as {
+      start: (o: { port: number; mqttPort: number; intervalMs: number }) => Promise<typeof app>;
+    };
+    app = await start({ port: 0, mqttPort: 0, intervalMs: 50 });
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('readings the simulated MQTT devices publish reach an SSE reader of the page, in order', async () => {
+    expect(await (await fetch(`${app.url}/`)).text()).toContain('/connection/sse?channel=telemetry:${device}');
+    const res = await fetch(`${app.url}/connection/sse?channel=telemetry:dev-2`);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    const readings: Array<{ offset: number; data: { device: string; seq: number; tempC: number } }> = [];
+    let buffer = '';
+    const deadline = Date.now() + 10_000;
+    while (readings.length < 3) {
+      if (Date.now() > deadline) throw new Error(`too few readings: ${buffer}`);
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      const lines = buffer.split('\n');
+      buffer = lines.pop() ?? '';
+      for (const line of lines) {
+        if (!line.startsWith('data: ')) continue;
+        const event = JSON.parse(line.slice(6)) as { type: string };
+        if (event.type === 'publication') readings.push(event as (typeof readings)[number]);
+      }
+    }
+    await reader.cancel();
+    expect(readings.every((r) => r.data.device === 'dev-2' && typeof r.data.tempC === 'number')).toBe(true);
+    expect(readings[1]!.offset).toBe(readings[0]!.offset + 1);
+    expect(readings[2]!.data.seq).toBeGreaterThan(readings[0]!.data.seq);
+  });
+
+  it('a device with a forged token never gets a session', async () => {
+    const { default: mqtt } = await import('mqtt');
+    const client = mqtt.connect(app.mqttUrl, { protocolVersion: 5, password: 'not-a-token', reconnectPeriod: 0 });
+    const outcome = await new Promise<string>((resolve) => {
+      client.once('connect', () => resolve('connected'));
+      client.once('error', () => resolve('refused'));
+      client.once('close', () => resolve('refused'));
+    });
+    client.end(true);
+    expect(outcome).toBe('refused');
+  });
+});
