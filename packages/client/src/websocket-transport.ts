@@ -1,4 +1,4 @@
-import { type ClientCodec, msgpackSubprotocol, protobufSubprotocol } from '@tidings/protocol';
+import type { ClientCodec } from '@tidings/protocol';
 import type { Transport, TransportFactory, TransportHandlers } from './transport.js';
 
 /** The part of the WHATWG WebSocket constructor the transport uses (browsers, React Native, `ws`). */
@@ -25,6 +25,13 @@ export interface WebSocketTransportOptions {
   readonly WebSocket?: WebSocketConstructor;
 }
 
+/**
+ * The subprotocols of `@tidings/protocol`'s `protobufSubprotocol` / `msgpackSubprotocol`, spelled
+ * here because importing them pulls every codec into a JSON-only bundle (websocket-transport.test.ts
+ * checks they are equal).
+ */
+export const subprotocols = { protobuf: 'centrifuge-protobuf', msgpack: 'tidings-msgpack' } as const;
+
 const utf8Decoder = new TextDecoder();
 const utf8Encoder = new TextEncoder();
 
@@ -34,8 +41,7 @@ const utf8Encoder = new TextEncoder();
  */
 export function webSocketTransport(options: WebSocketTransportOptions): TransportFactory {
   const { codec, url } = options;
-  const protocol =
-    codec.name === 'protobuf' ? protobufSubprotocol : codec.name === 'msgpack' ? msgpackSubprotocol : undefined;
+  const protocol = codec.name === 'json' ? undefined : subprotocols[codec.name];
   return {
     name: `websocket-${codec.name}`,
     open(handlers: TransportHandlers): Transport {
