@@ -152,4 +152,37 @@ describe('TidingsClient with a fake clock and transport', () => {
     t.reply(0, { push: { channel: 'ch', pub: { data, offset: 4 } } });
     expect(got).toEqual([1, 2, 3, 4]);
   });
+
+  it('falls back to the next transport when one fails to open, and moves back up later', async () => {
+    const { clock, advance } = fakeClock();
+    const good = fakeTransports();
+    const refused: TransportFactory = {
+      name: 'refused',
+      open(handlers) {
+        queueMicrotask(() => handlers.onClose(1006, 'refused'));
+        return { name: 'refused', send: () => {}, close: () => {} };
+      },
+    };
+    const client = new TidingsClient({
+      transports: [refused, good.factory],
+      codec: jsonCodec,
+      clock,
+      random: () => 0,
+      upgradeAfterMs: 1000,
+    });
+    const reasons: string[] = [];
+    client.on('state', (e) => reasons.push(`${e.state}:${e.reason}`));
+    client.connect();
+    await tick();
+    expect(reasons).toContain('disconnected:transport_failed');
+    advance(1);
+    expect(client.transport).toBe('fake');
+    good.opened[0]?.handlers.onOpen();
+    await tick();
+    good.reply(0, { id: 1, connect: { client: 'c1' } });
+    await tick();
+    expect(client.state).toBe('connected');
+    advance(1000);
+    expect(client.transport).toBe('refused');
+  });
 });
