@@ -2,7 +2,7 @@
 // connection while publications continue (every one once, in offset order), a burst right after
 // the recovered resubscribe, and the outbox (publishes made while offline sent once, in order).
 import { TidingsClient, webSocketTransport } from '@tidings/client';
-import { jsonCodec } from '@tidings/protocol';
+import { type ClientCodec, jsonCodec, protobufCodec } from '@tidings/protocol';
 import { signToken } from '@tidings/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -49,13 +49,13 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-function client(minDelayMs = 50): TidingsClient {
+function client(minDelayMs = 50, codec: ClientCodec = jsonCodec): TidingsClient {
   return new TidingsClient({
-    codec: jsonCodec,
+    codec,
     transports: [
       webSocketTransport({
         url: `ws://127.0.0.1:${server.port}/connection/websocket`,
-        codec: jsonCodec,
+        codec,
         WebSocket: RecordingWebSocket as never,
       }),
     ],
@@ -80,10 +80,10 @@ async function until(cond: () => boolean, what: string): Promise<void> {
   expect(cond(), what).toBe(true);
 }
 
-describe('@tidings/client over WebSocket against tidings serve', () => {
+describe.each([jsonCodec, protobufCodec])('@tidings/client over WebSocket ($name) against tidings serve', (codec) => {
   it('receives every publication once, in order, across a cut connection and a burst after recovery', async () => {
-    const c = client(1500);
-    const sub = c.subscribe('sdk:order');
+    const c = client(1500, codec);
+    const sub = c.subscribe(`sdk:order-${codec.name}`);
     const got: number[] = [];
     const offsets: number[] = [];
     sub.on('publication', (p) => {
@@ -92,17 +92,17 @@ describe('@tidings/client over WebSocket against tidings serve', () => {
     });
     c.connect();
     await until(() => sub.state === 'subscribed', 'subscribed');
-    for (let n = 0; n < 20; n++) await apiPublish('sdk:order', { n });
+    for (let n = 0; n < 20; n++) await apiPublish(`sdk:order-${codec.name}`, { n });
     await until(() => got.length === 20, 'first 20');
     const first = sockets.at(-1);
     first?.terminate();
     await until(() => c.state === 'disconnected', 'disconnected');
     // Publications continue while the client is away.
-    for (let n = 20; n < 60; n++) await apiPublish('sdk:order', { n });
+    for (let n = 20; n < 60; n++) await apiPublish(`sdk:order-${codec.name}`, { n });
     expect(got.length).toBe(20);
     await until(() => sub.state === 'subscribed' && sockets.at(-1) !== first, 'resubscribed');
     // A burst right after the recovered resubscribe.
-    await Promise.all(Array.from({ length: 200 }, (_, i) => apiPublish('sdk:order', { n: 60 + i })));
+    await Promise.all(Array.from({ length: 200 }, (_, i) => apiPublish(`sdk:order-${codec.name}`, { n: 60 + i })));
     await until(() => got.length >= 260, 'all 260');
     const sorted = [...got].sort((a, b) => a - b);
     expect(new Set(got).size).toBe(260);
@@ -115,15 +115,15 @@ describe('@tidings/client over WebSocket against tidings serve', () => {
   }, 120_000);
 
   it('sends publishes made while offline once each, in order, when connected', async () => {
-    const reader = client();
-    const sub = reader.subscribe('sdk:outbox');
+    const reader = client(50, codec);
+    const sub = reader.subscribe(`sdk:outbox-${codec.name}`);
     const got: number[] = [];
     sub.on('publication', (p) => got.push((p.data as { n: number }).n));
     reader.connect();
     await until(() => sub.state === 'subscribed', 'reader subscribed');
 
-    const writer = client();
-    const acks = Array.from({ length: 10 }, (_, n) => writer.publish('sdk:outbox', { n }));
+    const writer = client(50, codec);
+    const acks = Array.from({ length: 10 }, (_, n) => writer.publish(`sdk:outbox-${codec.name}`, { n }));
     expect(writer.state).toBe('disconnected');
     writer.connect();
     await Promise.all(acks);
