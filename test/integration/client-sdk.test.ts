@@ -133,3 +133,30 @@ describe.each([jsonCodec, protobufCodec])('@tidings/client over WebSocket ($name
     writer.disconnect();
   });
 });
+
+describe('@tidings/client token refresh against tidings serve', () => {
+  it('refreshes a 3 s connection token before it expires, on the same connection', async () => {
+    let calls = 0;
+    const c = new TidingsClient({
+      codec: jsonCodec,
+      transports: [
+        webSocketTransport({
+          url: `ws://127.0.0.1:${server.port}/connection/websocket`,
+          codec: jsonCodec,
+          WebSocket: RecordingWebSocket as never,
+        }),
+      ],
+      getToken: () => {
+        calls++;
+        return signToken({ sub: 'u2' }, { alg: 'HS256', secret }, { expiresInSec: 3 });
+      },
+    });
+    c.connect();
+    await until(() => c.state === 'connected', 'connected');
+    const socket = sockets.at(-1);
+    await until(() => calls >= 3, 'refreshed twice');
+    expect(c.state).toBe('connected');
+    expect(sockets.at(-1)).toBe(socket);
+    c.disconnect();
+  });
+});
