@@ -1,0 +1,35 @@
+import { TidingsErrorCode } from '@tidings/protocol';
+import { describe, expect, it } from 'vitest';
+import { checkOutboxLimits, type KeyValueStorage, LocalStorageOutboxStore, MemoryOutboxStore } from './outbox.js';
+
+function storage(): KeyValueStorage & { map: Map<string, string> } {
+  const map = new Map<string, string>();
+  return { map, getItem: (k) => map.get(k) ?? null, setItem: (k, v) => void map.set(k, v) };
+}
+
+describe('outbox stores', () => {
+  it('localStorage store keeps entries in order across instances (a page reload)', async () => {
+    const s = storage();
+    const a = new LocalStorageOutboxStore({ storage: s });
+    await a.add({ id: '1', channel: 'c', data: '1' });
+    await a.add({ id: '2', channel: 'c', data: '2' });
+    const reloaded = new LocalStorageOutboxStore({ storage: s });
+    expect((await reloaded.load()).map((e) => e.id)).toEqual(['1', '2']);
+    await reloaded.remove('1');
+    expect((await new LocalStorageOutboxStore({ storage: s }).load()).map((e) => e.id)).toEqual(['2']);
+  });
+  it('memory store removes by id', async () => {
+    const m = new MemoryOutboxStore();
+    await m.add({ id: 'a', channel: 'c', data: 'x' });
+    await m.remove('a');
+    expect(await m.load()).toEqual([]);
+  });
+  it('a full outbox refuses the new entry with a State error', () => {
+    const e = { id: 'n', channel: 'c', data: 'xx' };
+    expect(() => checkOutboxLimits([e], e, { maxEntries: 1, maxBytes: 100 })).toThrow(
+      expect.objectContaining({ code: TidingsErrorCode.State }),
+    );
+    expect(() => checkOutboxLimits([], e, { maxEntries: 5, maxBytes: 1 })).toThrow(/outbox full/);
+    expect(() => checkOutboxLimits([], e, { maxEntries: 5, maxBytes: 2 })).not.toThrow();
+  });
+});
