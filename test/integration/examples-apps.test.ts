@@ -20,6 +20,31 @@ function socketWith(headers: Record<string, string>) {
   };
 }
 
+/** Reads `url` as SSE until `n` publication events arrived (10 s at most), then cancels the stream. */
+async function ssePublications<D>(url: string, n: number): Promise<Array<{ offset: number; data: D }>> {
+  const res = await fetch(url);
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  const out: Array<{ offset: number; data: D }> = [];
+  let buffer = '';
+  const deadline = Date.now() + 10_000;
+  while (out.length < n) {
+    if (Date.now() > deadline) throw new Error(`only ${out.length} of ${n} publications from ${url}: ${buffer}`);
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    const lines = buffer.split('\n');
+    buffer = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line.startsWith('data: ')) continue;
+      const event = JSON.parse(line.slice(6)) as { type: string; offset: number; data: D };
+      if (event.type === 'publication') out.push(event);
+    }
+  }
+  await reader.cancel();
+  return out;
+}
+
 function once<T>(emitter: { once(event: string, fn: (ctx: T) => void): unknown }, event: string, ms = 8000) {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`timed out waiting for ${event}`)), ms);
@@ -103,26 +128,10 @@ describe('examples/live-dashboard', () => {
     expect(await (await fetch(`${app.url}/`)).text()).toContain(
       "new EventSource('/connection/sse?channel=metrics:live')",
     );
-    const res = await fetch(`${app.url}/connection/sse?channel=metrics:live`);
-    const reader = res.body!.getReader();
-    const decoder = new TextDecoder();
-    const samples: Array<{ offset: number; data: { ordersPerSec: number; clients: number } }> = [];
-    let buffer = '';
-    const deadline = Date.now() + 10_000;
-    while (samples.length < 3) {
-      if (Date.now() > deadline) throw new Error(`too few samples: ${buffer}`);
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += decoder.decode(value, { stream: true });
-      const lines = buffer.split('\n');
-      buffer = lines.pop() ?? '';
-      for (const line of lines) {
-        if (!line.startsWith('data: ')) continue;
-        const event = JSON.parse(line.slice(6)) as { type: string };
-        if (event.type === 'publication') samples.push(event as (typeof samples)[number]);
-      }
-    }
-    await reader.cancel();
+    const samples = await ssePublications<{ ordersPerSec: number; clients: number }>(
+      `${app.url}/connection/sse?channel=metrics:live`,
+      3,
+    );
     expect(samples[1]!.offset).toBe(samples[0]!.offset + 1);
     expect(samples[2]!.offset).toBe(samples[1]!.offset + 1);
     expect(typeof samples[0]!.data.ordersPerSec).toBe('number');
@@ -145,26 +154,10 @@ describe('examples/iot-telemetry', () => {
 
   it('readings the simulated MQTT devices publish reach an SSE reader of the page, in order', async () => {
     expect(await (await fetch(`${app.url}/`)).text()).toContain('new EventSource(`/connection/sse?channel=telemetry:');
-    const res = await fetch(`${app.url}/connection/sse?channel=telemetry:dev-2`);
-    const reader = res.body!.getReader();
-    const decoder = new TextDecoder();
-    const readings: Array<{ offset: number; data: { device: string; seq: number; tempC: number } }> = [];
-    let buffer = '';
-    const deadline = Date.now() + 10_000;
-    while (readings.length < 3) {
-      if (Date.now() > deadline) throw new Error(`too few readings: ${buffer}`);
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += decoder.decode(value, { stream: true });
-      const lines = buffer.split('\n');
-      buffer = lines.pop() ?? '';
-      for (const line of lines) {
-        if (!line.startsWith('data: ')) continue;
-        const event = JSON.parse(line.slice(6)) as { type: string };
-        if (event.type === 'publication') readings.push(event as (typeof readings)[number]);
-      }
-    }
-    await reader.cancel();
+    const readings = await ssePublications<{ device: string; seq: number; tempC: number }>(
+      `${app.url}/connection/sse?channel=telemetry:dev-2`,
+      3,
+    );
     expect(readings.every((r) => r.data.device === 'dev-2' && typeof r.data.tempC === 'number')).toBe(true);
     expect(readings[1]!.offset).toBe(readings[0]!.offset + 1);
     expect(readings[2]!.data.seq).toBeGreaterThan(readings[0]!.data.seq);
