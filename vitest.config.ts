@@ -11,6 +11,7 @@ const alias = {
   '@tidings/testkit': src('./packages/testkit/src/index.ts'),
   '@tidings/redis': src('./packages/redis/src/index.ts'),
   '@tidings/nats': src('./packages/nats/src/index.ts'),
+  '@tidings/connect': src('./packages/connect/src/index.ts'),
 };
 
 export default defineConfig({
