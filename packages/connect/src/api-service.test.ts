@@ -89,6 +89,12 @@ describe('createApiService', () => {
     expect(out.responses[1]?.error?.code).toBe(102);
     const stats = await api.presenceStats({ $typeName: 'tidings.api.v1.PresenceStatsRequest', channel: 'chat:x' });
     expect(stats.numClients).toBe(0);
+    const presence = await api.presence({ $typeName: 'tidings.api.v1.PresenceRequest', channel: 'chat:x' });
+    expect(presence.presence).toEqual({});
+    const refused = await api
+      .presence({ $typeName: 'tidings.api.v1.PresenceRequest', channel: 'nosuchns:x' })
+      .catch((e: unknown) => e);
+    expect((refused as ApiCallError).code).toBe(102);
     const info = await api.info();
     expect(info.nodes).toHaveLength(1);
     expect(info.nodes[0]?.uid).not.toBe('');

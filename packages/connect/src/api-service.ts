@@ -27,6 +27,9 @@ import {
   HistoryResponseSchema,
   type InfoResponse,
   InfoResponseSchema,
+  type PresenceRequest,
+  type PresenceResponse,
+  PresenceResponseSchema,
   type PresenceStatsRequest,
   type PresenceStatsResponse,
   PresenceStatsResponseSchema,
@@ -155,6 +158,21 @@ export function createApiService(node: ApiNode) {
     async historyRemove(req: HistoryRemoveRequest): Promise<HistoryRemoveResponse> {
       await settle(run(node, 'history_remove', { channel: req.channel }, ctx));
       return create(HistoryRemoveResponseSchema, {});
+    },
+
+    async presence(req: PresenceRequest): Promise<PresenceResponse> {
+      const r = obj(await settle(run(node, 'presence', { channel: req.channel }, ctx)));
+      const presence: Record<string, { user: string; client: string; connInfo: Uint8Array; chanInfo: Uint8Array }> = {};
+      for (const [id, c] of Object.entries(obj(r.presence))) {
+        const o = obj(c);
+        presence[id] = {
+          user: str(o.user),
+          client: str(o.client),
+          connInfo: payloadOf(o, 'conn_info'),
+          chanInfo: payloadOf(o, 'chan_info'),
+        };
+      }
+      return create(PresenceResponseSchema, { presence });
     },
 
     async presenceStats(req: PresenceStatsRequest): Promise<PresenceStatsResponse> {

@@ -84,6 +84,7 @@ export function createConnectHandler(node: ApiNode, options: ConnectHandlerOptio
       broadcast: impl.broadcast,
       history: impl.history,
       historyRemove: impl.historyRemove,
+      presence: impl.presence,
       presenceStats: impl.presenceStats,
       channels: impl.channels,
       info: impl.info,
