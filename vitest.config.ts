@@ -13,6 +13,7 @@ const alias = {
   '@tidings/nats': src('./packages/nats/src/index.ts'),
   '@tidings/mqtt': src('./packages/mqtt/src/index.ts'),
   '@tidings/client': src('./packages/client/src/index.ts'),
+  '@tidings/connect': src('./packages/connect/src/index.ts'),
 };
 
 export default defineConfig({

@@ -1,5 +1,13 @@
 export type { ApiErrorBody, FailureKind } from './api-errors.js';
 export { type ApiHandlerOptions, type ApiRequestHandler, createApiHandler } from './api-handler.js';
 export type { ApiNode } from './api-methods.js';
-export { apiMethods, maxBatchCommands } from './api-schemas.js';
+export { type CallContext, callMethod, type MethodOutcome } from './api-methods.js';
+export {
+  type ApiMethod,
+  type ApiRequest,
+  apiMethods,
+  describeIssues,
+  maxBatchCommands,
+  methodSchemas,
+} from './api-schemas.js';
 export { exportHistory, type HistoryExportOptions } from './history-export.js';
