@@ -31,3 +31,32 @@ export {
   type LedgerEntry,
 } from './ledger.js';
 export { formatLedgerReport, type LedgerReport, type SubscriberLedgerReport } from './ledger-report.js';
+export { Balancer } from './nemesis/balancer.js';
+export { type PublishersOptions, type PublishersOutcome, startPublishers } from './nemesis/publishers.js';
+export {
+  formatNemesisReport,
+  type NemesisEngine,
+  type NemesisFault,
+  type NemesisOptions,
+  type NemesisReport,
+  type NemesisStep,
+  nemesisEngines,
+  nemesisFaults,
+  planNemesis,
+  runNemesis,
+} from './nemesis/run-nemesis.js';
+export { pollSubscriber, streamSubscriber } from './nemesis/stream-adapters.js';
+export {
+  type NemesisSubscriber,
+  type NemesisTransport,
+  nemesisTransports,
+  type SubscriberContext,
+  sdkSubscriber,
+} from './nemesis/subscriber.js';
+export {
+  freeTcpPort,
+  type Supervised,
+  type SupervisedKind,
+  type SupervisedState,
+  Supervisor,
+} from './nemesis/supervisor.js';
