@@ -7,21 +7,38 @@ import type { IncomingMessage } from 'node:http';
  * send it on WebSocket upgrades). A browser request is allowed when its origin equals the
  * request's own host (same origin) or matches an entry of `allowed`: an exact origin
  * (`https://app.example.com`), a wildcard host (`https://*.example.com`) or `*` (any).
+ * An Origin that is not a canonical `scheme://host[:port]` (the opaque `null` of sandboxed
+ * frames and `file:` pages, a path, userinfo, a `*` or any character no hostname has) is refused
+ * whatever the list says, so no pattern can be matched by a string a browser would never send.
  */
 export function isOriginAllowed(req: IncomingMessage, allowed: readonly string[]): boolean {
   const origin = req.headers.origin;
   if (origin === undefined) return true;
-  const normalized = origin.toLowerCase();
+  const normalized = canonicalOrigin(origin);
+  if (normalized === undefined) return false;
   for (const pattern of allowed) {
     if (pattern === '*') return true;
     if (matches(normalized, pattern.toLowerCase())) return true;
   }
+  const host = req.headers.host?.toLowerCase();
+  return host !== undefined && new URL(normalized).host === host;
+}
+
+// Hostnames as browsers serialize them: LDH labels (IDNs arrive as punycode), or an IPv6 literal.
+const hostPattern = /^(?:[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)*|\[[0-9a-f:.]+\])$/;
+
+/** The lowercased origin when it is a canonical http(s) origin, else undefined. */
+function canonicalOrigin(origin: string): string | undefined {
+  const lower = origin.toLowerCase();
+  let url: URL;
   try {
-    const host = req.headers.host?.toLowerCase();
-    return host !== undefined && new URL(normalized).host === host;
+    url = new URL(lower);
   } catch {
-    return false;
+    return undefined;
   }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+  if (url.origin !== lower || !hostPattern.test(url.hostname)) return undefined;
+  return lower;
 }
 
 function matches(origin: string, pattern: string): boolean {
