@@ -81,12 +81,43 @@ function run(
   };
 }
 
-/** nginx with deploy/nginx.conf in front of `nodePorts` (exactly two: the template's 8001 and 8002). */
-export async function startNginx(nodePorts: readonly [number, number]): Promise<ProxyProcess> {
+/** Certificate files for a proxy that terminates TLS with the snippet of docs/deploy.md. */
+export interface ProxyTls {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** Certificate then key in one file (HAProxy's `crt`). */
+  readonly pemFile: string;
+}
+
+/** The TLS snippet for `proxy` from docs/deploy.md (the fenced block after `<!-- tls:<proxy> -->`). */
+export function tlsSnippet(proxy: ProxyProcess['name']): string {
+  const doc = readFileSync(new URL('../docs/deploy.md', deployDir), 'utf8');
+  const marker = `<!-- tls:${proxy} -->`;
+  const at = doc.indexOf(marker);
+  if (at < 0) throw new Error(`docs/deploy.md lost its ${marker} snippet`);
+  const block = /```[a-z]*\n([\s\S]*?)```/.exec(doc.slice(at));
+  if (block?.[1] === undefined) throw new Error(`docs/deploy.md: no fenced block after ${marker}`);
+  return block[1].trimEnd();
+}
+
+/**
+ * nginx with deploy/nginx.conf in front of `nodePorts` (exactly two: the template's 8001 and
+ * 8002); with `tls`, its public listener terminates TLS with the snippet of docs/deploy.md.
+ */
+export async function startNginx(nodePorts: readonly [number, number], tls?: ProxyTls): Promise<ProxyProcess> {
   const dir = workDir('nginx');
   const port = await freePort();
+  // The server block's own line (8 spaces in): the header comment names `listen 8080;` too.
+  const listen =
+    tls === undefined
+      ? `        listen 127.0.0.1:${port};`
+      : replaceAll(tlsSnippet('nginx'), [
+          ['listen 443 ssl;', `listen 127.0.0.1:${port} ssl;`],
+          ['/etc/tidings/tls/fullchain.pem', tls.certFile],
+          ['/etc/tidings/tls/privkey.pem', tls.keyFile],
+        ]);
   const conf = replaceAll(readFileSync(new URL('nginx.conf', deployDir), 'utf8'), [
-    ['listen 8080;', `listen 127.0.0.1:${port};`],
+    ['        listen 8080;', listen],
     ['server 127.0.0.1:8001 ', `server 127.0.0.1:${nodePorts[0]} `],
     ['server 127.0.0.1:8002 ', `server 127.0.0.1:${nodePorts[1]} `],
     ['/run/tidings-nginx.pid', join(dir, 'nginx.pid')],
@@ -98,13 +129,23 @@ export async function startNginx(nodePorts: readonly [number, number]): Promise<
   return run('nginx', dir, binary('nginx'), ['-p', `${dir}/`, '-c', file, '-g', 'daemon off;'], port);
 }
 
-/** HAProxy with deploy/haproxy.cfg in front of `nodePorts` (the template's 8001 and 8002). */
-export async function startHaproxy(nodePorts: readonly [number, number]): Promise<ProxyProcess> {
+/**
+ * HAProxy with deploy/haproxy.cfg in front of `nodePorts` (the template's 8001 and 8002); with
+ * `tls`, its public bind terminates TLS with the snippet of docs/deploy.md.
+ */
+export async function startHaproxy(nodePorts: readonly [number, number], tls?: ProxyTls): Promise<ProxyProcess> {
   const dir = workDir('haproxy');
   const port = await freePort();
   const statsPort = await freePort();
+  const bind =
+    tls === undefined
+      ? `    bind 127.0.0.1:${port}`
+      : replaceAll(tlsSnippet('haproxy'), [
+          ['bind :443 ', `bind 127.0.0.1:${port} `],
+          ['/etc/tidings/tls/tidings.pem', tls.pemFile],
+        ]);
   const cfg = replaceAll(readFileSync(new URL('haproxy.cfg', deployDir), 'utf8'), [
-    ['bind :8080', `bind 127.0.0.1:${port}`],
+    ['    bind :8080', bind],
     ['bind 127.0.0.1:8404', `bind 127.0.0.1:${statsPort}`],
     ['127.0.0.1:8001', `127.0.0.1:${nodePorts[0]}`],
     ['127.0.0.1:8002', `127.0.0.1:${nodePorts[1]}`],
