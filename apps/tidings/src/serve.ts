@@ -20,6 +20,7 @@ import {
   type Logger,
   MetricsRecorder,
   type PresenceStore,
+  type SharedRateCounter,
   type TidingsNode,
 } from '@tidings/server';
 import type { TidingsConfig } from './config/schema.js';
@@ -53,7 +54,7 @@ export interface StartServerOptions {
    * The engine to use instead of the one `config.engine` describes (a worker of `--workers`
    * passes its IPC engine to the primary's memory engine). The server closes it on shutdown.
    */
-  readonly engine?: { readonly broker: Broker; readonly history: HistoryStore; readonly presence: PresenceStore };
+  readonly engine?: Engine;
   /** Node name in logs and `/api/info`; default a random id. */
   readonly nodeName?: string;
   /** What `/metrics` answers instead of this process's registry (a `--workers` worker asks the primary). */
@@ -86,7 +87,15 @@ export interface RunningServer {
   reloadTls(): void;
 }
 
-function createEngine(config: TidingsConfig) {
+/** What a node runs on; `rateCounter` (Redis) makes per-user, per-IP and per-key limits cluster-wide. */
+interface Engine {
+  readonly broker: Broker;
+  readonly history: HistoryStore;
+  readonly presence: PresenceStore;
+  readonly rateCounter?: SharedRateCounter;
+}
+
+function createEngine(config: TidingsConfig): Engine {
   const engine = config.engine;
   switch (engine.type) {
     case 'memory':
@@ -138,7 +147,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     throw new TidingsError(TidingsErrorCode.Config, 'http.headersTimeoutMs: must not exceed http.requestTimeoutMs');
   }
   const logger = options.logger ?? createLogger(config.log);
-  const engine = options.engine ?? createEngine(config);
+  const engine: Engine = options.engine ?? createEngine(config);
   const proxy = toProxyOptions(config.proxy);
   const recorder = config.metrics.enabled ? new MetricsRecorder() : undefined;
   const node = createNode({
@@ -183,7 +192,13 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     config.api.keys.length === 0
       ? undefined
       : metrics.countApi(
-          createApiHandler(node, { apiKeys: [...config.api.keys], maxBodyBytes: config.api.maxBodyBytes, logger }),
+          createApiHandler(node, {
+            apiKeys: [...config.api.keys],
+            maxBodyBytes: config.api.maxBodyBytes,
+            logger,
+            requestRatePerKey: config.api.requestRatePerKey,
+            ...(engine.rateCounter === undefined ? {} : { rateCounter: engine.rateCounter }),
+          }),
         );
   const dashboardHtml = renderDashboard({
     websocketPath: config.websocket.path,

@@ -11,5 +11,6 @@ export {
 } from './redis-broker.js';
 export { createRedisEngine, type RedisEngine, type RedisEngineOptions } from './redis-engine.js';
 export { RedisPresence } from './redis-presence.js';
+export { RedisRateCounter } from './redis-rate-counter.js';
 export { RedisSubscriber } from './subscriber.js';
 export type { PubSubListener, RedisCommands, RedisSubscriptions } from './transport.js';

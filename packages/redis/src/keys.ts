@@ -19,6 +19,9 @@ export const DEFAULT_KEY_PREFIX = 'tidings:';
  * | `<prefix>{ch}:p` | hash | presence: clientId → encoded info |
  * | `<prefix>{ch}:z` | zset | presence: clientId scored by expiry time (ms) |
  * | `<prefix>{ch}:c` | pub/sub channel | publications, joins and leaves |
+ * | `<prefix>{%rl}:<scope>:<window>` | hash | shared rate-limit counts of one window: key → count |
+ *
+ * `{%rl}` is no channel's tag (an escaped channel's tag starts with `%%`, `%}` or is `%`).
  */
 export class KeySpace {
   readonly prefix: string;
@@ -53,6 +56,11 @@ export class KeySpace {
 
   pubsub(channel: string): string {
     return `${this.#base(channel)}:c`;
+  }
+
+  /** The shared rate-limit counts of `scope` in window `windowId` (one slot for all of them). */
+  rateWindow(scope: string, windowId: number): string {
+    return `${this.prefix}{%rl}:${scope}:${windowId}`;
   }
 
   #base(channel: string): string {

@@ -7,6 +7,7 @@ import { RedisConnection } from './connection.js';
 import { KeySpace } from './keys.js';
 import { RedisBroker } from './redis-broker.js';
 import { RedisPresence } from './redis-presence.js';
+import { RedisRateCounter } from './redis-rate-counter.js';
 import { RedisSubscriber } from './subscriber.js';
 import type { RedisCommands, RedisSubscriptions } from './transport.js';
 
@@ -53,6 +54,8 @@ export interface RedisEngine {
   /** The same object as `broker`: the Redis broker is its own history store. */
   readonly history: RedisBroker;
   readonly presence: RedisPresence;
+  /** Shared rate-limit counters (`NodeOptions.rateCounter`): per-user, per-IP and per-key limits hold cluster-wide. */
+  readonly rateCounter: RedisRateCounter;
   /** Closes broker and presence, releasing every connection. Idempotent. */
   close(): Promise<void>;
 }
@@ -105,6 +108,8 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
     broker,
     history: broker,
     presence,
+    // Shares the command connection (opened by the broker); no connection of its own.
+    rateCounter: new RedisRateCounter(commands, keys),
     close: async () => {
       await broker.close();
       await presence.close();

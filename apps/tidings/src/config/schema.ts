@@ -222,12 +222,16 @@ const clientSchema = z
       .number()
       .min(0)
       .default(0)
-      .describe('Commands a second all connections of one user may send on this node; beyond it 111. 0 = off.'),
+      .describe(
+        'Commands a second all connections of one user may send (across all nodes on the Redis engine, else per node); beyond it 111. 0 = off.',
+      ),
     commandRatePerIp: z
       .number()
       .min(0)
       .default(0)
-      .describe('Commands a second all connections from one IP address may send on this node; beyond it 111. 0 = off.'),
+      .describe(
+        'Commands a second all connections from one IP address may send (across all nodes on the Redis engine, else per node); beyond it 111. 0 = off.',
+      ),
     publishRatePerConnection: z
       .number()
       .min(0)
@@ -237,12 +241,16 @@ const clientSchema = z
       .number()
       .min(0)
       .default(0)
-      .describe('Publishes a second one user may send on this node; beyond it 111. 0 = off.'),
+      .describe(
+        'Publishes a second one user may send (across all nodes on the Redis engine, else per node); beyond it 111. 0 = off.',
+      ),
     publishRatePerIp: z
       .number()
       .min(0)
       .default(0)
-      .describe('Publishes a second one IP address may send on this node; beyond it 111. 0 = off.'),
+      .describe(
+        'Publishes a second one IP address may send (across all nodes on the Redis engine, else per node); beyond it 111. 0 = off.',
+      ),
     maxConnectionsPerUser: z
       .int()
       .min(0)
@@ -467,6 +475,13 @@ const apiSchema = z
       .meta({ secret: true })
       .describe('Keys accepted by the server API (`X-API-Key` header). Empty: the API answers 401.'),
     maxBodyBytes: z.int().min(kib).default(mib).describe('Largest accepted API request body.'),
+    requestRatePerKey: z
+      .int()
+      .min(0)
+      .default(0)
+      .describe(
+        'API requests a second per API key; beyond it 429 (code 111) with Retry-After. Cluster-wide on the Redis engine. 0 = no limit.',
+      ),
   })
   .prefault({})
   .describe('Server HTTP API (/api/*).');

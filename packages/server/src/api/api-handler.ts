@@ -1,5 +1,9 @@
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode, TidingsError, TidingsErrorCode } from '@tidings/protocol';
+import { type SharedRateCounter, SharedWindowLimiter } from '../core/shared-rate.js';
+import { systemClock } from '../internal/clock.js';
+import { KeyedTokenBuckets } from '../internal/token-bucket.js';
 import { type Logger, silentLogger } from '../observability/logger.js';
 import { type ApiFailure, type FailureKind, statusOf, wireError } from './api-errors.js';
 import { ApiKeyChecker, readBody, sendError, sendJson } from './api-http.js';
@@ -30,6 +34,36 @@ export interface ApiHandlerOptions {
   readonly retryAfterSec?: number;
   /** Publications per history read of `GET <prefix>/history/stream`. Default 1000. */
   readonly exportPageSize?: number;
+  /**
+   * API requests a second per API key (a batch is one request); beyond it 429 with code 111
+   * and Retry-After, and nothing runs. 0 or absent: no limit.
+   */
+  readonly requestRatePerKey?: number;
+  /** With several nodes: makes `requestRatePerKey` hold cluster-wide (see `SharedWindowLimiter`). */
+  readonly rateCounter?: SharedRateCounter;
+}
+
+/** Spends one unit of `key`'s API budget; `undefined` when there is no limit. */
+type KeyLimiter = (key: string) => { readonly ok: boolean; readonly retryAfterSec: number };
+
+function keyLimiter(options: ApiHandlerOptions, logger: Logger): KeyLimiter | undefined {
+  const rate = options.requestRatePerKey ?? 0;
+  if (!Number.isInteger(rate) || rate < 0) {
+    throw new TidingsError(TidingsErrorCode.Config, 'api.requestRatePerKey: expected an integer >= 0');
+  }
+  if (rate === 0) return undefined;
+  // Keys are limited by digest: the key itself is never kept or sent to the shared store.
+  const id = (key: string) => createHash('sha256').update(key).digest('base64url').slice(0, 16);
+  const counter = options.rateCounter;
+  if (counter !== undefined) {
+    const shared = new SharedWindowLimiter({ scope: 'api:key', limit: rate, counter, clock: systemClock, logger });
+    return (key) => ({
+      ok: shared.allow(id(key)),
+      retryAfterSec: Math.max(1, Math.ceil(shared.retryAfterMs() / 1000)),
+    });
+  }
+  const buckets = new KeyedTokenBuckets(systemClock, rate, rate, 10_000);
+  return (key) => ({ ok: buckets.take(id(key)), retryAfterSec: 1 });
 }
 
 /** Handles a request when its path is under the API prefix; resolves true when it did. */
@@ -89,6 +123,7 @@ export function createApiHandler(node: ApiNode, options: ApiHandlerOptions): Api
   const retryAfter = String(options.retryAfterSec ?? 1);
   const prefix = options.prefix ?? '/api';
   const logger = options.logger ?? silentLogger;
+  const limitKey = keyLimiter(options, logger);
   if (!Number.isInteger(maxBodyBytes) || maxBodyBytes <= 0) {
     throw new TidingsError(TidingsErrorCode.Config, 'api.maxBodyBytes: expected a positive integer');
   }
@@ -152,8 +187,16 @@ export function createApiHandler(node: ApiNode, options: ApiHandlerOptions): Api
       sendError(res, 405, wireError(ErrorCode.BadRequest, 'method not allowed, use POST'), { Allow: 'POST' });
       return;
     }
-    if (!keys.allows(ApiKeyChecker.presented(req))) {
+    const presented = ApiKeyChecker.presented(req);
+    if (!keys.allows(presented)) {
       sendError(res, 401, wireError(ErrorCode.Unauthorized));
+      return;
+    }
+    const limited = presented === undefined ? undefined : limitKey?.(presented);
+    if (limited !== undefined && !limited.ok) {
+      sendError(res, 429, wireError(ErrorCode.TooManyRequests, 'rate limit of this API key exceeded'), {
+        'Retry-After': String(limited.retryAfterSec),
+      });
       return;
     }
     if (!apiMethods.includes(name)) {

@@ -30,3 +30,4 @@ export type { NodePublishOptions } from './node-context.js';
 export { type ClientOptions, defaultClientOptions, type PushFraming, resolveClientOptions } from './options.js';
 export { type RecoveryOutcome, recoverFromHistory } from './recovery.js';
 export { Session, type SessionState } from './session.js';
+export { type SharedRateCounter, SharedWindowLimiter, type SharedWindowLimiterOptions } from './shared-rate.js';

@@ -15,6 +15,7 @@ import type { FlushScheduler } from './flush-scheduler.js';
 import type { TidingsHooks } from './hooks.js';
 import type { Hub } from './hub.js';
 import type { ClientOptions } from './options.js';
+import type { SharedRateCounter } from './shared-rate.js';
 
 /** Options of a node-level publish. */
 export interface NodePublishOptions {
@@ -47,6 +48,8 @@ export interface NodeContext {
   /** The application's hooks; an empty object when there are none. */
   readonly hooks: TidingsHooks;
   readonly presenceStore: PresenceStore;
+  /** Shared by the nodes of the engine for cluster-wide limits; undefined: per node. */
+  readonly rateCounter: SharedRateCounter | undefined;
   /** Makes sure the broker delivers `channel` to this node; shared by concurrent callers. */
   ensureChannel(channel: string): Promise<void>;
   /** Called after a session left `channel`; unsubscribes the broker when nobody is left. */

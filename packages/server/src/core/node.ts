@@ -33,6 +33,7 @@ import type { NodeContext, NodePublishOptions } from './node-context.js';
 import { NodeRegistry, nodesChannel } from './node-registry.js';
 import { type ClientOptions, resolveClientOptions } from './options.js';
 import { Session } from './session.js';
+import type { SharedRateCounter } from './shared-rate.js';
 
 /** Options of `createNode`. Plain objects; validated and frozen once. */
 export interface NodeOptions {
@@ -61,6 +62,12 @@ export interface NodeOptions {
    * `/api/info`); a node unheard for three intervals is dropped. Default 5000.
    */
   readonly announceIntervalMs?: number;
+  /**
+   * Counters shared by every node on the engine (the Redis engine provides one): per-user and
+   * per-IP limits then hold cluster-wide (see `SharedWindowLimiter`). Absent: each node enforces
+   * them alone.
+   */
+  readonly rateCounter?: SharedRateCounter;
 }
 
 /** Sessions of one transport and codec, as `TidingsNode.sessionStats` reports them. */
@@ -162,6 +169,7 @@ export class TidingsNode {
       authenticator: options.authenticator,
       hooks: Object.freeze({ ...options.hooks }),
       presenceStore: options.presence,
+      rateCounter: options.rateCounter,
       ensureChannel: (channel) => this.#ensureChannel(channel),
       releaseChannel: (channel) => this.#releaseChannel(channel),
       publish: (channel, data, opts) => this.publish(channel, data, opts),

@@ -1,5 +1,6 @@
 import { KeyedTokenBuckets, TokenBucket } from '../internal/token-bucket.js';
 import type { NodeContext } from './node-context.js';
+import { SharedWindowLimiter } from './shared-rate.js';
 
 /** What a command costs against the limits: every command is a command, a publish is also a publish. */
 export type RateKind = 'command' | 'publish';
@@ -22,20 +23,29 @@ export interface ConnectionBuckets {
  * Token-bucket rate limits of client commands and publishes, per connection, per user and per IP
  * address, from `client.*RatePer*` (per second; burst one second's worth; 0 = off). A command
  * over any limit is answered with 111 (too many requests, temporary) and not run; the session
- * stays open. Per-user and per-IP buckets are kept per node (see `KeyedTokenBuckets` for their
- * bound); several nodes each allow the full rate.
+ * stays open. Per-user and per-IP limits are kept per node (see `KeyedTokenBuckets` for their
+ * bound), unless the node has a shared counter (`NodeOptions.rateCounter`, given by the Redis
+ * engine): then they hold cluster-wide, per second, through `SharedWindowLimiter`.
  */
 export class RateLimits {
   readonly #node: NodeContext;
-  readonly #users: Record<RateKind, KeyedTokenBuckets | undefined>;
-  readonly #ips: Record<RateKind, KeyedTokenBuckets | undefined>;
+  readonly #users: Record<RateKind, KeyedLimit | undefined>;
+  readonly #ips: Record<RateKind, KeyedLimit | undefined>;
 
   constructor(node: NodeContext) {
     this.#node = node;
     const c = node.client;
-    const keyed = (rate: number) => (rate > 0 ? new KeyedTokenBuckets(node.clock, rate, rate) : undefined);
-    this.#users = { command: keyed(c.commandRatePerUser), publish: keyed(c.publishRatePerUser) };
-    this.#ips = { command: keyed(c.commandRatePerIp), publish: keyed(c.publishRatePerIp) };
+    const counter = node.rateCounter;
+    const keyed = (rate: number, scope: string): KeyedLimit | undefined => {
+      if (rate <= 0) return undefined;
+      if (counter === undefined) return new KeyedTokenBuckets(node.clock, rate, rate);
+      return new SharedWindowLimiter({ scope, limit: rate, counter, clock: node.clock, logger: node.logger });
+    };
+    this.#users = {
+      command: keyed(c.commandRatePerUser, 'command:user'),
+      publish: keyed(c.publishRatePerUser, 'publish:user'),
+    };
+    this.#ips = { command: keyed(c.commandRatePerIp, 'command:ip'), publish: keyed(c.publishRatePerIp, 'publish:ip') };
   }
 
   static readonly #byNode = new WeakMap<NodeContext, RateLimits>();
@@ -60,8 +70,13 @@ export class RateLimits {
       if (!own[kind].take(now)) return false;
     }
     const users = this.#users[kind];
-    if (users !== undefined && subject.userId !== '' && !users.take(subject.userId)) return false;
+    if (users !== undefined && subject.userId !== '' && !take(users, subject.userId)) return false;
     const ips = this.#ips[kind];
-    return ips === undefined || subject.ip === undefined || ips.take(subject.ip);
+    return ips === undefined || subject.ip === undefined || take(ips, subject.ip);
   }
 }
+
+type KeyedLimit = KeyedTokenBuckets | SharedWindowLimiter;
+
+const take = (limit: KeyedLimit, key: string): boolean =>
+  limit instanceof SharedWindowLimiter ? limit.allow(key) : limit.take(key);
