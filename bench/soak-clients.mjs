@@ -67,6 +67,11 @@ function hold() {
       }
       for (const line of text.split('\n')) {
         if (line === '') continue;
+        // A ping may share a frame with other replies: answer it wherever it is.
+        if (line === '{}') {
+          ws.send('{}');
+          continue;
+        }
         const reply = JSON.parse(line);
         if (reply.id === 1) {
           if (reply.error) stats.connectFailures++;

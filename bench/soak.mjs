@@ -169,6 +169,11 @@ function startCanary(base, wsUrl, token, rate) {
       if (text === '{}') return ws.send('{}');
       for (const line of text.split('\n')) {
         if (line === '') continue;
+        // A ping may share a frame with other replies: answer it wherever it is.
+        if (line === '{}') {
+          ws.send('{}');
+          continue;
+        }
         const reply = JSON.parse(line);
         if (reply.id === 1) ws.send(JSON.stringify({ id: 2, subscribe: { channel: 'canary:probe' } }));
         else if (reply.id === 2) reply.error ? reject(new Error(JSON.stringify(reply.error))) : resolve();
@@ -288,7 +293,7 @@ async function main() {
     '--channels',
     values.channels,
   ]);
-  const connectDeadline = Date.now() + Math.max(60_000, (connections / Number(values['connect-rate'])) * 4000);
+  const connectDeadline = Date.now() + Math.max(120_000, (connections / Number(values['connect-rate'])) * 8000);
   while (Date.now() < connectDeadline) {
     const s = holders.now();
     if ((s.subscribed ?? 0) >= connections) break;
@@ -301,7 +306,7 @@ async function main() {
     `soak: ${afterConnect.subscribed ?? 0}/${connections} subscribed in ${connectSeconds.toFixed(1)} s, RSS ${rss.connectedMiB.toFixed(1)} MiB`,
   );
   if ((afterConnect.subscribed ?? 0) < connections)
-    throw new Error('not every connection subscribed; see the counts above');
+    throw new Error(`not every connection subscribed: ${JSON.stringify(afterConnect)}`);
 
   const slow =
     slowCount > 0
@@ -325,7 +330,7 @@ async function main() {
       const s = slow?.now() ?? {};
       const c = canary.now();
       log(
-        `soak: ${Math.round((Date.now() - holdStart) / 1000)}/${holdMs / 1000} s  held ${h.open}  unexpected closes ${h.unexpectedCloses}  slowloris open ${s.open ?? 0} refused ${s.refused ?? 0}  canary ${c.received}/${c.acked} lost ${c.lost}  RSS ${r.toFixed(1)} MiB`,
+        `soak: ${Math.round((Date.now() - holdStart) / 1000)}/${holdMs / 1000} s  held ${h.open}  unexpected closes ${h.unexpectedCloses}  slowloris open ${s.open ?? 0} refused ${s.refused ?? 0}  canary ${c.received}/${c.acked} lost ${c.lost} canary closes ${c.closedUnexpectedly}  RSS ${r.toFixed(1)} MiB`,
       );
     }
   }
