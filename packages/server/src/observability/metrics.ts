@@ -1,5 +1,5 @@
 /** Where a publication entered the node. */
-export type PublicationSource = 'api' | 'client';
+export type PublicationSource = 'api' | 'client' | 'canary';
 
 /**
  * Outcome of a subscribe-with-recover: `recovered`, or why not — the epoch changed, the client
