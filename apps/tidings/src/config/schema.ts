@@ -723,6 +723,30 @@ const tracingSchema = z
   })
   .prefault({})
   .describe('OpenTelemetry tracing over OTLP/HTTP (JSON).');
+const adminSchema = z
+  .strictObject({
+    password: z
+      .string()
+      .min(12)
+      .optional()
+      .meta({ secret: true })
+      .describe(
+        'Password of the admin console at `/admin` (at least 12 characters). Unset, and no admin.token: the console is off (404).',
+      ),
+    token: z
+      .string()
+      .min(16)
+      .optional()
+      .meta({ secret: true })
+      .describe(
+        'Token for the admin JSON API (`Authorization: Bearer <token>`, for scripts); the login form accepts it too.',
+      ),
+    sessionTtlMs: duration(60_000)
+      .default(8 * 60 * minute)
+      .describe('Lifetime of an admin console login (session cookie).'),
+  })
+  .prefault({})
+  .describe('Admin console at `/admin` (see docs/admin.md).');
 
 /** The Tidings server configuration: every option, its default and its validation. */
 export const configSchema = z
@@ -744,6 +768,7 @@ export const configSchema = z
     metrics: metricsSchema,
     canary: canarySchema,
     tracing: tracingSchema,
+    admin: adminSchema,
     idempotencyWindowMs: duration()
       .default(5 * minute)
       .describe('How long a publish idempotency key is remembered; a repeat inside it returns the first result.'),
