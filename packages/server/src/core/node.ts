@@ -28,10 +28,11 @@ import { ChannelRules, type ChannelsOptions } from './channel-options.js';
 import { FlushMeter } from './flush-meter.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import type { TidingsHooks } from './hooks.js';
-import { Hub } from './hub.js';
+import { Hub, type HubPatternSubscriber } from './hub.js';
 import type { NodeContext, NodePublishOptions } from './node-context.js';
 import { NodeRegistry, nodesChannel } from './node-registry.js';
 import { type ClientOptions, resolveClientOptions } from './options.js';
+import { type PatternSubscription, PatternSubscriptions } from './pattern-subscriptions.js';
 import { Session } from './session.js';
 import type { SharedRateCounter } from './shared-rate.js';
 
@@ -116,6 +117,7 @@ export class TidingsNode {
   readonly #presence: PresenceStore;
   readonly #hub = new Hub();
   readonly #brokerChannels = new Map<string, BrokerChannelState>();
+  readonly #patterns: PatternSubscriptions;
   readonly #idempotencyWindowMs: number;
   readonly #logger: Logger;
   readonly #clock: Clock;
@@ -133,6 +135,7 @@ export class TidingsNode {
     this.#broker = options.broker;
     this.#historyStore = options.history;
     this.#presence = options.presence;
+    this.#patterns = new PatternSubscriptions(this.#hub, this.#broker);
     this.#logger = options.logger ?? silentLogger;
     this.#clock = options.clock ?? systemClock;
     this.#idempotencyWindowMs = options.idempotencyWindowMs ?? 5 * 60_000;
@@ -193,6 +196,8 @@ export class TidingsNode {
       onJoin: (channel, info) => hub.broadcastJoin(channel, info),
       onLeave: (channel, info) => hub.broadcastLeave(channel, info),
       onDiscontinuity: (channels) => void this.#checkPositions(channels),
+      onPrefixPublication: (channel, pub, epoch) => hub.broadcastPatternPublication(channel, pub, epoch),
+      onPrefixDiscontinuity: () => hub.patternDiscontinuity(),
     });
     this.#startedAt = this.#clock.now();
     this.#state = 'running';
@@ -276,6 +281,27 @@ export class TidingsNode {
     const { options } = this.rules.resolve(channel);
     if (!options.presence) throw clientError(ErrorCode.NotAvailable);
     return this.#timed('presence_stats', () => this.#presence.stats(channel));
+  }
+
+  /** True when the engine can serve wildcard subscriptions (`subscribePattern`). */
+  get patternsAvailable(): boolean {
+    return this.#patterns.available;
+  }
+
+  /**
+   * Subscribes `subscriber` to every channel matched by a wildcard pattern, given as channel
+   * levels (see `channelLevels`; `+` one level, `#` the parent and everything below, MQTT's
+   * rules). Publications reach `subscriber.deliverPatternPublication` once each, live only:
+   * permissions of each matched channel are the caller's to check. Rejects with wire 107 for a
+   * malformed pattern and 108 when the engine cannot serve patterns.
+   */
+  async subscribePattern(levels: readonly string[], subscriber: HubPatternSubscriber): Promise<PatternSubscription> {
+    this.#assertRunning();
+    try {
+      return await this.#patterns.subscribe(levels, subscriber);
+    } catch (error) {
+      throw asUnavailable(error);
+    }
   }
 
   /** Channels with subscribers on this node; `pattern` is a glob with `*`. */

@@ -63,6 +63,7 @@ export class MemoryBroker implements Broker, HistoryStore {
   readonly #streams: StreamStore;
   readonly #idempotency: IdempotencyCache;
   readonly #subscribed = new Set<string>();
+  readonly #prefixes = new Set<string>();
   readonly #sweeper: PeriodicTask;
   #handler: BrokerEventHandler | undefined;
   #closed = false;
@@ -114,6 +115,17 @@ export class MemoryBroker implements Broker, HistoryStore {
     for (const ch of channels) this.#subscribed.delete(ch);
   }
 
+  /** Delivers publications of channels starting with these prefixes through `onPrefixPublication` (idempotent). */
+  async subscribePrefixes(prefixes: readonly string[]): Promise<void> {
+    this.#assertOpen('subscribePrefixes');
+    for (const prefix of prefixes) this.#prefixes.add(prefix);
+  }
+
+  /** Stops prefix delivery for these prefixes (idempotent; a no-op after close). */
+  async unsubscribePrefixes(prefixes: readonly string[]): Promise<void> {
+    for (const prefix of prefixes) this.#prefixes.delete(prefix);
+  }
+
   /** Assigns the next offset, stores per `options.history` and delivers, in one synchronous step. */
   async publish(channel: string, data: Uint8Array, options: BrokerPublishOptions = {}): Promise<BrokerPublishResult> {
     this.#assertOpen('publish');
@@ -138,6 +150,9 @@ export class MemoryBroker implements Broker, HistoryStore {
     const handler = this.#handler;
     if (handler !== undefined && this.#subscribed.has(channel)) {
       guard(() => handler.onPublication(channel, pub, epoch));
+    }
+    if (handler !== undefined && this.#prefixes.size > 0 && matchesPrefix(this.#prefixes, channel)) {
+      guard(() => handler.onPrefixPublication?.(channel, pub, epoch));
     }
     return result;
   }
@@ -175,6 +190,7 @@ export class MemoryBroker implements Broker, HistoryStore {
     this.#sweeper.stop();
     this.#handler = undefined;
     this.#subscribed.clear();
+    this.#prefixes.clear();
     this.#streams.clear();
     this.#idempotency.clear();
   }
@@ -194,4 +210,9 @@ function guard(fn: () => void): void {
       throw err;
     });
   }
+}
+
+function matchesPrefix(prefixes: ReadonlySet<string>, channel: string): boolean {
+  for (const prefix of prefixes) if (channel.startsWith(prefix)) return true;
+  return false;
 }
