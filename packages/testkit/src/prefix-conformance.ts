@@ -101,6 +101,16 @@ export function runPrefixConformance(options: PrefixConformanceOptions): void {
       expect(texts(events)).toEqual(['yes']);
     });
 
+    it('lists the channels with a stream under a prefix', async () => {
+      const { broker, history, ns } = await open();
+      expect(history.channels).toBeDefined();
+      for (const ch of [`${ns}:a/1`, `${ns}:a/2`, `${ns}:b`]) await broker.publish(ch, utf8('x'), { history: retain });
+      expect((await history.channels?.(`${ns}:a`, 100))?.sort()).toEqual([`${ns}:a/1`, `${ns}:a/2`]);
+      expect((await history.channels?.(ns, 100))?.sort()).toEqual([`${ns}:a/1`, `${ns}:a/2`, `${ns}:b`]);
+      expect(await history.channels?.(`${ns}:a`, 1)).toHaveLength(1);
+      expect(await history.channels?.(`${ns}:zzz`, 100)).toEqual([]);
+    });
+
     it('stops delivering after unsubscribePrefixes, keeping the other prefixes', async () => {
       const { broker, events, ns } = await open();
       await broker.subscribePrefixes?.([`${ns}:a`, `${ns}:b`]);

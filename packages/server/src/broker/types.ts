@@ -109,6 +109,12 @@ export interface HistoryReadResult extends StreamPosition {
 export interface HistoryStore {
   history(channel: string, query: HistoryQuery): Promise<HistoryReadResult>;
   removeHistory(channel: string): Promise<void>;
+  /**
+   * Names of channels that have a stream (top offset and epoch) and start with `prefix`, at most
+   * `limit`, in no particular order. Serves the retained messages of wildcard subscriptions.
+   * Optional: without it a wildcard subscription gets no retained messages.
+   */
+  channels?(prefix: string, limit: number): Promise<string[]>;
 }
 
 /** Aggregate presence counts. */

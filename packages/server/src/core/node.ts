@@ -32,6 +32,7 @@ import { Hub, type HubPatternSubscriber } from './hub.js';
 import type { NodeContext, NodePublishOptions } from './node-context.js';
 import { NodeRegistry, nodesChannel } from './node-registry.js';
 import { type ClientOptions, resolveClientOptions } from './options.js';
+import { channelLevels, PatternIndex, patternPrefix, patternRefusal } from './pattern-index.js';
 import { type PatternSubscription, PatternSubscriptions } from './pattern-subscriptions.js';
 import { Session } from './session.js';
 import type { SharedRateCounter } from './shared-rate.js';
@@ -302,6 +303,29 @@ export class TidingsNode {
     } catch (error) {
       throw asUnavailable(error);
     }
+  }
+
+  /**
+   * Channels of the engine (with a stream) that a wildcard pattern matches, examining at most
+   * `limit` names under the pattern's literal prefix; `[]` when the engine cannot list channels.
+   */
+  async patternChannels(levels: readonly string[], limit: number): Promise<string[]> {
+    const store = this.#historyStore;
+    if (store.channels === undefined || patternRefusal(levels) !== undefined) return [];
+    let names: string[];
+    try {
+      names = await this.#timed('history', async () => (await store.channels?.(patternPrefix(levels), limit)) ?? []);
+    } catch (error) {
+      throw asUnavailable(error);
+    }
+    const index = new PatternIndex<true>();
+    index.add(levels, true);
+    return names.filter((channel) => {
+      const channelLevelList = channelLevels(channel);
+      let hit = false;
+      if (channelLevelList !== undefined) index.match(channelLevelList, () => (hit = true));
+      return hit;
+    });
   }
 
   /** Channels with subscribers on this node; `pattern` is a glob with `*`. */

@@ -198,6 +198,11 @@ export class Session implements HubSession, OverflowListener {
     return this.#state === 'connected' && this.#subs.allowsWithoutToken(channel);
   }
 
+  /** False when an `onSubscribe` hook decides subscriptions: wildcard subscriptions then cannot be served. */
+  get mayUsePatterns(): boolean {
+    return this.#state === 'connected' && !this.#subs.hooked;
+  }
+
   /** Channels this session is subscribed to (active or subscribing). */
   channels(): string[] {
     return this.#subs.channels();

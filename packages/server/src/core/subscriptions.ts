@@ -303,6 +303,11 @@ export class SubscriptionManager {
     if (!allowed) throw clientError(ErrorCode.PermissionDenied);
   }
 
+  /** True when an `onSubscribe` hook decides every subscription. */
+  get hooked(): boolean {
+    return this.#node.hooks.onSubscribe !== undefined;
+  }
+
   /** The permission rules of `#authorize` that need no token and no hook (see `Session.mayReceiveByPattern`). */
   allowsWithoutToken(channel: string): boolean {
     if (this.#node.hooks.onSubscribe !== undefined) return false;

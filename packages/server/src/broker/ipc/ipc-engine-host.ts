@@ -175,6 +175,8 @@ export class IpcEngineHost {
         return history.history(r.channel, r.query as HistoryQuery);
       case 'removeHistory':
         return history.removeHistory(r.channel);
+      case 'channels':
+        return history.channels?.(r.prefix, r.limit) ?? Promise.resolve([]);
       case 'presenceAdd': {
         const clients = worker.presence.get(r.channel) ?? new Set();
         worker.presence.set(r.channel, clients.add(r.clientId));

@@ -148,6 +148,11 @@ export class IpcBroker implements Broker, HistoryStore {
     return (await this.#link.request({ op: 'history', channel, query })) as HistoryReadResult;
   }
 
+  async channels(prefix: string, limit: number): Promise<string[]> {
+    if (this.#closed) throw closedError('channels');
+    return (await this.#link.request({ op: 'channels', prefix, limit })) as string[];
+  }
+
   async removeHistory(channel: string): Promise<void> {
     if (this.#closed) throw closedError('removeHistory');
     await this.#link.request({ op: 'removeHistory', channel });

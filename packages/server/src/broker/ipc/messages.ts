@@ -34,6 +34,7 @@ export type IpcOperation =
   | { readonly op: 'publishJoin' | 'publishLeave'; readonly channel: string; readonly info: ClientInfo }
   | { readonly op: 'history'; readonly channel: string; readonly query: object }
   | { readonly op: 'removeHistory'; readonly channel: string }
+  | { readonly op: 'channels'; readonly prefix: string; readonly limit: number }
   | {
       readonly op: 'presenceAdd';
       readonly channel: string;

@@ -178,6 +178,12 @@ export class MemoryBroker implements Broker, HistoryStore {
   }
 
   /** Drops the stored publications of `channel`, keeping its top offset and epoch. */
+  /** Channels with live stream metadata starting with `prefix`, at most `limit`. */
+  async channels(prefix: string, limit: number): Promise<string[]> {
+    this.#assertOpen('channels');
+    return this.#streams.names(prefix, limit, this.#clock.now());
+  }
+
   async removeHistory(channel: string): Promise<void> {
     this.#assertOpen('removeHistory');
     this.#streams.removeHistory(channel);
