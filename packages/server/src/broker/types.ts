@@ -75,6 +75,11 @@ export interface Broker {
    */
   subscribePrefixes?(prefixes: readonly string[]): Promise<void>;
   unsubscribePrefixes?(prefixes: readonly string[]): Promise<void>;
+  /**
+   * False when this instance cannot serve `subscribePrefixes` although its class has it (e.g.
+   * Redis with sharded pub/sub). Absent: available exactly when `subscribePrefixes` exists.
+   */
+  prefixesAvailable?(): boolean;
   publish(channel: string, data: Uint8Array, options?: BrokerPublishOptions): Promise<BrokerPublishResult>;
   publishJoin(channel: string, info: ClientInfo): Promise<void>;
   publishLeave(channel: string, info: ClientInfo): Promise<void>;

@@ -197,7 +197,10 @@ export class TidingsNode {
       onJoin: (channel, info) => hub.broadcastJoin(channel, info),
       onLeave: (channel, info) => hub.broadcastLeave(channel, info),
       onDiscontinuity: (channels) => void this.#checkPositions(channels),
-      onPrefixPublication: (channel, pub, epoch) => hub.broadcastPatternPublication(channel, pub, epoch),
+      onPrefixPublication: (channel, pub, epoch) => {
+        // The node announcements are internal, whatever prefix matched them.
+        if (channel !== nodesChannel) hub.broadcastPatternPublication(channel, pub, epoch);
+      },
       onPrefixDiscontinuity: () => hub.patternDiscontinuity(),
     });
     this.#startedAt = this.#clock.now();

@@ -38,13 +38,13 @@ export class PatternSubscriptions {
 
   /** True when the engine can serve wildcard subscriptions. */
   get available(): boolean {
-    return this.#broker.subscribePrefixes !== undefined;
+    return this.#broker.subscribePrefixes !== undefined && this.#broker.prefixesAvailable?.() !== false;
   }
 
   async subscribe(levels: readonly string[], subscriber: HubPatternSubscriber): Promise<PatternSubscription> {
     if (patternRefusal(levels) !== undefined) throw clientError(ErrorCode.BadRequest, 'bad channel pattern');
     const broker = this.#broker;
-    if (broker.subscribePrefixes === undefined) {
+    if (!this.available) {
       throw clientError(ErrorCode.NotAvailable, 'the engine does not serve wildcard subscriptions');
     }
     const frozen = [...levels];
