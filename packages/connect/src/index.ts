@@ -1,5 +1,14 @@
 export { ApiCallError, createApiService } from './api-service.js';
 export {
+  BackendStreamError,
+  type BackendStreamLogin,
+  backendStream,
+  backendStreamUser,
+  createBackendStreamLogin,
+  maxStreamChannels,
+  type StreamNode,
+} from './backend-stream.js';
+export {
   apiKeyOf,
   type ConnectHandlerOptions,
   type ConnectRequestHandler,
