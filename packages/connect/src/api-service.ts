@@ -1,4 +1,5 @@
-import { create } from '@bufbuild/protobuf';
+import { create, type Message, type MessageShape } from '@bufbuild/protobuf';
+import type { GenMessage } from '@bufbuild/protobuf/codegenv2';
 import { ErrorCode } from '@tidings/protocol';
 import {
   type ApiMethod,
@@ -145,6 +146,12 @@ function settle(out: Outcome): Plain {
   return out.result;
 }
 
+/** The empty response of a method that answers nothing but success. */
+function empty<S extends GenMessage<Message>>(out: Outcome, schema: S): MessageShape<S> {
+  settle(out);
+  return create(schema, {} as never);
+}
+
 const specs = {
   publish: spec<PublishRequest, PublishResponse>({
     method: 'publish',
@@ -192,7 +199,7 @@ const specs = {
   historyRemove: spec<HistoryRemoveRequest, HistoryRemoveResponse>({
     method: 'history_remove',
     body: (req) => ({ channel: req.channel }),
-    respond: (out) => (settle(out), create(HistoryRemoveResponseSchema, {})),
+    respond: (out) => empty(out, HistoryRemoveResponseSchema),
   }),
 
   presence: spec<PresenceRequest, PresenceResponse>({
@@ -265,19 +272,19 @@ const specs = {
       whitelist: req.whitelist.length === 0 ? undefined : req.whitelist,
       disconnect: req.disconnect === undefined ? undefined : { ...req.disconnect },
     }),
-    respond: (out) => (settle(out), create(DisconnectResponseSchema, {})),
+    respond: (out) => empty(out, DisconnectResponseSchema),
   }),
 
   unsubscribe: spec<UnsubscribeRequest, UnsubscribeResponse>({
     method: 'unsubscribe',
     body: (req) => ({ user: req.user, channel: req.channel, client: orUndefined(req.client) }),
-    respond: (out) => (settle(out), create(UnsubscribeResponseSchema, {})),
+    respond: (out) => empty(out, UnsubscribeResponseSchema),
   }),
 
   subscribeUser: spec<SubscribeUserRequest, SubscribeUserResponse>({
     method: 'subscribe',
     body: (req) => ({ user: req.user, channel: req.channel, client: orUndefined(req.client) }),
-    respond: (out) => (settle(out), create(SubscribeUserResponseSchema, {})),
+    respond: (out) => empty(out, SubscribeUserResponseSchema),
   }),
 } as const;
 
