@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import { createBackendStreamLogin } from '@tidings/connect';
 import { withApiKeyLogin } from '@tidings/mqtt';
 import { createNatsEngine } from '@tidings/nats';
 import { TidingsError, TidingsErrorCode } from '@tidings/protocol';
@@ -32,6 +33,7 @@ import {
   toRedisEngineOptions,
 } from './config/to-library.js';
 import { renderDashboard } from './dashboard.js';
+import { createGrpcRoute } from './grpc-mount.js';
 import { createHttpListener } from './http-listener.js';
 import { createRoutes } from './http-routes.js';
 import { createLogger } from './logger.js';
@@ -150,15 +152,16 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
   const engine: Engine = options.engine ?? createEngine(config);
   const proxy = toProxyOptions(config.proxy);
   const recorder = config.metrics.enabled ? new MetricsRecorder() : undefined;
+  // gRPC `Subscribe` streams log in as trusted backends (they showed an API key); see grpc-mount.ts.
+  const backendStreams = createBackendStreamLogin();
+  const jwt = createJwtAuthenticator(toAuthenticatorOptions(config));
   const node = createNode({
     ...(proxy === undefined ? {} : { hooks: createHttpProxyHooks({ ...proxy, logger }) }),
     ...engine,
     ...(recorder === undefined ? {} : { metrics: recorder }),
     ...(options.nodeName === undefined ? {} : { name: options.nodeName }),
     // MQTT clients may log in with an API key (user name `api-key`); see docs/mqtt.md.
-    authenticator: config.mqtt.enabled
-      ? withApiKeyLogin(createJwtAuthenticator(toAuthenticatorOptions(config)), config.api.keys)
-      : createJwtAuthenticator(toAuthenticatorOptions(config)),
+    authenticator: backendStreams.wrap(config.mqtt.enabled ? withApiKeyLogin(jwt, config.api.keys) : jwt),
     channels: toChannelsOptions(config.channels),
     client: toClientOptions(config.client),
     logger,
@@ -208,7 +211,10 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
   });
   if (dashboardHtml === undefined) logger.warn({}, 'dashboard page not found; GET / answers 404');
 
+  const grpc = createGrpcRoute(config, node, backendStreams);
   const streams = [
+    // The Connect / gRPC / gRPC-Web server API: only paths `/<package>.<Service>/<Method>`.
+    ...(grpc === undefined ? [] : [grpc]),
     // First: it claims the SDK's `GET <ssePath>?cf_connect=` before the one-way SSE endpoint sees it.
     ...(config.emulation.enabled
       ? [

@@ -8,7 +8,8 @@ import { ErrorCode } from '@tidings/protocol';
 import type { ApiNode } from '@tidings/server';
 import { ApiCallError, createApiService } from './api-service.js';
 import { BackendStreamError, type BackendStreamLogin, backendStream, type StreamNode } from './backend-stream.js';
-import { ApiService, ErrorSchema } from './gen/tidings/api/v1/api_pb.js';
+import { ApiService, ErrorSchema, file_tidings_api_v1_api } from './gen/tidings/api/v1/api_pb.js';
+import { reflectionRoutes } from './reflection.js';
 
 /** Options of `createConnectHandler`. */
 export interface ConnectHandlerOptions {
@@ -21,6 +22,8 @@ export interface ConnectHandlerOptions {
    * authenticator. Without it `Subscribe` answers UNIMPLEMENTED.
    */
   readonly backendStreams?: BackendStreamLogin;
+  /** Serve gRPC server reflection (v1 and v1alpha) for `tidings.api.v1`; same API key. Default false. */
+  readonly reflection?: boolean;
 }
 
 /** A Node.js request handler; calls `next` for paths that are not `/tidings.api.v1.ApiService/*`. */

@@ -15,3 +15,4 @@ export {
   createConnectHandler,
 } from './connect-handler.js';
 export * from './gen/tidings/api/v1/api_pb.js';
+export { reflectionRoutes } from './reflection.js';
