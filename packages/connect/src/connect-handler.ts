@@ -134,6 +134,7 @@ export function createConnectHandler(
       batch: impl.batch,
       ...(streams === undefined ? {} : { subscribe: (req, ctx) => backendStream(node, streams, req, ctx.signal) }),
     });
+    if (options.reflection === true) reflectionRoutes([file_tidings_api_v1_api])(router);
   };
   return connectNodeAdapter({
     routes,
