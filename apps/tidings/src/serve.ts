@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import { createBackendStreamLogin } from '@tidings/connect';
 import { withApiKeyLogin } from '@tidings/mqtt';
 import { createNatsEngine } from '@tidings/nats';
 import { TidingsError, TidingsErrorCode } from '@tidings/protocol';
@@ -39,6 +40,7 @@ import {
   toRedisEngineOptions,
 } from './config/to-library.js';
 import { renderDashboard } from './dashboard.js';
+import { createGrpcRoute } from './grpc-mount.js';
 import { createHttpListener } from './http-listener.js';
 import { createRoutes } from './http-routes.js';
 import { createLogger } from './logger.js';
@@ -169,6 +171,8 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
   const jwt = config.mqtt.enabled
     ? withApiKeyLogin(createJwtAuthenticator(toAuthenticatorOptions(config)), config.api.keys)
     : createJwtAuthenticator(toAuthenticatorOptions(config));
+  // gRPC `Subscribe` streams log in as trusted backends (they showed an API key); see grpc-mount.ts.
+  const backendStreams = createBackendStreamLogin();
   const node = createNode({
     ...(proxyHooks === undefined
       ? {}
@@ -178,10 +182,10 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     ...(options.nodeName === undefined ? {} : { name: options.nodeName }),
     // MQTT clients may log in with an API key (user name `api-key`); see docs/mqtt.md. The canary's
     // own clients log in with its per-process token. The admin console's live tail authenticates
-    // with one-time tickets (see admin/admin-tail.ts).
+    // with one-time tickets (see admin/admin-tail.ts); gRPC Subscribe streams as backends.
     authenticator: (() => {
       const withCanary = canaryIdentity === undefined ? jwt : canaryIdentity.login.wrapAuthenticator(jwt);
-      return adminAuth.enabled ? adminTail.wrap(withCanary) : withCanary;
+      return backendStreams.wrap(adminAuth.enabled ? adminTail.wrap(withCanary) : withCanary);
     })(),
     channels: toChannelsOptions(config.channels),
     client: toClientOptions(config.client),
@@ -252,7 +256,10 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     secureCookie: config.http.tls !== undefined,
   });
 
+  const grpc = createGrpcRoute(config, node, backendStreams);
   const streams = [
+    // The Connect / gRPC / gRPC-Web server API: only paths `/<package>.<Service>/<Method>`.
+    ...(grpc === undefined ? [] : [grpc]),
     // First: it claims the SDK's `GET <ssePath>?cf_connect=` before the one-way SSE endpoint sees it.
     ...(config.emulation.enabled
       ? [
