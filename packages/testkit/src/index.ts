@@ -60,3 +60,4 @@ export {
   type SupervisedState,
   Supervisor,
 } from './nemesis/supervisor.js';
+export { runStateStoreConformance, type StateStoreConformanceOptions } from './state-conformance.js';
