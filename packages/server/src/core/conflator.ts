@@ -87,8 +87,14 @@ export class Conflator<T> {
     this.#timer = undefined;
     if (this.#closed || this.#held.size === 0) return;
     const now = this.#clock.now();
-    if (now < this.#nextAt) return this.#arm(this.#nextAt - now);
-    if (!(this.#canSend?.() ?? true)) return this.#arm(this.#retryMs);
+    if (now < this.#nextAt) {
+      this.#arm(this.#nextAt - now);
+      return;
+    }
+    if (!(this.#canSend?.() ?? true)) {
+      this.#arm(this.#retryMs);
+      return;
+    }
     const items = [...this.#held.values()];
     this.#held.clear();
     this.#nextAt = now + this.#intervalMs;
