@@ -22,6 +22,7 @@ import {
   MetricsRecorder,
   type PresenceStore,
   type SharedRateCounter,
+  type StateStore,
   type TidingsNode,
 } from '@tidings/server';
 import { AdminAuth } from './admin/admin-auth.js';
@@ -102,6 +103,8 @@ interface Engine {
   readonly history: HistoryStore;
   readonly presence: PresenceStore;
   readonly rateCounter?: SharedRateCounter;
+  /** Latest documents of state channels; the memory and Redis engines have one. */
+  readonly state?: StateStore;
 }
 
 function createEngine(config: TidingsConfig): Engine {
