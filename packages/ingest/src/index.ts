@@ -1,0 +1,18 @@
+export { type ChannelResolution, type ChannelRule, compileChannelRule } from './channel-rule.js';
+export { deliver, emptyStats, isTemporaryFailure } from './deliver.js';
+export {
+  checkOutboxNames,
+  defaultOutboxNames,
+  type OutboxNames,
+  outboxMigrationSql,
+} from './outbox/outbox-sql.js';
+export { createPostgresOutbox, type PostgresOutbox, type PostgresOutboxOptions } from './outbox/postgres-outbox.js';
+export type {
+  DeliveryOutcome,
+  IngestLogger,
+  IngestMessage,
+  IngestPublisher,
+  IngestSource,
+  IngestStats,
+  UnmappedPolicy,
+} from './types.js';
