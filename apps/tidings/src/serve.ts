@@ -34,6 +34,7 @@ import {
 import { renderDashboard } from './dashboard.js';
 import { createHttpListener } from './http-listener.js';
 import { createRoutes } from './http-routes.js';
+import { planIngest, type RunningIngest, startIngest } from './ingest.js';
 import { createLogger } from './logger.js';
 import { startMetrics } from './metrics/start-metrics.js';
 import { type MqttListener, startMqttListener } from './mqtt-listener.js';
@@ -165,6 +166,8 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     version: packageVersion(),
     idempotencyWindowMs: config.idempotencyWindowMs,
   });
+  // Checks the channel templates before anything starts; the sources start once the node listens.
+  const ingestPlan = planIngest(config, node, logger);
   await node.start();
   if (config.auth.keys.length === 0 && !config.client.allowAnonymous && config.proxy.connect === undefined) {
     logger.warn(
@@ -299,6 +302,8 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     throw listenError(error as NodeJS.ErrnoException, config);
   }
   server.on('error', (error) => logger.error({ err: error }, 'http server error'));
+  const ingest: RunningIngest | undefined =
+    ingestPlan.length === 0 ? undefined : startIngest(ingestPlan, config.ingest.retryDelayMs, logger);
 
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.http.port;
@@ -308,6 +313,8 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     const deadline = Date.now() + config.http.shutdownTimeoutMs;
     const serverClosed = listener.close();
     listener.closeIdle();
+    // Sources stop before the node: a message in delivery is stored and acked, or left unacked.
+    await ingest?.close();
     await mqtt?.close();
     await edge.close();
     await node.shutdown();

@@ -56,7 +56,7 @@ export function createJetStreamSource(options: JetStreamSourceOptions): JetStrea
   const stats = emptyStats();
   const stopping = new AbortController();
   let nc: NatsConnection | undefined;
-  let messages: { stop(): void; close(): Promise<void | Error> } | undefined;
+  let messages: { stop(): void; close(): Promise<unknown> } | undefined;
   let loop: Promise<void> | undefined;
 
   const handle = async (m: JsMsg) => {

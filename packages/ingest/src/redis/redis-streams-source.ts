@@ -186,7 +186,7 @@ export function createRedisStreamsSource(options: RedisStreamsSourceOptions): Re
       if (stopping.signal.aborted) return;
       stopping.abort();
       // Interrupts a blocked XREADGROUP; an entry in delivery finishes (or stays pending) first.
-      reader.destroy();
+      if (reader.isOpen) reader.destroy();
       await loop;
       if (commands.isOpen) commands.destroy();
     },
