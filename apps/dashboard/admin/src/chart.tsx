@@ -54,8 +54,11 @@ export function Chart(props: {
     plot.current?.setData(data);
   });
 
+  let max = 0;
+  for (const s of props.series) for (const v of s.values) if (v !== null && v > max) max = v;
+  // data-points and data-max let tests (and curious operators) see what is drawn.
   return (
-    <section class="chart" data-chart={props.name} data-points={props.times.length}>
+    <section class="chart" data-chart={props.name} data-points={props.times.length} data-max={max}>
       <h3>{props.title}</h3>
       <div ref={box} />
     </section>
