@@ -28,6 +28,8 @@ import { createAdminRoutes } from './admin/admin-routes.js';
 import { AdminSampler } from './admin/admin-sampler.js';
 import { loadAdminAssets } from './admin/admin-static.js';
 import { AdminTail } from './admin/admin-tail.js';
+import type { Canary } from './canary/canary.js';
+import { createCanaryIdentity, startCanary } from './canary/start-canary.js';
 import type { TidingsConfig } from './config/schema.js';
 import {
   toAuthenticatorOptions,
@@ -162,17 +164,24 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
   const adminTail = new AdminTail();
   // The console charts this node's figures, so it measures when either it or /metrics is on.
   const recorder = config.metrics.enabled || adminAuth.enabled ? new MetricsRecorder() : undefined;
-  const authenticator = config.mqtt.enabled
+  const canaryIdentity = createCanaryIdentity(config.canary);
+  const proxyHooks = proxy === undefined ? undefined : createHttpProxyHooks({ ...proxy, logger });
+  const jwt = config.mqtt.enabled
     ? withApiKeyLogin(createJwtAuthenticator(toAuthenticatorOptions(config)), config.api.keys)
     : createJwtAuthenticator(toAuthenticatorOptions(config));
+  const canaryAuth = canaryIdentity === undefined ? jwt : canaryIdentity.login.wrapAuthenticator(jwt);
+  const authenticator = adminAuth.enabled ? adminTail.wrap(canaryAuth) : canaryAuth;
   const node = createNode({
-    ...(proxy === undefined ? {} : { hooks: createHttpProxyHooks({ ...proxy, logger }) }),
+    ...(proxyHooks === undefined
+      ? {}
+      : { hooks: canaryIdentity === undefined ? proxyHooks : canaryIdentity.login.wrapHooks(proxyHooks) }),
     ...engine,
     ...(recorder === undefined ? {} : { metrics: recorder }),
     ...(options.nodeName === undefined ? {} : { name: options.nodeName }),
-    // MQTT clients may log in with an API key (user name `api-key`); see docs/mqtt.md.
-    // The admin console's live tail authenticates with one-time tickets (see admin/admin-tail.ts).
-    authenticator: adminAuth.enabled ? adminTail.wrap(authenticator) : authenticator,
+    // MQTT clients may log in with an API key (user name `api-key`); see docs/mqtt.md. The canary's
+    // own clients log in with its per-process token, the admin console's live tail with one-time
+    // tickets (see admin/admin-tail.ts).
+    authenticator,
     channels: toChannelsOptions(config.channels),
     client: toClientOptions(config.client),
     logger,
@@ -346,11 +355,24 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
 
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.http.port;
+  const url = urlOf(listener.scheme, config.http.host, port);
+  let canary: Canary | undefined;
+  if (canaryIdentity !== undefined) {
+    canary = await startCanary({
+      config,
+      identity: canaryIdentity,
+      node,
+      url,
+      registry: metrics.prometheus?.registry,
+      logger,
+    });
+  }
   let closing: Promise<void> | undefined;
 
   const close = async (): Promise<void> => {
     const deadline = Date.now() + config.http.shutdownTimeoutMs;
     sampler?.stop();
+    canary?.stop();
     const serverClosed = listener.close();
     listener.closeIdle();
     await mqtt?.close();
@@ -372,7 +394,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
   };
 
   return {
-    url: urlOf(listener.scheme, config.http.host, port),
+    url,
     port,
     node,
     ...(mqtt === undefined ? {} : { mqtt }),
