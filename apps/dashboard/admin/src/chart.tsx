@@ -44,7 +44,10 @@ export function Chart(props: {
     };
     const u = new uPlot(options, data, el);
     plot.current = u;
+    const resize = new ResizeObserver(() => u.setSize({ width: Math.max(280, el.clientWidth), height: 180 }));
+    resize.observe(el);
     return () => {
+      resize.disconnect();
       u.destroy();
       plot.current = null;
     };
