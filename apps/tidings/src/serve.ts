@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import { createBackendStreamLogin } from '@tidings/connect';
 import { withApiKeyLogin } from '@tidings/mqtt';
 import { createNatsEngine } from '@tidings/nats';
 import { TidingsError, TidingsErrorCode } from '@tidings/protocol';
@@ -21,6 +22,7 @@ import {
   MetricsRecorder,
   type PresenceStore,
   type SharedRateCounter,
+  type StateStore,
   type TidingsNode,
 } from '@tidings/server';
 import { AdminAuth } from './admin/admin-auth.js';
@@ -39,6 +41,7 @@ import {
   toRedisEngineOptions,
 } from './config/to-library.js';
 import { renderDashboard } from './dashboard.js';
+import { createGrpcRoute } from './grpc-mount.js';
 import { createHttpListener } from './http-listener.js';
 import { createRoutes } from './http-routes.js';
 import { createLogger } from './logger.js';
@@ -100,6 +103,8 @@ interface Engine {
   readonly history: HistoryStore;
   readonly presence: PresenceStore;
   readonly rateCounter?: SharedRateCounter;
+  /** Latest documents of state channels; the memory and Redis engines have one. */
+  readonly state?: StateStore;
 }
 
 function createEngine(config: TidingsConfig): Engine {
@@ -169,8 +174,8 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
   const jwt = config.mqtt.enabled
     ? withApiKeyLogin(createJwtAuthenticator(toAuthenticatorOptions(config)), config.api.keys)
     : createJwtAuthenticator(toAuthenticatorOptions(config));
-  const canaryAuth = canaryIdentity === undefined ? jwt : canaryIdentity.login.wrapAuthenticator(jwt);
-  const authenticator = adminAuth.enabled ? adminTail.wrap(canaryAuth) : canaryAuth;
+  // gRPC `Subscribe` streams log in as trusted backends (they showed an API key); see grpc-mount.ts.
+  const backendStreams = createBackendStreamLogin();
   const node = createNode({
     ...(proxyHooks === undefined
       ? {}
@@ -179,9 +184,12 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     ...(recorder === undefined ? {} : { metrics: recorder }),
     ...(options.nodeName === undefined ? {} : { name: options.nodeName }),
     // MQTT clients may log in with an API key (user name `api-key`); see docs/mqtt.md. The canary's
-    // own clients log in with its per-process token, the admin console's live tail with one-time
-    // tickets (see admin/admin-tail.ts).
-    authenticator,
+    // own clients log in with its per-process token. The admin console's live tail authenticates
+    // with one-time tickets (see admin/admin-tail.ts); gRPC Subscribe streams as backends.
+    authenticator: (() => {
+      const withCanary = canaryIdentity === undefined ? jwt : canaryIdentity.login.wrapAuthenticator(jwt);
+      return backendStreams.wrap(adminAuth.enabled ? adminTail.wrap(withCanary) : withCanary);
+    })(),
     channels: toChannelsOptions(config.channels),
     client: toClientOptions(config.client),
     logger,
@@ -251,7 +259,10 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     secureCookie: config.http.tls !== undefined,
   });
 
+  const grpc = createGrpcRoute(config, node, backendStreams);
   const streams = [
+    // The Connect / gRPC / gRPC-Web server API: only paths `/<package>.<Service>/<Method>`.
+    ...(grpc === undefined ? [] : [grpc]),
     // First: it claims the SDK's `GET <ssePath>?cf_connect=` before the one-way SSE endpoint sees it.
     ...(config.emulation.enabled
       ? [
@@ -371,8 +382,8 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
 
   const close = async (): Promise<void> => {
     const deadline = Date.now() + config.http.shutdownTimeoutMs;
-    sampler?.stop();
     canary?.stop();
+    sampler?.stop();
     const serverClosed = listener.close();
     listener.closeIdle();
     await mqtt?.close();
