@@ -44,6 +44,7 @@ import { renderDashboard } from './dashboard.js';
 import { createGrpcRoute } from './grpc-mount.js';
 import { createHttpListener } from './http-listener.js';
 import { createRoutes } from './http-routes.js';
+import { planIngest, type RunningIngest, startIngest } from './ingest.js';
 import { createLogger } from './logger.js';
 import { startMetrics } from './metrics/start-metrics.js';
 import { type MqttListener, startMqttListener } from './mqtt-listener.js';
@@ -196,6 +197,8 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     version: packageVersion(),
     idempotencyWindowMs: config.idempotencyWindowMs,
   });
+  // Checks the channel templates before anything starts; the sources start once the node listens.
+  const ingestPlan = planIngest(config, node, logger);
   await node.start();
   if (config.auth.keys.length === 0 && !config.client.allowAnonymous && config.proxy.connect === undefined) {
     logger.warn(
@@ -363,6 +366,8 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
   }
   server.on('error', (error) => logger.error({ err: error }, 'http server error'));
   sampler?.start();
+  const ingest: RunningIngest | undefined =
+    ingestPlan.length === 0 ? undefined : startIngest(ingestPlan, config.ingest.retryDelayMs, logger);
 
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.http.port;
@@ -386,6 +391,8 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     sampler?.stop();
     const serverClosed = listener.close();
     listener.closeIdle();
+    // Sources stop before the node: a message in delivery is stored and acked, or left unacked.
+    await ingest?.close();
     await mqtt?.close();
     await edge.close();
     await node.shutdown();
