@@ -51,6 +51,7 @@ export async function startMqttListener(
     maxStoredSessions: m.maxStoredSessions,
     maxWildcardSubscriptions: m.maxWildcardSubscriptions,
     maxRetainedPerFilter: m.maxRetainedPerFilter,
+    positionProperties: m.positionProperties,
   });
   const host = m.host ?? config.http.host;
   let port: number | undefined;
