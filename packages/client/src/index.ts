@@ -22,6 +22,7 @@ export {
   fetchStreamTransport,
 } from './fetch-stream-transport.js';
 export type { FetchLike, ResponseLike } from './http.js';
+export { IndexedDbOutboxStore, type IndexedDbOutboxStoreOptions } from './indexeddb-store.js';
 export {
   checkOutboxLimits,
   defaultOutboxLimits,

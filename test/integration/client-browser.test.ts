@@ -1,0 +1,277 @@
+// @tidings/client in real Chromium (playwright-core, Debian's chromium) against an in-process
+// `tidings serve`: publishes made offline (Chromium's network emulation) are kept in IndexedDB,
+// survive a page reload and are delivered exactly once when the page is back online; a page whose
+// WebSocket upgrades start being refused mid-stream switches to SSE and loses and duplicates
+// nothing, in order.
+import { build } from 'esbuild';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../apps/tidings/src/config/load.js';
+import { type RunningServer, startServer } from '../../apps/tidings/src/serve.js';
+import { signToken } from '../../packages/server/src/index.js';
+import { silentLogger } from '../../packages/server/src/observability/logger.js';
+import { requireFile } from './system-tools.js';
+
+const chromiumPath = '/usr/bin/chromium';
+const secret = 'client-browser-secret-0123456789abcdef0123456789';
+const apiKey = 'client-browser-api-key-0123456789';
+let server: RunningServer;
+let base = '';
+let browser: Browser;
+let bundle = '';
+const errors: string[] = [];
+
+beforeAll(async () => {
+  requireFile(chromiumPath, 'chromium');
+  server = await startServer(
+    loadConfig({
+      base: {
+        http: { host: '127.0.0.1', port: 0 },
+        auth: { keys: [{ alg: 'HS256', secret }] },
+        api: { keys: [apiKey] },
+        channels: {
+          namespaces: {
+            br: {
+              allowSubscribeForClient: true,
+              allowPublishForClient: true,
+              historySize: 10_000,
+              historyTtlMs: 300_000,
+              forceRecovery: true,
+            },
+          },
+        },
+        log: { level: 'error' },
+      },
+    }),
+    { logger: silentLogger },
+  );
+  base = `http://127.0.0.1:${server.port}`;
+  // The SDK as an application would ship it: one browser bundle of @tidings/client + jsonCodec.
+  const out = await build({
+    stdin: {
+      contents: "export * from '@tidings/client'; export { jsonCodec } from '@tidings/protocol';",
+      resolveDir: new URL('../..', import.meta.url).pathname,
+    },
+    alias: {
+      '@tidings/client': new URL('../../packages/client/src/index.ts', import.meta.url).pathname,
+      '@tidings/protocol': new URL('../../packages/protocol/src/index.ts', import.meta.url).pathname,
+    },
+    bundle: true,
+    format: 'iife',
+    globalName: 'Tidings',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    logLevel: 'silent',
+  });
+  bundle = out.outputFiles[0]?.text ?? '';
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-features=LocalNetworkAccessChecks',
+    ],
+  });
+}, 60_000);
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+const token = (sub: string) => signToken({ sub }, { alg: 'HS256', secret }, { expiresInSec: 600 });
+
+/** A page on the server's own origin (the Origin check passes, IndexedDB belongs to it) with the SDK. */
+async function sdkPage(context: BrowserContext): Promise<Page> {
+  const page = await context.newPage();
+  page.on('pageerror', (e) => errors.push(e.message));
+  const url = `${base}/client-browser-test.html`;
+  await page.route(url, (route) =>
+    route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>t</title>' }),
+  );
+  await page.goto(url);
+  await page.addScriptTag({ content: bundle });
+  return page;
+}
+
+async function until(check: () => Promise<boolean> | boolean, what: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function history(channel: string): Promise<unknown[]> {
+  const res = await fetch(`${base}/api/history`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
+    body: JSON.stringify({ channel, limit: 100 }),
+  });
+  const body = (await res.json()) as { result: { publications: Array<{ data: unknown }> } };
+  return body.result.publications.map((p) => p.data);
+}
+
+/** Starts a client in the page (WebSocket, then SSE) and exposes it as `window.client`. */
+async function startClient(page: Page, sub: string, options: { outbox?: boolean; upgradeAfterMs?: number } = {}) {
+  await page.evaluate(
+    ({ wsUrl, sseUrl, emulationUrl, tok, outbox, upgradeAfterMs }) => {
+      type T = Record<string, never> & {
+        TidingsClient: new (o: object) => unknown;
+        webSocketTransport: (o: object) => unknown;
+        sseTransport: (o: object) => unknown;
+        IndexedDbOutboxStore: new () => unknown;
+        jsonCodec: unknown;
+      };
+      const w = window as unknown as Record<string, unknown> & { Tidings: T };
+      const t = w.Tidings;
+      // Stands for a proxy that starts refusing upgrades: while `blockUpgrades` is set, a new
+      // socket's handshake is answered 404.
+      const sockets: WebSocket[] = [];
+      w.sockets = sockets;
+      class SwitchableWebSocket extends WebSocket {
+        constructor(url: string, protocols?: string | string[]) {
+          super(w.blockUpgrades === true ? url.replace('/connection/websocket', '/blocked') : url, protocols);
+          sockets.push(this);
+        }
+      }
+      w.client = new t.TidingsClient({
+        transports: [
+          t.webSocketTransport({ url: wsUrl, codec: t.jsonCodec, WebSocket: SwitchableWebSocket }),
+          t.sseTransport({ url: sseUrl, emulationUrl, codec: t.jsonCodec }),
+        ],
+        getToken: async () => tok,
+        backoff: { minDelayMs: 100, maxDelayMs: 400 },
+        ...(outbox ? { outbox: new t.IndexedDbOutboxStore() } : {}),
+        ...(upgradeAfterMs === undefined ? {} : { upgradeAfterMs }),
+      });
+    },
+    {
+      wsUrl: `ws://127.0.0.1:${server.port}/connection/websocket`,
+      sseUrl: `${base}/connection/sse`,
+      emulationUrl: `${base}/emulation`,
+      tok: await token(sub),
+      outbox: options.outbox === true,
+      upgradeAfterMs: options.upgradeAfterMs,
+    },
+  );
+}
+
+describe('@tidings/client in Chromium', () => {
+  it('publishes made offline survive a reload in IndexedDB and are delivered exactly once back online', async () => {
+    const context = await browser.newContext();
+    const channel = `br:offline-${Math.random().toString(36).slice(2, 8)}`;
+    const page = await sdkPage(context);
+    await context.setOffline(true);
+    await startClient(page, 'offline-writer', { outbox: true });
+    await page.evaluate((ch) => {
+      const c = (window as unknown as { client: { connect(): void; publish(ch: string, d: unknown): Promise<void> } })
+        .client;
+      c.connect();
+      for (let n = 0; n < 5; n++) void c.publish(ch, { n });
+    }, channel);
+    // Offline: the connection keeps failing, the publishes wait in IndexedDB.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await page.evaluate(() => (window as unknown as { client: { state: string } }).client.state)).not.toBe(
+      'connected',
+    );
+    const queued = await page.evaluate(
+      () =>
+        new Promise<number>((resolve) => {
+          const req = indexedDB.open('tidings-outbox', 1);
+          req.onsuccess = () => {
+            const all = req.result.transaction('entries').objectStore('entries').count();
+            all.onsuccess = () => resolve(all.result);
+          };
+        }),
+    );
+    expect(queued).toBe(5);
+    expect(await history(channel)).toEqual([]);
+    // Reload the page (still offline): the publishes are only in IndexedDB now.
+    await page.reload();
+    await page.addScriptTag({ content: bundle });
+    await startClient(page, 'offline-writer', { outbox: true });
+    await page.evaluate(() => (window as unknown as { client: { connect(): void } }).client.connect());
+    await context.setOffline(false);
+    await until(async () => (await history(channel)).length >= 5, 'queued publishes delivered');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await history(channel)).toEqual([0, 1, 2, 3, 4].map((n) => ({ n })));
+    await until(
+      () =>
+        page.evaluate(
+          () =>
+            new Promise<boolean>((resolve) => {
+              const req = indexedDB.open('tidings-outbox', 1);
+              req.onsuccess = () => {
+                const all = req.result.transaction('entries').objectStore('entries').count();
+                all.onsuccess = () => resolve(all.result === 0);
+              };
+            }),
+        ),
+      'outbox emptied',
+    );
+    await context.close();
+    expect(errors).toEqual([]);
+  }, 90_000);
+
+  it('switches WebSocket → SSE when upgrades start being refused mid-stream, in order, nothing lost or duplicated', async () => {
+    const context = await browser.newContext();
+    const channel = `br:switch-${Math.random().toString(36).slice(2, 8)}`;
+    const page = await sdkPage(context);
+    await startClient(page, 'switcher');
+    await page.evaluate((ch) => {
+      type Sub = { on(e: string, fn: (p: { offset?: number; data: { n: number } }) => void): void };
+      const w = window as unknown as Record<string, unknown> & {
+        client: {
+          connect(): void;
+          subscribe(ch: string): Sub;
+          on(e: string, fn: (e: { state: string; transport: string }) => void): void;
+        };
+      };
+      const seen = { n: [] as number[], offsets: [] as number[], transports: [] as string[] };
+      w.seen = seen;
+      w.client.on('state', (e) => e.state === 'connected' && seen.transports.push(e.transport));
+      w.client.subscribe(ch).on('publication', (p) => {
+        seen.n.push(p.data.n);
+        seen.offsets.push(p.offset ?? -1);
+      });
+      w.client.connect();
+    }, channel);
+    type Seen = { n: number[]; offsets: number[]; transports: string[] };
+    const seen = () => page.evaluate(() => (window as unknown as { seen: Seen }).seen);
+    await until(async () => (await seen()).transports.length === 1, 'connected');
+    let n = 0;
+    let publishing = true;
+    const publisher = (async () => {
+      while (publishing) {
+        const res = await fetch(`${base}/api/publish`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
+          body: JSON.stringify({ channel, data: { n: n++ } }),
+        });
+        expect(res.status).toBe(200);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    await until(async () => (await seen()).n.length >= 20, 'flowing over WebSocket');
+    await page.evaluate(() => {
+      const w = window as unknown as { blockUpgrades: boolean; sockets: WebSocket[] };
+      w.blockUpgrades = true;
+      w.sockets.at(-1)?.close();
+    });
+    await until(async () => (await seen()).transports.at(-1) === 'sse', 'on SSE');
+    const onSse = (await seen()).n.length;
+    await until(async () => (await seen()).n.length >= onSse + 30, 'flowing over SSE');
+    publishing = false;
+    await publisher;
+    await until(async () => (await seen()).n.length === n, 'every publication');
+    const s = await seen();
+    expect(s.transports).toEqual(['websocket-json', 'sse']);
+    expect(s.n).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(s.offsets).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    await context.close();
+    expect(errors).toEqual([]);
+  }, 90_000);
+});
