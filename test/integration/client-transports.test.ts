@@ -5,6 +5,7 @@
 // sent again and stored once (idempotency key).
 import {
   fetchStreamTransport,
+  lightJsonCodec,
   pollTransport,
   sseTransport,
   TidingsClient,
@@ -62,10 +63,12 @@ class SwitchableWebSocket extends WebSocket {
   }
 }
 
+// WebSocket speaks the client's lightJsonCodec, the HTTP transports @tidings/protocol's jsonCodec:
+// each factory brings its codec, so a switch also changes codec.
 const ws = (path = '/connection/websocket') =>
   webSocketTransport({
     url: `ws://127.0.0.1:${server.port}${path}`,
-    codec: jsonCodec,
+    codec: lightJsonCodec,
     WebSocket: SwitchableWebSocket as never,
   });
 const sse = (path = '/connection/sse') =>
