@@ -115,13 +115,19 @@ async function history(channel: string): Promise<unknown[]> {
 }
 
 /** Starts a client in the page (WebSocket, then SSE) and exposes it as `window.client`. */
-async function startClient(page: Page, sub: string, options: { outbox?: boolean; upgradeAfterMs?: number } = {}) {
+async function startClient(
+  page: Page,
+  sub: string,
+  options: { outbox?: boolean; upgradeAfterMs?: number; refuseStreams?: boolean } = {},
+) {
+  const refuse = options.refuseStreams === true;
   await page.evaluate(
-    ({ wsUrl, sseUrl, emulationUrl, tok, outbox, upgradeAfterMs }) => {
+    ({ wsUrl, sseUrl, emulationUrl, pollUrl, tok, outbox, upgradeAfterMs }) => {
       type T = Record<string, never> & {
         TidingsClient: new (o: object) => unknown;
         webSocketTransport: (o: object) => unknown;
         sseTransport: (o: object) => unknown;
+        pollTransport: (o: object) => unknown;
         IndexedDbOutboxStore: new () => unknown;
         jsonCodec: unknown;
       };
@@ -141,6 +147,7 @@ async function startClient(page: Page, sub: string, options: { outbox?: boolean;
         transports: [
           t.webSocketTransport({ url: wsUrl, codec: t.jsonCodec, WebSocket: SwitchableWebSocket }),
           t.sseTransport({ url: sseUrl, emulationUrl, codec: t.jsonCodec }),
+          t.pollTransport({ url: pollUrl, codec: t.jsonCodec, maxIntervalMs: 200 }),
         ],
         getToken: async () => tok,
         backoff: { minDelayMs: 100, maxDelayMs: 400 },
@@ -149,8 +156,10 @@ async function startClient(page: Page, sub: string, options: { outbox?: boolean;
       });
     },
     {
-      wsUrl: `ws://127.0.0.1:${server.port}/connection/websocket`,
-      sseUrl: `${base}/connection/sse`,
+      // refuseStreams: the server answers both the upgrade and the SSE stream 404.
+      wsUrl: `ws://127.0.0.1:${server.port}/connection/${refuse ? 'refused' : 'websocket'}`,
+      sseUrl: `${base}/connection/${refuse ? 'refused-sse' : 'sse'}`,
+      pollUrl: `${base}/connection/poll`,
       emulationUrl: `${base}/emulation`,
       tok: await token(sub),
       outbox: options.outbox === true,
@@ -159,7 +168,99 @@ async function startClient(page: Page, sub: string, options: { outbox?: boolean;
   );
 }
 
+async function apiPublish(channel: string, data: unknown): Promise<void> {
+  const res = await fetch(`${base}/api/publish`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
+    body: JSON.stringify({ channel, data }),
+  });
+  expect(res.status).toBe(200);
+}
+
+type Seen = { n: number[]; offsets: number[]; transports: string[]; tried: string[]; subscribed: number };
+
+/** Subscribes the page's client to `channel`, recording publications and transports in `window.seen`. */
+async function follow(page: Page, channel: string): Promise<() => Promise<Seen>> {
+  await page.evaluate((ch) => {
+    type Sub = {
+      on(e: 'publication', fn: (p: { offset?: number; data: { n: number } }) => void): void;
+      on(e: 'state', fn: (p: { state: string }) => void): void;
+    };
+    const w = window as unknown as Record<string, unknown> & {
+      client: {
+        connect(): void;
+        subscribe(ch: string): Sub;
+        on(e: string, fn: (e: { state: string; transport: string }) => void): void;
+      };
+    };
+    const seen = {
+      n: [] as number[],
+      offsets: [] as number[],
+      transports: [] as string[],
+      tried: [] as string[],
+      subscribed: 0,
+    };
+    w.seen = seen;
+    w.client.on('state', (e) => {
+      if (e.state === 'connected') seen.transports.push(e.transport);
+      if (e.state === 'connecting') seen.tried.push(e.transport);
+    });
+    const sub = w.client.subscribe(ch);
+    sub.on('publication', (p) => {
+      seen.n.push(p.data.n);
+      seen.offsets.push(p.offset ?? -1);
+    });
+    sub.on('state', (e) => {
+      if (e.state === 'subscribed') seen.subscribed++;
+    });
+    w.client.connect();
+  }, channel);
+  return () => page.evaluate(() => (window as unknown as { seen: Seen }).seen);
+}
+
 describe('@tidings/client in Chromium', () => {
+  it('goes offline while publications continue; back online, every missed one arrives once, in order', async () => {
+    const context = await browser.newContext();
+    const channel = `br:away-${Math.random().toString(36).slice(2, 8)}`;
+    const page = await sdkPage(context);
+    await startClient(page, 'away');
+    const seen = await follow(page, channel);
+    await until(async () => (await seen()).subscribed === 1, 'subscribed');
+    for (let n = 0; n < 10; n++) await apiPublish(channel, { n });
+    await until(async () => (await seen()).n.length === 10, 'first 10');
+    // Chromium's network emulation goes offline; the open socket drops with the network.
+    await context.setOffline(true);
+    await page.evaluate(() => (window as unknown as { sockets: WebSocket[] }).sockets.at(-1)?.close());
+    for (let n = 10; n < 40; n++) await apiPublish(channel, { n });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await seen()).n).toHaveLength(10);
+    await context.setOffline(false);
+    await until(async () => (await seen()).n.length >= 40, 'the 30 missed ones');
+    await new Promise((r) => setTimeout(r, 500));
+    const s = await seen();
+    expect(s.n).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    expect(s.offsets).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    await context.close();
+    expect(errors).toEqual([]);
+  }, 90_000);
+
+  it('WebSocket and SSE refused by the server: falls back to polling and still receives, in order', async () => {
+    const context = await browser.newContext();
+    const channel = `br:refused-${Math.random().toString(36).slice(2, 8)}`;
+    const page = await sdkPage(context);
+    await startClient(page, 'refused', { refuseStreams: true });
+    const seen = await follow(page, channel);
+    await until(async () => (await seen()).subscribed === 1, 'subscribed');
+    for (let n = 0; n < 15; n++) await apiPublish(channel, { n });
+    await until(async () => (await seen()).n.length === 15, '15 over polling');
+    const s = await seen();
+    expect(s.tried.slice(0, 3)).toEqual(['websocket-json', 'sse', 'poll']);
+    expect(s.transports).toEqual(['poll']);
+    expect(s.n).toEqual(Array.from({ length: 15 }, (_, i) => i));
+    await context.close();
+    expect(errors).toEqual([]);
+  }, 90_000);
+
   it('publishes made offline survive a reload in IndexedDB and are delivered exactly once back online', async () => {
     const context = await browser.newContext();
     const channel = `br:offline-${Math.random().toString(36).slice(2, 8)}`;
