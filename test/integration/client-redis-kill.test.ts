@@ -4,7 +4,8 @@
 // idempotency keys and retries. Node A is killed with SIGKILL: every client moves to node B and
 // resumes from its position. Then Redis itself is killed and restarted: clients recover or get
 // an explicit discontinuity. The ledger must find 0 lost, duplicated, reordered, silently
-// skipped or forked.
+// skipped or forked. Then node A comes back and node B is restarted: the clients move back to A.
+// A writer publishing through its outbox all along has each publish stored exactly once.
 import { fileURLToPath } from 'node:url';
 import { TidingsClient, webSocketTransport } from '@tidings/client';
 import { jsonCodec } from '@tidings/protocol';
@@ -28,7 +29,7 @@ async function until(cond: () => boolean, what: string, ms = 30_000): Promise<vo
 }
 
 describe('@tidings/client on two Redis nodes under kill -9', () => {
-  it('moves to the other node when its node is killed, survives a Redis kill -9, and the ledger finds 0 lost', async () => {
+  it('moves to the other node on kill -9 and on a restart, survives a Redis kill -9; ledger 0 lost, outbox exactly once', async () => {
     requireBuild();
     const sup = new Supervisor({ tidingsBin, redisServer: requireTool('redis-server', 'redis-server') });
     supervisor = sup;
@@ -40,7 +41,13 @@ describe('@tidings/client on two Redis nodes under kill -9', () => {
       api: { keys: [apiKey] },
       channels: {
         namespaces: {
-          feed: { historySize: 50_000, historyTtlMs: 600_000, allowRecovery: true, allowSubscribeForClient: true },
+          feed: {
+            historySize: 50_000,
+            historyTtlMs: 600_000,
+            allowRecovery: true,
+            allowSubscribeForClient: true,
+            allowPublishForClient: true,
+          },
         },
       },
       log: { level: 'warn' },
@@ -89,13 +96,14 @@ describe('@tidings/client on two Redis nodes under kill -9', () => {
     let publishing = true;
     let seq = 0;
     let retries = 0;
+    let target = b;
     const publisher = (async () => {
       while (publishing) {
         const channel = channels[seq % channels.length] as string;
         const id = `p${seq++}`;
         for (;;) {
           try {
-            const res = await fetch(`${b.url}/api/publish`, {
+            const res = await fetch(`${target.url}/api/publish`, {
               method: 'POST',
               headers: { 'content-type': 'application/json', 'x-api-key': apiKey, 'idempotency-key': id },
               body: JSON.stringify({ channel, data: { id } }),
@@ -107,8 +115,9 @@ describe('@tidings/client on two Redis nodes under kill -9', () => {
               break;
             }
           } catch {
-            // Node B or Redis not reachable right now: retry with the same key.
+            // The node or Redis is not reachable right now: retry with the same key, on the other node.
           }
+          target = target === b ? a : b;
           retries++;
           await sleep(100);
         }
@@ -116,6 +125,29 @@ describe('@tidings/client on two Redis nodes under kill -9', () => {
       }
     })();
     const acked = () => seq;
+    // A client publishing through its outbox (idempotency keys) while the faults happen.
+    const writer = new TidingsClient({
+      transports: [a, b].map((n) => ({
+        ...webSocketTransport({
+          url: `ws://127.0.0.1:${n.port}/connection/websocket`,
+          codec: jsonCodec,
+          WebSocket: WebSocket as never,
+        }),
+        name: `node-${n.name}`,
+      })),
+      getToken: () => signToken({ sub: 'writer' }, { alg: 'HS256', secret }, { expiresInSec: 600 }),
+      backoff: { minDelayMs: 100, maxDelayMs: 500 },
+      connectTimeoutMs: 3000,
+    });
+    writer.connect();
+    let written = 0;
+    const writing = (async () => {
+      while (publishing) {
+        await writer.publish('feed:writer', { w: written });
+        written++;
+        await sleep(20);
+      }
+    })();
     await until(() => acked() > 50, 'publishing');
 
     // kill -9 of the node every client is on: they move to node B and resume.
@@ -131,8 +163,30 @@ describe('@tidings/client on two Redis nodes under kill -9', () => {
     await sup.restart('redis');
     const afterRedis = acked();
     await until(() => acked() > afterRedis + 50, 'publishing after the Redis restart');
+
+    // Node A comes back; node B (where every client is now) is restarted: they move to A.
+    await sup.restart('a');
+    await sup.restart('b');
+    await until(
+      () => clients.every((c) => c.state === 'connected' && c.transport === 'node-a') && subscribed(),
+      'clients back on node A',
+    );
+    const afterRestart = acked();
+    await until(() => acked() > afterRestart + 50, 'publishing after the restart');
+
+    // The writer's outbox publishes, sent through every fault above, are each stored once.
     publishing = false;
     await publisher;
+    await writing;
+    const history = await fetch(`${a.url}/api/history`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
+      body: JSON.stringify({ channel: 'feed:writer', limit: 10_000 }),
+    });
+    const stored = ((await history.json()) as { result: { publications: Array<{ data: { w: number } }> } }).result
+      .publications;
+    expect(written).toBeGreaterThan(20);
+    expect(stored.map((p) => p.data.w)).toEqual(Array.from({ length: written }, (_, i) => i));
     await sleep(2000);
     // Strict: every subscriber was subscribed before the first publish, so it must have all of them.
     const report = ledger.check({ expectAll: true });
@@ -144,6 +198,6 @@ describe('@tidings/client on two Redis nodes under kill -9', () => {
     expect(report.silentGaps, text).toBe(0);
     expect(report.offsetForks, text).toBe(0);
     expect(report.acked, text).toBeGreaterThan(150);
-    for (const c of clients) c.disconnect();
+    for (const c of [...clients, writer]) c.disconnect();
   }, 120_000);
 });
