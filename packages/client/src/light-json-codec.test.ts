@@ -59,7 +59,8 @@ describe('lightJsonCodec', () => {
     const frame = enc.encode(replies.map((r) => dec.decode(jsonCodec.encodeReply(r))).join('\n'));
     const light = lightJsonCodec.decodeReplies(frame);
     expect(plain(light)).toEqual(plain(jsonCodec.decodeReplies(frame)));
-    expect((light[2]?.push?.pub as unknown as Record<symbol, unknown>)[parsedData]).toEqual({ price: 1.5 });
+    const pub = light[2]?.push?.pub as unknown as Record<symbol, unknown> | undefined;
+    expect(pub?.[parsedData]).toEqual({ price: 1.5 });
   });
 
   it('throws on a frame that is not JSON objects', () => {
