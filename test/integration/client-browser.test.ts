@@ -118,16 +118,17 @@ async function history(channel: string): Promise<unknown[]> {
 async function startClient(
   page: Page,
   sub: string,
-  options: { outbox?: boolean; upgradeAfterMs?: number; refuseStreams?: boolean } = {},
+  options: { outbox?: boolean; upgradeAfterMs?: number; refuseStreams?: boolean; fetchStreamOnly?: boolean } = {},
 ) {
   const refuse = options.refuseStreams === true;
   await page.evaluate(
-    ({ wsUrl, sseUrl, emulationUrl, pollUrl, tok, outbox, upgradeAfterMs }) => {
+    ({ wsUrl, sseUrl, emulationUrl, pollUrl, streamUrl, fetchStreamOnly, tok, outbox, upgradeAfterMs }) => {
       type T = Record<string, never> & {
         TidingsClient: new (o: object) => unknown;
         webSocketTransport: (o: object) => unknown;
         sseTransport: (o: object) => unknown;
         pollTransport: (o: object) => unknown;
+        fetchStreamTransport: (o: object) => unknown;
         IndexedDbOutboxStore: new () => unknown;
         jsonCodec: unknown;
       };
@@ -144,11 +145,13 @@ async function startClient(
         }
       }
       w.client = new t.TidingsClient({
-        transports: [
-          t.webSocketTransport({ url: wsUrl, codec: t.jsonCodec, WebSocket: SwitchableWebSocket }),
-          t.sseTransport({ url: sseUrl, emulationUrl, codec: t.jsonCodec }),
-          t.pollTransport({ url: pollUrl, codec: t.jsonCodec, maxIntervalMs: 200 }),
-        ],
+        transports: fetchStreamOnly
+          ? [t.fetchStreamTransport({ url: streamUrl, emulationUrl, codec: t.jsonCodec })]
+          : [
+              t.webSocketTransport({ url: wsUrl, codec: t.jsonCodec, WebSocket: SwitchableWebSocket }),
+              t.sseTransport({ url: sseUrl, emulationUrl, codec: t.jsonCodec }),
+              t.pollTransport({ url: pollUrl, codec: t.jsonCodec, maxIntervalMs: 200 }),
+            ],
         getToken: async () => tok,
         backoff: { minDelayMs: 100, maxDelayMs: 400 },
         ...(outbox ? { outbox: new t.IndexedDbOutboxStore() } : {}),
@@ -160,6 +163,8 @@ async function startClient(
       wsUrl: `ws://127.0.0.1:${server.port}/connection/${refuse ? 'refused' : 'websocket'}`,
       sseUrl: `${base}/connection/${refuse ? 'refused-sse' : 'sse'}`,
       pollUrl: `${base}/connection/poll`,
+      streamUrl: `${base}/connection/http_stream`,
+      fetchStreamOnly: options.fetchStreamOnly === true,
       emulationUrl: `${base}/emulation`,
       tok: await token(sub),
       outbox: options.outbox === true,
@@ -240,6 +245,29 @@ describe('@tidings/client in Chromium', () => {
     const s = await seen();
     expect(s.n).toEqual(Array.from({ length: 40 }, (_, i) => i));
     expect(s.offsets).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    await context.close();
+    expect(errors).toEqual([]);
+  }, 90_000);
+
+  it('the NDJSON fetch stream receives in order and publishes, in the browser', async () => {
+    const context = await browser.newContext();
+    const channel = `br:stream-${Math.random().toString(36).slice(2, 8)}`;
+    const page = await sdkPage(context);
+    await startClient(page, 'streamer', { fetchStreamOnly: true });
+    const seen = await follow(page, channel);
+    await until(async () => (await seen()).subscribed === 1, 'subscribed');
+    for (let n = 0; n < 10; n++) await apiPublish(channel, { n });
+    await page.evaluate(
+      (ch) =>
+        (window as unknown as { client: { publish(c: string, d: unknown): Promise<void> } }).client.publish(ch, {
+          n: 10,
+        }),
+      channel,
+    );
+    await until(async () => (await seen()).n.length === 11, '11 over the fetch stream');
+    const s = await seen();
+    expect(s.transports).toEqual(['http-stream']);
+    expect(s.n).toEqual(Array.from({ length: 11 }, (_, i) => i));
     await context.close();
     expect(errors).toEqual([]);
   }, 90_000);
