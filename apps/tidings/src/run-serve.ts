@@ -80,6 +80,7 @@ export async function runServe(options: {
           channel: devDemoChannel,
           workers,
           engine: config.engine.type,
+          admin: config.admin.password !== undefined || config.admin.token !== undefined,
           ...(dev.apiKey === undefined && config.api.keys.length > 0 && io.env.TIDINGS_API_KEYS !== undefined
             ? { apiKeyEnv: 'TIDINGS_API_KEYS' }
             : {}),
