@@ -37,6 +37,7 @@ import { createRoutes } from './http-routes.js';
 import { createLogger } from './logger.js';
 import { startMetrics } from './metrics/start-metrics.js';
 import { type MqttListener, startMqttListener } from './mqtt-listener.js';
+import { openApiPages } from './openapi/pages.js';
 import { withRequestLog } from './request-log.js';
 import { packageVersion } from './version.js';
 
@@ -263,7 +264,16 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     listener = createHttpListener(
       config,
       withRequestLog(
-        createRoutes({ node, api, streams, dashboardHtml, logger, engine: config.engine.type, ...metrics.mainRoute }),
+        createRoutes({
+          node,
+          api,
+          streams,
+          dashboardHtml,
+          logger,
+          engine: config.engine.type,
+          openApi: openApiPages(config),
+          ...metrics.mainRoute,
+        }),
         logger,
       ),
     );
