@@ -179,7 +179,10 @@ function emulationPaths(o: NonNullable<StreamPathsOptions['emulation']>): Record
           '200': {
             description: 'the session stream',
             content: {
-              'application/json': { schema: { type: 'string' } },
+              'application/json': {
+                schema: { type: 'string' },
+                'x-item-schema': { type: 'object', description: 'a Centrifuge protocol reply or push (one a line)' },
+              },
               'application/octet-stream': { schema: { type: 'string' } },
             },
           },
