@@ -23,6 +23,8 @@ import {
   type SharedRateCounter,
   type TidingsNode,
 } from '@tidings/server';
+import type { Canary } from './canary/canary.js';
+import { createCanaryIdentity, startCanary } from './canary/start-canary.js';
 import type { TidingsConfig } from './config/schema.js';
 import {
   toAuthenticatorOptions,
@@ -151,15 +153,21 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
   const engine: Engine = options.engine ?? createEngine(config);
   const proxy = toProxyOptions(config.proxy);
   const recorder = config.metrics.enabled ? new MetricsRecorder() : undefined;
+  const canaryIdentity = createCanaryIdentity(config.canary);
+  const proxyHooks = proxy === undefined ? undefined : createHttpProxyHooks({ ...proxy, logger });
+  const jwt = config.mqtt.enabled
+    ? withApiKeyLogin(createJwtAuthenticator(toAuthenticatorOptions(config)), config.api.keys)
+    : createJwtAuthenticator(toAuthenticatorOptions(config));
   const node = createNode({
-    ...(proxy === undefined ? {} : { hooks: createHttpProxyHooks({ ...proxy, logger }) }),
+    ...(proxyHooks === undefined
+      ? {}
+      : { hooks: canaryIdentity === undefined ? proxyHooks : canaryIdentity.login.wrapHooks(proxyHooks) }),
     ...engine,
     ...(recorder === undefined ? {} : { metrics: recorder }),
     ...(options.nodeName === undefined ? {} : { name: options.nodeName }),
-    // MQTT clients may log in with an API key (user name `api-key`); see docs/mqtt.md.
-    authenticator: config.mqtt.enabled
-      ? withApiKeyLogin(createJwtAuthenticator(toAuthenticatorOptions(config)), config.api.keys)
-      : createJwtAuthenticator(toAuthenticatorOptions(config)),
+    // MQTT clients may log in with an API key (user name `api-key`); see docs/mqtt.md. The canary's
+    // own clients log in with its per-process token.
+    authenticator: canaryIdentity === undefined ? jwt : canaryIdentity.login.wrapAuthenticator(jwt),
     channels: toChannelsOptions(config.channels),
     client: toClientOptions(config.client),
     logger,
@@ -312,10 +320,23 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
 
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.http.port;
+  const url = urlOf(listener.scheme, config.http.host, port);
+  let canary: Canary | undefined;
+  if (canaryIdentity !== undefined) {
+    canary = await startCanary({
+      config,
+      identity: canaryIdentity,
+      node,
+      url,
+      registry: metrics.prometheus?.registry,
+      logger,
+    });
+  }
   let closing: Promise<void> | undefined;
 
   const close = async (): Promise<void> => {
     const deadline = Date.now() + config.http.shutdownTimeoutMs;
+    canary?.stop();
     const serverClosed = listener.close();
     listener.closeIdle();
     await mqtt?.close();
@@ -337,7 +358,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
   };
 
   return {
-    url: urlOf(listener.scheme, config.http.host, port),
+    url,
     port,
     node,
     ...(mqtt === undefined ? {} : { mqtt }),

@@ -56,6 +56,8 @@ function developmentOverlay(apiKey: string, hmacSecret: string): ConfigInput {
     api: { keys: [apiKey] },
     channels: { namespaces: { demo: { ...demoNamespace } } },
     mqtt: { enabled: true },
+    // Cheap (four loopback connections, one small publish every 5 s) and shows the canary metrics.
+    canary: { enabled: true },
   };
 }
 

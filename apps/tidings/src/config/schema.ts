@@ -676,6 +676,54 @@ const metricsSchema = z
   .prefault({})
   .describe('Prometheus metrics (prom-client).');
 
+const canarySchema = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Run the canary probe: publish into the reserved channel `$tidings:canary.<node id>` every `intervalMs` and measure its delivery through the hub and each enabled transport (metrics `tidings_canary_*`).',
+      ),
+    intervalMs: duration(100).default(5_000).describe('How often the canary publishes.'),
+    timeoutMs: duration(10)
+      .default(2_000)
+      .describe(
+        'A probe that has not received a canary publication this long after it was published counts a `timeout` failure; at most `intervalMs`.',
+      ),
+  })
+  .superRefine((c, ctx) => {
+    if (c.timeoutMs > c.intervalMs) {
+      ctx.addIssue({ code: 'custom', path: ['timeoutMs'], message: 'must not exceed canary.intervalMs' });
+    }
+  })
+  .prefault({})
+  .describe('Canary probe: observed end-to-end delivery, per transport.');
+
+const tracingSchema = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Record OpenTelemetry spans (API request → engine publish → fan-out, proxy calls) and export them over OTLP/HTTP. Also turned on by `otlpEndpoint` or the standard `OTEL_EXPORTER_OTLP_ENDPOINT` / `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` environment variables.',
+      ),
+    otlpEndpoint: z
+      .url()
+      .optional()
+      .describe(
+        'OTLP/HTTP traces URL, e.g. `http://127.0.0.1:4318/v1/traces`. Default: the standard `OTEL_EXPORTER_OTLP_*` environment variables, else `http://localhost:4318/v1/traces`.',
+      ),
+    serviceName: z.string().min(1).default('tidings').describe('`service.name` of the exported spans.'),
+    sampleRatio: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(1)
+      .describe('Share of new traces recorded (0 to 1); a request with a `traceparent` follows its sampled flag.'),
+  })
+  .prefault({})
+  .describe('OpenTelemetry tracing over OTLP/HTTP (JSON).');
+
 /** The Tidings server configuration: every option, its default and its validation. */
 export const configSchema = z
   .strictObject({
@@ -694,6 +742,8 @@ export const configSchema = z
     log: logSchema,
     mqtt: mqttSchema,
     metrics: metricsSchema,
+    canary: canarySchema,
+    tracing: tracingSchema,
     idempotencyWindowMs: duration()
       .default(5 * minute)
       .describe('How long a publish idempotency key is remembered; a repeat inside it returns the first result.'),

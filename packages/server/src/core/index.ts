@@ -1,9 +1,11 @@
 export {
   ChannelRules,
   type ChannelsOptions,
+  canaryChannel,
   defaultNamespaceOptions,
   type NamespaceOptions,
   type ResolvedChannel,
+  reservedNamespace,
   userLimitedUsers,
 } from './channel-options.js';
 export { EncodedPush, type SharedFrameBuilder } from './encoded-push.js';

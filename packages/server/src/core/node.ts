@@ -24,7 +24,7 @@ import { type Clock, systemClock } from '../internal/clock.js';
 import { type Logger, silentLogger } from '../observability/logger.js';
 import type { EngineOperation, MetricsSink } from '../observability/metrics.js';
 import type { SessionContext, Transport } from '../transport/types.js';
-import { ChannelRules, type ChannelsOptions } from './channel-options.js';
+import { ChannelRules, type ChannelsOptions, reservedNamespace } from './channel-options.js';
 import { FlushMeter } from './flush-meter.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import type { TidingsHooks } from './hooks.js';
@@ -218,7 +218,8 @@ export class TidingsNode {
   }
 
   async publish(channel: string, data: Uint8Array, options: NodePublishOptions = {}): Promise<BrokerPublishResult> {
-    const { options: ns } = this.rules.resolve(channel);
+    const { namespace, options: ns } = this.rules.resolve(channel);
+    if (namespace === reservedNamespace && options.source !== 'canary') throw clientError(ErrorCode.PermissionDenied);
     this.#assertRunning();
     try {
       const result = await this.#timed('publish', () =>
