@@ -138,6 +138,38 @@ describe('OpenAPI document of tidings serve', () => {
     expect(doc).toEqual(JSON.parse(JSON.stringify(serveDocument(config, server.node.version))));
   });
 
+  it('every path of the configuration the router answers (not its catch-all 404) is documented', async () => {
+    // Every URL path in the config (transport paths, emulation, MQTT...) plus the fixed ones.
+    const candidates = new Set([
+      '/healthz',
+      '/readyz',
+      '/metrics',
+      '/api/openapi.json',
+      '/api/docs',
+      '/',
+      '/index.html',
+    ]);
+    const walk = (value: unknown): void => {
+      if (typeof value === 'string' && /^\/[\w./-]*$/.test(value)) candidates.add(value);
+      else if (value !== null && typeof value === 'object') for (const v of Object.values(value)) walk(v);
+    };
+    walk(config);
+    expect(candidates.size).toBeGreaterThan(12);
+    const undocumented: string[] = [];
+    for (const path of candidates) {
+      for (const method of ['GET', 'POST']) {
+        const res = await fetch(`${server.url}${path}`, { method, signal: AbortSignal.timeout(5_000) }).catch(
+          () => undefined,
+        );
+        const text = res === undefined ? '' : await res.text().catch(() => '');
+        const catchAll = res?.status === 404 && text === '{"error":{"code":404,"message":"not found"}}';
+        if (res !== undefined && !catchAll && doc.paths[path] === undefined)
+          undocumented.push(`${method} ${path} ${res.status}`);
+      }
+    }
+    expect(undocumented).toEqual([]);
+  });
+
   it('is a valid OpenAPI 3.1 document (the official JSON Schema of the specification)', async () => {
     const validator = new Validator();
     const result = await validator.validate(structuredClone(doc) as object);
