@@ -158,6 +158,18 @@ describe('server API: publish', () => {
       result: { publications: unknown[] };
     };
     expect(history.result.publications).toHaveLength(2);
+    // A header key outside 1..256 characters is refused before anything runs.
+    const tooLong = await h.call('publish', { channel: 'chat:a', data: 3 }, { 'Idempotency-Key': 'k'.repeat(257) });
+    expect(tooLong.status).toBe(400);
+    expect(await tooLong.json()).toEqual({
+      error: { code: 107, message: 'bad request: Idempotency-Key header: expected 1 to 256 characters' },
+    });
+    const empty = await h.call('publish', { channel: 'chat:a', data: 3 }, { 'Idempotency-Key': '' });
+    expect(empty.status).toBe(400);
+    const after = (await (await h.call('history', { channel: 'chat:a', limit: -1 })).json()) as {
+      result: { publications: unknown[] };
+    };
+    expect(after.result.publications).toHaveLength(2);
   });
 
   it('answers protocol errors with 200 and a Centrifugo error object', async () => {

@@ -13,6 +13,9 @@ const notSupported = (what: string) => z.never({ error: `${what} is not supporte
 const tags = z.record(z.string(), z.string());
 const idempotencyKey = z.string().min(1).max(256);
 
+/** The `Idempotency-Key` header of publish and broadcast: one value of 1 to 256 characters. */
+export const idempotencyHeaderSchema = idempotencyKey.optional();
+
 /** `data` is any JSON value; `b64data` carries binary. Exactly one of them. */
 const payloadFields = {
   data: z.unknown().optional(),

@@ -10,6 +10,7 @@ import {
   batchCommandSchema,
   batchSchema,
   historyStreamQuerySchema,
+  idempotencyHeaderSchema,
   maxBatchCommands,
   methodSchemas,
 } from '../api/api-schemas.js';
@@ -142,6 +143,7 @@ const apiSecurity = [{ apiKey: [] }, { apiKeyAuthorization: [] }];
 const idempotencyHeader = headerParameter(
   'Idempotency-Key',
   'Idempotency key for publish/broadcast (1 to 256 characters); the `idempotency_key` field wins. Refused for batch.',
+  jsonSchemaOf(idempotencyHeaderSchema.unwrap(), 'input'),
 );
 
 const errorRef = ref('Error');
