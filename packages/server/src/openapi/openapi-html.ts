@@ -12,11 +12,16 @@ function esc(text: string): string {
   return text.replace(/[&<>"']/g, (c) => escapes[c] ?? c);
 }
 
-/** `code spans` of the descriptions as <code>; everything else escaped. */
+/** One line of text: `code spans` as <code>, everything else escaped. */
+function inline(text: string): string {
+  return esc(text).replace(/`([^`]+)`/g, '<code>$1</code>');
+}
+
+/** Paragraphs (blank-line separated) of `inline` text. */
 function prose(text: string): string {
-  return esc(text)
+  return text
     .split('\n\n')
-    .map((p) => `<p>${p.replace(/`([^`]+)`/g, '<code>$1</code>')}</p>`)
+    .map((p) => `<p>${inline(p)}</p>`)
     .join('');
 }
 
@@ -67,7 +72,7 @@ function operation(method: string, path: string, op: OpenApiOperation): string {
     out += '<table><tr><th>parameter</th><th>in</th><th>schema</th><th></th></tr>';
     for (const p of params) {
       out += `<tr><td><code>${esc(p.name)}</code>${p.required === true ? ' *' : ''}</td><td>${esc(p.in)}</td>`;
-      out += `<td><code>${esc(JSON.stringify(p.schema ?? {}))}</code></td><td>${esc(p.description ?? '')}</td></tr>`;
+      out += `<td><code>${esc(JSON.stringify(p.schema ?? {}))}</code></td><td>${inline(p.description ?? '')}</td></tr>`;
     }
     out += '</table>';
   }
@@ -76,7 +81,7 @@ function operation(method: string, path: string, op: OpenApiOperation): string {
   out += '<h4>Responses</h4>';
   for (const [status, r] of Object.entries(op.responses)) {
     const response = r as { readonly description?: string; readonly content?: Readonly<Record<string, Media>> };
-    out += `<div class="response"><b>${esc(status)}</b> ${esc(response.description ?? '')}${media(response.content)}</div>`;
+    out += `<div class="response"><b>${esc(status)}</b> ${inline(response.description ?? '')}${media(response.content)}</div>`;
   }
   return `${out}</section>`;
 }
@@ -106,7 +111,9 @@ export function renderOpenApiHtml(doc: OpenApiDocument, documentUrl = '/api/open
     nav += `<h4>${esc(tag.name)}</h4>${(toc.get(tag.name) ?? []).join('')}`;
   }
   const security = Object.entries(doc.components.securitySchemes)
-    .map(([name, s]) => `<li><code>${esc(name)}</code>: ${esc((s as { description?: string }).description ?? '')}</li>`)
+    .map(
+      ([name, s]) => `<li><code>${esc(name)}</code>: ${inline((s as { description?: string }).description ?? '')}</li>`,
+    )
     .join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

@@ -107,4 +107,27 @@ describe('OpenAPI document', () => {
     expect(html).not.toMatch(/<script/i);
     expect(html).not.toMatch(/(src|href)="(https?:)?\/\//i);
   });
+
+  it('escapes text from the document and renders `code` spans', () => {
+    const hostile = createOpenApiDocument({
+      serverVersion: '<b>1</b>',
+      paths: [
+        {
+          '/x': {
+            get: {
+              operationId: 'x"><img src=y onerror=alert(1)>',
+              summary: '<script>alert(1)</script>',
+              description: 'uses `a<b>` here',
+              tags: ['Operations'],
+              responses: { '200': { description: '`ok` <i>' } },
+            },
+          },
+        },
+      ],
+    });
+    const html = renderOpenApiHtml(hostile);
+    expect(html).not.toMatch(/<script|<img|<i>|<b>1/);
+    expect(html).toContain('<code>a&lt;b&gt;</code>');
+    expect(html).toContain('<code>ok</code> &lt;i&gt;');
+  });
 });
