@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/load.js';
+import { renderCheckedInDocument } from './checked-in.js';
 import { serveRoutes } from './routes.js';
 import { metricsOnMainPort, serveDocument } from './serve-document.js';
 
@@ -51,5 +54,10 @@ describe('serveDocument', () => {
     const config = loadConfig({ base: { metrics: { enabled: true, port: 9100 } } });
     expect(documented(config)).toEqual(routed(config));
     expect(documented(config)).not.toContain('get /metrics');
+  });
+
+  it('docs/openapi.json is fresh (regenerate with `npm run docs:openapi -w tidings`)', () => {
+    const file = fileURLToPath(new URL('../../../../docs/openapi.json', import.meta.url));
+    expect(readFileSync(file, 'utf8')).toBe(renderCheckedInDocument());
   });
 });
