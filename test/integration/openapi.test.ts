@@ -42,6 +42,7 @@ beforeAll(async () => {
       auth: { keys: [{ alg: 'HS256', secret }] },
       api: { keys: [apiKey] },
       metrics: { enabled: true },
+      admin: { password: 'openapi-admin-password' },
       channels: {
         namespaces: {
           chat: { historySize: 100, historyTtlMs: 600_000, presence: true, allowSubscribeForClient: true },
@@ -317,6 +318,49 @@ describe('OpenAPI document of tidings serve', () => {
       items: false,
     });
     expect(sdkSse.text).toContain('"connect"');
+
+    // The admin console: refused without a session, then logged in through every endpoint.
+    expect((await call('GET', '/admin/api/stats')).status).toBe(401);
+    const json = { 'Content-Type': 'application/json' };
+    expect(
+      (await call('POST', '/admin/api/login', { headers: json, body: '{"password": "wrong-password!"}' })).status,
+    ).toBe(401);
+    const login = await fetch(`${server.url}/admin/api/login`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ password: 'openapi-admin-password' }),
+    });
+    problems.push(
+      ...checker.checkResponse(
+        'post',
+        '/admin/api/login',
+        login.status,
+        login.headers.get('content-type'),
+        await login.text(),
+      ),
+    );
+    covered.add('post /admin/api/login');
+    const session = { Cookie: (login.headers.get('set-cookie') ?? '').split(';')[0]! };
+    const admin = { ...session, ...json };
+    await call('GET', '/admin');
+    await call('GET', '/admin/api/session', { headers: session });
+    await call('GET', '/admin/api/stats', { headers: session });
+    await call('GET', '/admin/api/channels', { headers: session });
+    await call('GET', '/admin/api/channel', { url: '/admin/api/channel?channel=chat:lobby', headers: session });
+    expect((await call('GET', '/admin/api/channel', { url: '/admin/api/channel', headers: session })).status).toBe(400);
+    const adminPublish = JSON.stringify(exampleOf('/admin/api/publish'));
+    expect((await call('POST', '/admin/api/publish', { headers: admin, body: adminPublish })).status).toBe(200);
+    expect((await call('POST', '/admin/api/publish', { headers: session, body: adminPublish })).status).toBe(403);
+    await call('POST', '/admin/api/disconnect', {
+      headers: admin,
+      body: JSON.stringify(exampleOf('/admin/api/disconnect')),
+    });
+    await call('GET', '/admin/api/tail', {
+      url: '/admin/api/tail?channel=chat:lobby',
+      headers: session,
+      until: (t) => t.includes('connected'),
+    });
+    await call('POST', '/admin/api/logout', { headers: admin, body: '{}' });
 
     // WebSocket: a plain GET is not an upgrade; a real client upgrades.
     expect((await call('GET', '/connection/websocket')).status).toBe(404);

@@ -25,6 +25,8 @@ export interface RoutesOptions {
   readonly logger: Logger;
   /** Engine type ("memory", "redis", "nats") reported by /healthz and /readyz. */
   readonly engine?: string;
+  /** The admin console at `/admin` (page and `/admin/api/*`); resolves true when it answered. */
+  readonly admin?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
   /** `GET /metrics` when metrics are served on the main port; resolves true when it answered. */
   readonly metrics?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
   /** `GET /api/openapi.json` (the document as JSON text) and `GET /api/docs` (its HTML page), served without an API key. */
@@ -118,6 +120,7 @@ export function createRoutes(options: RoutesOptions): (req: IncomingMessage, res
         ? sendOpenApi(res, 'json', options.openApi.json)
         : sendOpenApi(res, 'html', options.openApi.html);
     }
+    if (options.admin !== undefined && (await options.admin(req, res))) return;
     if (path === apiPrefix || path.startsWith(`${apiPrefix}/`)) {
       if (api === undefined) return sendError(res, 401, 'the server API is disabled: configure api.keys');
       if (await api(req, res)) return;

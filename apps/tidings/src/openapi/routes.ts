@@ -1,6 +1,7 @@
 import { apiMethods } from '@tidings/server';
 import type { TidingsConfig } from '../config/schema.js';
 import { metricsPath } from '../metrics/metrics-route.js';
+import { adminApiPrefix, adminEndpoints } from './admin-paths.js';
 
 /** Liveness. */
 export const healthPath = '/healthz';
@@ -36,6 +37,10 @@ export function serveRoutes(config: TidingsConfig, options: { readonly metricsOn
   ];
   if (options.metricsOnMainPort) routes.push({ method: 'get', path: metricsPath });
   routes.push({ method: 'get', path: openApiPath }, { method: 'get', path: docsPath });
+  // The admin console is always routed (it answers 404 admin_disabled while off).
+  routes.push({ method: 'get', path: '/admin' });
+  for (const [name, method] of Object.entries(adminEndpoints))
+    routes.push({ method, path: `${adminApiPrefix}/${name}` });
   for (const method of apiMethods) routes.push({ method: 'post', path: `${apiPrefix}/${method}` });
   routes.push({ method: 'get', path: `${apiPrefix}/history/stream` });
   if (config.emulation.enabled) {

@@ -1,5 +1,13 @@
-import { createOpenApiDocument, type OpenApiDocument, serverApiPaths, streamPaths } from '@tidings/server';
+import {
+  createOpenApiDocument,
+  jsonSchemaOf,
+  type OpenApiDocument,
+  serverApiPaths,
+  streamPaths,
+} from '@tidings/server';
+import { adminCookie } from '../admin/admin-auth.js';
 import type { TidingsConfig } from '../config/schema.js';
+import { adminErrorSchema, adminPaths } from './admin-paths.js';
 import { appPaths } from './app-paths.js';
 import { apiPrefix } from './routes.js';
 
@@ -48,6 +56,13 @@ export function serveDocument(config: TidingsConfig, serverVersion: string): Ope
       serverApiPaths(apiPrefix),
       streams,
       websockets as OpenApiDocument['paths'],
+      adminPaths(),
     ],
+    schemas: { AdminError: jsonSchemaOf(adminErrorSchema, 'output') },
+    securitySchemes: {
+      adminSession: { type: 'apiKey', in: 'cookie', name: adminCookie, description: 'set by `POST /admin/api/login`' },
+      adminToken: { type: 'http', scheme: 'bearer', description: '`Authorization: Bearer <admin.token>`' },
+    },
+    tags: [{ name: 'Admin console', description: 'The admin console and its JSON API. See docs/admin.md.' }],
   });
 }

@@ -1,6 +1,6 @@
 import { interfaceVersions } from '../api/versions.js';
 import { sharedSchemas } from './api-paths.js';
-import type { OpenApiDocument, OpenApiPaths } from './openapi-types.js';
+import type { JsonSchema, OpenApiDocument, OpenApiPaths } from './openapi-types.js';
 
 /** Options of `createOpenApiDocument`. */
 export interface OpenApiDocumentOptions {
@@ -8,6 +8,10 @@ export interface OpenApiDocumentOptions {
   readonly serverVersion: string;
   /** Path groups, e.g. `serverApiPaths()`, `streamPaths(...)` and the app's own endpoints. A later group may not redefine a path. */
   readonly paths: readonly OpenApiPaths[];
+  /** More `components.schemas`, `components.securitySchemes` and tags the app's paths use. */
+  readonly schemas?: Readonly<Record<string, JsonSchema>>;
+  readonly securitySchemes?: Readonly<Record<string, unknown>>;
+  readonly tags?: readonly { readonly name: string; readonly description: string }[];
 }
 
 const tags = [
@@ -39,13 +43,15 @@ export function createOpenApiDocument(options: OpenApiDocumentOptions): OpenApiD
       description:
         `Every HTTP endpoint of this Tidings server (version ${options.serverVersion}), generated from the zod ` +
         'schemas its handlers validate with. Errors are `{"error": {"code", "message"}}` with the codes of docs/errors.md. ' +
-        'Compatibility policy: docs/versioning.md.',
+        'The gRPC, Connect and gRPC-Web API on the same port (`/tidings.api.v1.ApiService/*`, reflection) is described ' +
+        'by its .proto (packages/connect/proto), not here. Compatibility policy: docs/versioning.md.',
     },
-    tags,
+    tags: [...tags, ...(options.tags ?? [])],
     paths,
     components: {
-      schemas: sharedSchemas,
+      schemas: { ...sharedSchemas, ...options.schemas },
       securitySchemes: {
+        ...options.securitySchemes,
         apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'a key of api.keys' },
         apiKeyAuthorization: {
           type: 'apiKey',

@@ -35,6 +35,7 @@ const oneWayParameters = [
   queryParameter('channel', oneWayQuerySchema.shape.channel),
   queryParameter('cursor', oneWayQuerySchema.shape.cursor),
   queryParameter('since', oneWayQuerySchema.shape.since),
+  queryParameter('maxRate', oneWayQuerySchema.shape.maxRate),
   headerParameter('Last-Event-ID', 'resume position (a cursor); wins over `?cursor=` and `?since=`'),
 ];
 

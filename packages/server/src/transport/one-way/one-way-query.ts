@@ -21,7 +21,17 @@ export const oneWayQuerySchema = z.object({
     .string()
     .optional()
     .meta({ description: '`<epoch>.<offset>`: resume one channel after this position', examples: ['_-WQlu50.4'] }),
+  maxRate: z
+    .string()
+    .optional()
+    .meta({
+      description: "updates a second per key on every channel, in (0, 1000], within each namespace's cap",
+      examples: ['5'],
+    }),
 });
+
+/** The value of `?maxRate=` once read as a number (checked after the resume position, as before). */
+export const maxRateValueSchema = z.number().gt(0).max(1000);
 
 /** What `oneWayQuerySchema` yields. */
 export type OneWayQuery = z.output<typeof oneWayQuerySchema>;
@@ -33,7 +43,7 @@ export function readOneWayQuery(query: URLSearchParams): z.ZodSafeParseResult<On
     return v === null || v === '' ? undefined : v;
   };
   const raw: Record<string, unknown> = { channel: query.getAll('channel') };
-  for (const name of ['token', 'cursor', 'since'] as const) {
+  for (const name of ['token', 'cursor', 'since', 'maxRate'] as const) {
     const v = value(name);
     if (v !== undefined) raw[name] = v;
   }

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { decodeCursor, isTidingsError, parsePosition, type StreamPosition } from '@tidings/protocol';
-import { readOneWayQuery } from './one-way-query.js';
+import { maxRateValueSchema, readOneWayQuery } from './one-way-query.js';
 
 /** Default name of the cookie that may carry a connection token. */
 export const defaultTokenCookie = 'tidings_token';
@@ -13,6 +13,8 @@ export interface OneWayRequest {
   readonly token: string | undefined;
   /** Positions to resume from: `Last-Event-ID`, else `?cursor=`, else `?since=` (one channel). */
   readonly resume: Readonly<Record<string, StreamPosition>>;
+  /** `?maxRate=`: updates a second per key on every channel (within each namespace's cap). */
+  readonly maxRate?: number;
 }
 
 /** A request refused before any stream starts: answered with `status` and `{ error: { code, message } }`. */
@@ -63,7 +65,12 @@ export function parseOneWayRequest(req: IncomingMessage, tokenCookie = defaultTo
     if (isTidingsError(error)) throw new OneWayRequestError(400, badRequest, error.message);
     throw error;
   }
-  return { channels, token, resume };
+  if (query.maxRate === undefined) return { channels, token, resume };
+  const maxRate = maxRateValueSchema.safeParse(Number(query.maxRate));
+  if (!maxRate.success) {
+    throw new OneWayRequestError(400, badRequest, 'maxRate must be a number of updates a second in (0, 1000]');
+  }
+  return { channels, token, resume, maxRate: maxRate.data };
 }
 
 function nonEmpty(value: string | null | undefined): string | undefined {
