@@ -7,6 +7,7 @@ import { createMemoryEngine } from '../broker/memory/memory-engine.js';
 import type { Broker } from '../broker/types.js';
 import { createNode, type TidingsNode } from '../core/node.js';
 import { createApiHandler } from './api-handler.js';
+import { interfaceVersions } from './versions.js';
 
 const apiKey = 'test-api-key-0123456789';
 
@@ -170,6 +171,20 @@ describe('server API: publish', () => {
       result: { publications: unknown[] };
     };
     expect(after.result.publications).toHaveLength(2);
+  });
+
+  it('info reports the server version and the interface versions', async () => {
+    const h = await start();
+    const body = (await (await h.call('info', {})).json()) as {
+      result: { nodes: { version: string }[]; versions: Record<string, string> };
+    };
+    expect(body.result.versions).toEqual({
+      server: body.result.nodes[0]!.version,
+      http_api: interfaceVersions.httpApi,
+      client_protocol: 'centrifuge-v2',
+      protobuf_api: 'tidings.api.v1',
+      one_way_streams: interfaceVersions.oneWayStreams,
+    });
   });
 
   it('answers protocol errors with 200 and a Centrifugo error object', async () => {
