@@ -6,9 +6,7 @@ const request = (url: string, headers: Record<string, string> = {}) => ({ url, h
 
 describe('parseOneWayRequest (query read through oneWayQuerySchema)', () => {
   it('reads channels (deduplicated), token, since and maxRate; empty values count as absent', () => {
-    const parsed = parseOneWayRequest(
-      request('/s?channel=a&channel=b&channel=a&token=t&maxRate=2.5&cursor='),
-    );
+    const parsed = parseOneWayRequest(request('/s?channel=a&channel=b&channel=a&token=t&maxRate=2.5&cursor='));
     expect(parsed).toEqual({ channels: ['a', 'b'], token: 't', resume: {}, maxRate: 2.5 });
     const one = parseOneWayRequest(request('/s?channel=a&since=e.3&maxRate='));
     expect(one).toEqual({ channels: ['a'], token: undefined, resume: { a: { epoch: 'e', offset: 3 } } });
