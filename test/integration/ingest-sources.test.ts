@@ -248,6 +248,34 @@ describe('nats jetstream', () => {
     expect(dead?.json()).toEqual({ id: 'refused' });
   });
 
+  it('terminates an unmapped message whose dead-letter subject no stream captures, and goes on', async () => {
+    const base = unique('ingest.jsdl').replaceAll('-', '_');
+    const { stream, js, jsm } = await withStream([`${base}.>`]);
+    await js.publish(`${base}.a`, json({ id: 'unmapped' }));
+    await js.publish(`${base}.a`, json({ id: 'behind', room: 'after-dl' }));
+    const logger = recordingLogger();
+    const source = track(
+      createJetStreamSource({
+        servers,
+        stream,
+        durable: 'tidings',
+        channel: 'feed:{data.room}',
+        deadLetterSubject: `nowhere-${tag}.dead`,
+        publisher: node,
+        logger,
+      }),
+    );
+    await source.start();
+    await until(() => source.stats.published === 1, 5000, 'the message behind published');
+    expect(await historyIds(node, 'feed:after-dl')).toEqual(['behind']);
+    expect(logger.warnings.some((w) => w.msg === 'ingest: dead-letter publish failed; message terminated')).toBe(true);
+    await until(
+      async () => (await jsm.consumers.info(stream, 'tidings')).num_ack_pending === 0,
+      5000,
+      'nothing pending',
+    );
+  });
+
   it('a message left unacked by a consumer that stopped is redelivered after ackWait and published once', async () => {
     const base = unique('ingest.jsr').replaceAll('-', '_');
     const { stream, js, jsm } = await withStream([`${base}.>`]);

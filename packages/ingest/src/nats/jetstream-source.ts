@@ -72,7 +72,19 @@ export function createJetStreamSource(options: JetStreamSourceOptions): JetStrea
         if (outcome.kind === 'unmapped') {
           if (onUnmapped === 'dead-letter') {
             const target = deadLetter.replaceAll('{subject}', m.subject);
-            await js.publish(target, m.data, { msgID: `dead:${stream}:${m.seq}` });
+            try {
+              await js.publish(target, m.data, { msgID: `dead:${stream}:${m.seq}` });
+            } catch (error) {
+              // No stream captures the dead-letter subject (or JetStream refused it): retrying would
+              // block every message behind this one, so the message is terminated and logged.
+              logger.error(
+                { source: name, seq: m.seq, reason: outcome.reason, deadLetter: target, err: String(error) },
+                'ingest: dead-letter publish failed; message terminated',
+              );
+              // No reason text: servers before 2.10.4 ignore "+TERM <reason>" and keep the message pending.
+              m.term();
+              return;
+            }
             logger.warn(
               { source: name, seq: m.seq, reason: outcome.reason, deadLetter: target },
               'ingest: message dead-lettered',
