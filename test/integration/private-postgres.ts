@@ -2,13 +2,24 @@
 // initdb in a temp folder, a free port, its socket in that folder. When the tests run as root,
 // the server runs as the `postgres` user (initdb refuses root).
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 
 const asRoot = userInfo().uid === 0;
 
-function pg(tool: string, args: string[]): void {
+/** `tool` from PATH, else from the newest Debian server package (/usr/lib/postgresql/<v>/bin keeps them off PATH). */
+function pgTool(tool: string): string {
+  const onPath = (process.env.PATH ?? '').split(':').some((dir) => dir !== '' && existsSync(join(dir, tool)));
+  if (onPath) return tool;
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
+  for (const v of versions) if (existsSync(join(root, v, 'bin', tool))) return join(root, v, 'bin', tool);
+  throw new Error(`${tool} not found: install the postgresql server package (scripts/setup.sh does)`);
+}
+
+function pg(name: string, args: string[]): void {
+  const tool = pgTool(name);
   const command = asRoot ? 'runuser' : tool;
   const argv = asRoot ? ['-u', 'postgres', '--', tool, ...args] : args;
   execFileSync(command, argv, { stdio: 'pipe', timeout: 60_000 });
