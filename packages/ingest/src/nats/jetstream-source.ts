@@ -1,4 +1,11 @@
-import { AckPolicy, DeliverPolicy, type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  type JetStreamClient,
+  type JsMsg,
+  jetstream,
+  jetstreamManager,
+} from '@nats-io/jetstream';
 import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
 import { compileChannelRule } from '../channel-rule.js';
 import { deliver, emptyStats, pause } from '../deliver.js';
@@ -59,8 +66,7 @@ export function createJetStreamSource(options: JetStreamSourceOptions): JetStrea
   let messages: { stop(): void; close(): Promise<unknown> } | undefined;
   let loop: Promise<void> | undefined;
 
-  const handle = async (m: JsMsg) => {
-    const js = jetstream(nc as NatsConnection);
+  const handle = async (js: JetStreamClient, m: JsMsg) => {
     for (;;) {
       try {
         const outcome = await deliver(
@@ -107,12 +113,13 @@ export function createJetStreamSource(options: JetStreamSourceOptions): JetStrea
   const run = async () => {
     while (!stopping.signal.aborted) {
       try {
-        const consumer = await jetstream(nc as NatsConnection).consumers.get(stream, durable);
+        const js = jetstream(nc as NatsConnection);
+        const consumer = await js.consumers.get(stream, durable);
         const iter = await consumer.consume({ max_messages: options.maxMessages ?? 100 });
         messages = iter;
         for await (const m of iter) {
           if (stopping.signal.aborted) break;
-          await handle(m);
+          await handle(js, m);
         }
       } catch (error) {
         if (stopping.signal.aborted) break;
