@@ -141,6 +141,34 @@ describe('redis streams', () => {
     await until(async () => (await redis.xPending(dropStream, 'tidings')).pending === 0, 5000, 'acked');
   });
 
+  it('a consumer restarted under the same name re-reads its own pending entries at once', async () => {
+    const stream = unique('ingest-rs-own');
+    cleanupKeys(stream);
+    const down = flakyPublisher(node);
+    const options = {
+      url: 'redis://127.0.0.1:6379',
+      streams: [stream],
+      group: 'tidings',
+      consumer: 'stable-name',
+      startId: '0',
+      channel: 'feed:own-{field.k}',
+      blockMs: 100,
+      retryDelayMs: 50,
+      claimIdleMs: 600_000,
+      logger: recordingLogger(),
+    };
+    for (let i = 0; i < 5; i++) await redis.xAdd(stream, '*', { k: stream, data: json({ id: `o${i}` }) });
+    const first = createRedisStreamsSource({ ...options, publisher: down.publisher });
+    await first.start();
+    await until(() => down.state.attempts >= 2, 5000, 'first run tried');
+    await first.close();
+    expect((await redis.xPending(stream, 'tidings')).pending).toBe(5);
+    const again = track(createRedisStreamsSource({ ...options, publisher: node }));
+    await again.start();
+    await until(async () => (await historyIds(node, `feed:own-${stream}`)).length === 5, 5000, 'own pending re-read');
+    expect(await historyIds(node, `feed:own-${stream}`)).toEqual(['o0', 'o1', 'o2', 'o3', 'o4']);
+  });
+
   it('keeps entries pending while the engine is down, and another consumer claims them once idle (XAUTOCLAIM)', async () => {
     const stream = unique('ingest-rs-claim');
     cleanupKeys(stream);
