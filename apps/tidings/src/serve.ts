@@ -91,8 +91,8 @@ export interface RunningServer {
    */
   close(): Promise<void>;
   /**
-   * Re-reads the TLS certificate and key (`http.tls`) for new connections without dropping open
-   * ones; `tidings serve` calls it on SIGHUP. A no-op without TLS.
+   * Re-reads the TLS certificates and keys (`http.tls`, `mqtt.tls`) for new connections without
+   * dropping open ones; `tidings serve` calls it on SIGHUP. A no-op without TLS.
    * @throws TidingsError `TIDINGS_ERR_CONFIG` when the files cannot be read or do not match.
    */
   reloadTls(): void;
@@ -422,6 +422,17 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
       closing ??= close();
       return closing;
     },
-    reloadTls: () => listener.reloadTls(),
+    reloadTls: () => {
+      // Both listeners get their new pair even when the other's is bad; the first error is thrown.
+      let failure: unknown;
+      for (const reload of [() => listener.reloadTls(), () => mqtt?.reloadTls()]) {
+        try {
+          reload();
+        } catch (error) {
+          failure ??= error;
+        }
+      }
+      if (failure !== undefined) throw failure;
+    },
   };
 }
