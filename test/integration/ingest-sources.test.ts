@@ -108,12 +108,15 @@ describe('redis streams', () => {
       }),
     );
     await redis.xAdd(stream, '*', { data: json({ id: 'no-device' }) });
+    await redis.xAdd(stream, '*', { device: 'x', payload: 'not in the data field' });
     await redis.xAdd(stream, '*', { device: 'x', data: json({ id: 'ok' }) });
     await source.start();
-    await until(async () => source.stats.published === 1 && source.stats.unmapped === 1, 5000, 'both handled');
+    await until(async () => source.stats.published === 1 && source.stats.unmapped === 2, 5000, 'all handled');
     const dead = await redis.xRange(`${stream}:dead`, '-', '+');
-    expect(dead).toHaveLength(1);
-    expect(dead[0]?.message.error).toBe('{field.device} is empty or missing');
+    expect(dead.map((d) => d.message.error)).toEqual([
+      '{field.device} is empty or missing',
+      'entry has no "data" field',
+    ]);
     expect(dead[0]?.message.data).toBe(json({ id: 'no-device' }));
     expect((await redis.xPending(stream, 'tidings')).pending).toBe(0);
     expect(logger.warnings.some((w) => w.msg === 'ingest: entry dead-lettered')).toBe(true);
@@ -141,7 +144,7 @@ describe('redis streams', () => {
     await until(async () => (await redis.xPending(dropStream, 'tidings')).pending === 0, 5000, 'acked');
   });
 
-  it('a consumer restarted under the same name re-reads its own pending entries at once', async () => {
+  it('a consumer restarted under the same name re-reads its own pending entries at once (a deleted one is acked)', async () => {
     const stream = unique('ingest-rs-own');
     cleanupKeys(stream);
     const down = flakyPublisher(node);
@@ -163,10 +166,14 @@ describe('redis streams', () => {
     await until(() => down.state.attempts >= 2, 5000, 'first run tried');
     await first.close();
     expect((await redis.xPending(stream, 'tidings')).pending).toBe(5);
+    // An entry deleted while pending comes back without fields: acked, nothing published.
+    const [gone] = await redis.xRange(stream, '-', '+', { COUNT: 1 });
+    await redis.xDel(stream, gone?.id ?? '');
     const again = track(createRedisStreamsSource({ ...options, publisher: node }));
     await again.start();
-    await until(async () => (await historyIds(node, `feed:own-${stream}`)).length === 5, 5000, 'own pending re-read');
-    expect(await historyIds(node, `feed:own-${stream}`)).toEqual(['o0', 'o1', 'o2', 'o3', 'o4']);
+    await until(async () => (await historyIds(node, `feed:own-${stream}`)).length === 4, 5000, 'own pending re-read');
+    expect(await historyIds(node, `feed:own-${stream}`)).toEqual(['o1', 'o2', 'o3', 'o4']);
+    await until(async () => (await redis.xPending(stream, 'tidings')).pending === 0, 5000, 'all acked');
   });
 
   it('keeps entries pending while the engine is down, and another consumer claims them once idle (XAUTOCLAIM)', async () => {
