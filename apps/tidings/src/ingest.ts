@@ -38,6 +38,7 @@ export function planIngest(config: TidingsConfig, publisher: IngestPublisher, lo
         pollIntervalMs: outbox.pollIntervalMs,
         retryDelayMs: outbox.retryDelayMs,
         maxConnections: outbox.maxConnections,
+        ordered: outbox.ordered,
         publisher,
         logger,
       }),
