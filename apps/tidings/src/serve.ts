@@ -32,6 +32,7 @@ import { loadAdminAssets } from './admin/admin-static.js';
 import { AdminTail } from './admin/admin-tail.js';
 import type { Canary } from './canary/canary.js';
 import { createCanaryIdentity, startCanary } from './canary/start-canary.js';
+import { workerSlotEnv } from './cluster/messages.js';
 import type { TidingsConfig } from './config/schema.js';
 import {
   toAuthenticatorOptions,
@@ -41,6 +42,7 @@ import {
   toRedisEngineOptions,
 } from './config/to-library.js';
 import { renderDashboard } from './dashboard.js';
+import { liveTickerRoute, startTickerFeed } from './examples/live-ticker.js';
 import { createGrpcRoute } from './grpc-mount.js';
 import { createHttpListener } from './http-listener.js';
 import { createRoutes } from './http-routes.js';
@@ -264,7 +266,14 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
   });
 
   const grpc = createGrpcRoute(config, node, backendStreams);
+  // The development profile also serves examples/live-ticker with a demo price feed; with
+  // `--workers`, only the first worker runs the feed (one publisher, as a backend would be).
+  const development = options.profile === 'development';
+  const ticker = development ? liveTickerRoute(logger) : undefined;
+  const stopTickerFeed =
+    development && (process.env[workerSlotEnv] ?? '0') === '0' ? startTickerFeed(node, logger) : undefined;
   const streams = [
+    ...(ticker === undefined ? [] : [ticker]),
     // The Connect / gRPC / gRPC-Web server API: only paths `/<package>.<Service>/<Method>`.
     ...(grpc === undefined ? [] : [grpc]),
     // First: it claims the SDK's `GET <ssePath>?cf_connect=` before the one-way SSE endpoint sees it.
@@ -391,6 +400,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     const deadline = Date.now() + config.http.shutdownTimeoutMs;
     canary?.stop();
     sampler?.stop();
+    stopTickerFeed?.();
     const serverClosed = listener.close();
     listener.closeIdle();
     // Sources stop before the node: a message in delivery is stored and acked, or left unacked.
