@@ -36,6 +36,7 @@ export {
   splitDisconnectKey,
   type TransportFigures,
 } from './observability/metrics-recorder.js';
+export type { NodeSpanName, SpanAttributes, TraceHooks } from './observability/tracing.js';
 export * from './proxy/index.js';
 export * from './transport/emulation/index.js';
 export * from './transport/http-stream/index.js';

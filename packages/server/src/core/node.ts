@@ -23,6 +23,7 @@ import type {
 import { type Clock, systemClock } from '../internal/clock.js';
 import { type Logger, silentLogger } from '../observability/logger.js';
 import type { EngineOperation, MetricsSink } from '../observability/metrics.js';
+import type { TraceHooks } from '../observability/tracing.js';
 import type { SessionContext, Transport } from '../transport/types.js';
 import { ChannelRules, type ChannelsOptions, reservedNamespace } from './channel-options.js';
 import { FlushMeter } from './flush-meter.js';
@@ -57,6 +58,11 @@ export interface NodeOptions {
    * trips (see `MetricsSink`). Absent (default): nothing is measured.
    */
   readonly metrics?: MetricsSink;
+  /**
+   * Where the node opens trace spans: engine publish and fan-out (see `TraceHooks`). Absent
+   * (default): no tracing. Publications of the reserved namespace (the canary) are not traced.
+   */
+  readonly tracing?: TraceHooks;
   /**
    * How often the node announces itself to the other nodes on its engine (for `nodes()` and
    * `/api/info`); a node unheard for three intervals is dropped. Default 5000.
@@ -120,6 +126,7 @@ export class TidingsNode {
   readonly #logger: Logger;
   readonly #clock: Clock;
   readonly #metrics: MetricsSink | undefined;
+  readonly #tracing: TraceHooks | undefined;
   readonly #registry: NodeRegistry;
   // False until the broker confirmed the announcements channel; retried with every announcement.
   #hearingNodes = false;
@@ -137,6 +144,7 @@ export class TidingsNode {
     this.#clock = options.clock ?? systemClock;
     this.#idempotencyWindowMs = options.idempotencyWindowMs ?? 5 * 60_000;
     this.#metrics = options.metrics;
+    this.#tracing = options.tracing;
     const meter = options.metrics === undefined ? undefined : new FlushMeter(options.metrics, this.#clock);
     const client = resolveClientOptions(options.client);
     const announceIntervalMs = options.announceIntervalMs ?? 5_000;
@@ -187,9 +195,24 @@ export class TidingsNode {
     if (this.#state !== 'new') throw new TidingsError(TidingsErrorCode.State, 'node.start() was already called');
     const hub = this.#hub;
     const registry = this.#registry;
+    const tracing = this.#tracing;
     await this.#broker.start({
-      onPublication: (channel, pub, epoch) =>
-        channel === nodesChannel ? registry.received(pub.data) : hub.broadcastPublication(channel, pub, epoch),
+      // The handler is chosen once: without tracing the fan-out pays no per-publication check.
+      onPublication:
+        tracing === undefined
+          ? (channel, pub, epoch) =>
+              channel === nodesChannel ? registry.received(pub.data) : hub.broadcastPublication(channel, pub, epoch)
+          : (channel, pub, epoch) => {
+              if (channel === nodesChannel) registry.received(pub.data);
+              else if (channel.startsWith(reservedPrefix)) hub.broadcastPublication(channel, pub, epoch);
+              else {
+                tracing.spanSync(
+                  'tidings.fanout',
+                  { 'messaging.destination.name': channel, 'tidings.offset': pub.offset },
+                  () => hub.broadcastPublication(channel, pub, epoch),
+                );
+              }
+            },
       onJoin: (channel, info) => hub.broadcastJoin(channel, info),
       onLeave: (channel, info) => hub.broadcastLeave(channel, info),
       onDiscontinuity: (channels) => void this.#checkPositions(channels),
@@ -222,20 +245,30 @@ export class TidingsNode {
     if (namespace === reservedNamespace && options.source !== 'canary') throw clientError(ErrorCode.PermissionDenied);
     this.#assertRunning();
     try {
-      const result = await this.#timed('publish', () =>
-        this.#broker.publish(channel, data, {
-          history: {
-            size: options.skipHistory ? 0 : ns.historySize,
-            ttlMs: options.skipHistory ? 0 : ns.historyTtlMs,
-            metaTtlMs: ns.historyMetaTtlMs,
-          },
-          ...(options.info !== undefined ? { info: options.info } : {}),
-          ...(options.tags !== undefined ? { tags: options.tags } : {}),
-          ...(options.idempotencyKey !== undefined
-            ? { idempotencyKey: options.idempotencyKey, idempotencyWindowMs: this.#idempotencyWindowMs }
-            : {}),
-        }),
-      );
+      const tracing = namespace === reservedNamespace ? undefined : this.#tracing;
+      const append = () =>
+        this.#timed('publish', () =>
+          this.#broker.publish(channel, data, {
+            history: {
+              size: options.skipHistory ? 0 : ns.historySize,
+              ttlMs: options.skipHistory ? 0 : ns.historyTtlMs,
+              metaTtlMs: ns.historyMetaTtlMs,
+            },
+            ...(options.info !== undefined ? { info: options.info } : {}),
+            ...(options.tags !== undefined ? { tags: options.tags } : {}),
+            ...(options.idempotencyKey !== undefined
+              ? { idempotencyKey: options.idempotencyKey, idempotencyWindowMs: this.#idempotencyWindowMs }
+              : {}),
+          }),
+        );
+      const result =
+        tracing === undefined
+          ? await append()
+          : await tracing.span(
+              'tidings.engine.publish',
+              { 'messaging.destination.name': channel, 'tidings.source': options.source ?? 'api' },
+              append,
+            );
       if (result.suppressed !== true) this.#metrics?.published(options.source ?? 'api');
       return result;
     } catch (error) {
@@ -469,6 +502,8 @@ export class TidingsNode {
 export function createNode(options: NodeOptions): TidingsNode {
   return new TidingsNode(options);
 }
+
+const reservedPrefix = `${reservedNamespace}:`;
 
 function asUnavailable(error: unknown): Error {
   if (isTidingsError(error)) return error;
