@@ -72,6 +72,11 @@ export class NatsNames {
     return `${this.prefix}.e.${token(channel)}`;
   }
 
+  /** The core NATS subject on which nodes exchange their rate-limit counts (`NatsRateCounter`). */
+  get rateCounts(): string {
+    return `${this.prefix}.rl`;
+  }
+
   /** The presence subject of one client in one channel (one message kept per subject). */
   presence(channel: string, clientId: string): string {
     return `${this.prefix}.p.${token(channel)}.${token(clientId)}`;

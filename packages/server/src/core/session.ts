@@ -353,7 +353,7 @@ export class Session implements HubSession, OverflowListener {
       return { unsubscribe: {} };
     }
     if (command.publish !== undefined) {
-      await this.#subs.publish(command.publish.channel, command.publish.data);
+      await this.#subs.publish(command.publish.channel, command.publish.data, command.publish.idempotencyKey);
       return { publish: {} };
     }
     if (command.history !== undefined) return { history: await this.#subs.history(command.history) };

@@ -245,7 +245,15 @@ export class SubscriptionManager {
     }
   }
 
-  async publish(channel: string, data: Uint8Array): Promise<void> {
+  /**
+   * A client publish. With `idempotencyKey` (at most 256 characters, else 107; empty is "not set") it goes through the
+   * engine's idempotency dedupe (as the HTTP API's keys do), scoped to the user: the key becomes
+   * `client:<user>:<key>`, so it never meets an API key or another user's key.
+   */
+  async publish(channel: string, data: Uint8Array, idempotencyKey?: string): Promise<void> {
+    if (idempotencyKey !== undefined && idempotencyKey.length > 256) {
+      throw clientError(ErrorCode.BadRequest, 'idempotency_key: expected 1 to 256 characters');
+    }
     const { options } = this.#node.rules.resolve(channel);
     const hooked = await this.#node.hooks.onPublish?.({ ...this.#session.hookClient(), channel, data });
     if (hooked === undefined) {
@@ -258,6 +266,9 @@ export class SubscriptionManager {
       info: this.#infoFor(channel),
       source: 'client',
       ...(hooked?.skipHistory === true ? { skipHistory: true } : {}),
+      ...(idempotencyKey === undefined
+        ? {}
+        : { idempotencyKey: `client:${this.#session.clientInfo.user}:${idempotencyKey}` }),
     });
   }
 
