@@ -8,10 +8,15 @@
 // drift on a shared machine hits every side alike. Prints the median publications/s of each side
 // and the ratios to off.
 //
+// With `--baseline <checkout>` (a built checkout of another commit, e.g. the one before tracing)
+// a fourth side runs that checkout's @tidings/server with no tracing, to show that tracing off
+// costs nothing against it.
+//
 // Usage: npm run build && node bench/tracing-cost.mjs [--rounds N] [--deliveries N] [--subscribers a,b]
+//          [--baseline /path/to/checkout]
 import { performance } from 'node:perf_hooks';
 import { jsonCodec } from '@tidings/protocol';
-import { createJwtAuthenticator, createMemoryEngine, createNode, silentLogger } from '@tidings/server';
+import * as server from '@tidings/server';
 import { configSchema } from '../apps/tidings/dist/config/schema.js';
 import { createTracing } from '../apps/tidings/dist/tracing/otel-tracing.js';
 
@@ -24,6 +29,9 @@ const targetDeliveries = Number(arg('--deliveries', '200000'));
 const minMessages = Number(arg('--min-messages', '200'));
 const sizes = arg('--subscribers', '1,100,10000').split(',').map(Number);
 const payload = new TextEncoder().encode(JSON.stringify({ price: 123.45, symbol: 'AAPL', pad: 'x'.repeat(60) }));
+const baselineDir = arg('--baseline', undefined);
+const baseline = baselineDir === undefined ? undefined : await import(`${baselineDir}/packages/server/dist/index.js`);
+const { silentLogger } = server;
 const turn = () => new Promise((r) => setImmediate(r));
 
 class NullTransport {
@@ -58,7 +66,8 @@ class DroppingExporter {
   }
 }
 
-async function run(n, sampleRatio) {
+async function run(n, sampleRatio, lib = server) {
+  const { createJwtAuthenticator, createMemoryEngine, createNode } = lib;
   const engine = createMemoryEngine();
   const exporter = new DroppingExporter();
   const tracing =
@@ -111,24 +120,27 @@ console.log(
   `tracing cost on publish → fan-out, ${rounds} interleaved rounds, ~${fmt(targetDeliveries)} deliveries each\n`,
 );
 console.log(
-  '| subscribers | off publications/s (median) | on, all sampled | on/off | on, 10% sampled | 10%/off | off deliveries/s | spans exported (all sampled) |',
+  `| subscribers | off publications/s (median) | on, all sampled | on/off | on, 10% sampled | 10%/off | off deliveries/s | spans exported (all sampled) |${baseline === undefined ? '' : ' baseline build, no tracing | off/baseline |'}`,
 );
-console.log('|---:|---:|---:|---:|---:|---:|---:|---:|');
-const sides = [undefined, 1, 0.1];
+console.log(`|---:|---:|---:|---:|---:|---:|---:|---:|${baseline === undefined ? '' : '---:|---:|'}`);
+const sides = baseline === undefined ? [undefined, 1, 0.1] : [undefined, 1, 0.1, 'baseline'];
 for (const n of sizes) {
   const results = sides.map(() => []);
   let exported = 0;
+  // One discarded run of every side first: JIT warm-up must not land on one side.
+  for (const side of sides) await (side === 'baseline' ? run(n, undefined, baseline) : run(n, side));
   for (let r = 0; r < rounds; r++) {
     // Rotate which side goes first so warm-up and drift do not favour one.
     for (let k = 0; k < sides.length; k++) {
       const side = (k + r) % sides.length;
-      const t = await run(n, sides[side]);
+      const t = sides[side] === 'baseline' ? await run(n, undefined, baseline) : await run(n, sides[side]);
       results[side].push(t.pubs);
       if (side === 1) exported += t.exported;
     }
   }
-  const [off, all, tenth] = results.map(median);
+  const [off, all, tenth, base] = results.map(median);
+  const baseCells = base === undefined ? '' : ` ${fmt(base)} | ${(off / base).toFixed(3)} |`;
   console.log(
-    `| ${fmt(n)} | ${fmt(off)} | ${fmt(all)} | ${(all / off).toFixed(3)} | ${fmt(tenth)} | ${(tenth / off).toFixed(3)} | ${fmt(off * n)} | ${fmt(exported)} |`,
+    `| ${fmt(n)} | ${fmt(off)} | ${fmt(all)} | ${(all / off).toFixed(3)} | ${fmt(tenth)} | ${(tenth / off).toFixed(3)} | ${fmt(off * n)} | ${fmt(exported)} |${baseCells}`,
   );
 }
