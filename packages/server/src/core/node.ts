@@ -25,7 +25,7 @@ import { type Logger, silentLogger } from '../observability/logger.js';
 import type { EngineOperation, MetricsSink } from '../observability/metrics.js';
 import type { TraceHooks } from '../observability/tracing.js';
 import type { SessionContext, Transport } from '../transport/types.js';
-import { ChannelRules, type ChannelsOptions, reservedNamespace } from './channel-options.js';
+import { ChannelRules, type ChannelsOptions, type NamespaceOptions, reservedNamespace } from './channel-options.js';
 import { FlushMeter } from './flush-meter.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import type { TidingsHooks } from './hooks.js';
@@ -245,35 +245,44 @@ export class TidingsNode {
     if (namespace === reservedNamespace && options.source !== 'canary') throw clientError(ErrorCode.PermissionDenied);
     this.#assertRunning();
     try {
-      const tracing = namespace === reservedNamespace ? undefined : this.#tracing;
-      const append = () =>
-        this.#timed('publish', () =>
-          this.#broker.publish(channel, data, {
-            history: {
-              size: options.skipHistory ? 0 : ns.historySize,
-              ttlMs: options.skipHistory ? 0 : ns.historyTtlMs,
-              metaTtlMs: ns.historyMetaTtlMs,
-            },
-            ...(options.info !== undefined ? { info: options.info } : {}),
-            ...(options.tags !== undefined ? { tags: options.tags } : {}),
-            ...(options.idempotencyKey !== undefined
-              ? { idempotencyKey: options.idempotencyKey, idempotencyWindowMs: this.#idempotencyWindowMs }
-              : {}),
-          }),
-        );
+      const tracing = this.#tracing;
+      // Without tracing this is the whole path (no extra closure); the canary is never traced.
       const result =
-        tracing === undefined
-          ? await append()
+        tracing === undefined || namespace === reservedNamespace
+          ? await this.#append(channel, data, ns, options)
           : await tracing.span(
               'tidings.engine.publish',
               { 'messaging.destination.name': channel, 'tidings.source': options.source ?? 'api' },
-              append,
+              () => this.#append(channel, data, ns, options),
             );
       if (result.suppressed !== true) this.#metrics?.published(options.source ?? 'api');
       return result;
     } catch (error) {
       throw asUnavailable(error);
     }
+  }
+
+  /** The engine round trip of `publish`: history append and broadcast, timed when metrics are on. */
+  #append(
+    channel: string,
+    data: Uint8Array,
+    ns: NamespaceOptions,
+    options: NodePublishOptions,
+  ): Promise<BrokerPublishResult> {
+    return this.#timed('publish', () =>
+      this.#broker.publish(channel, data, {
+        history: {
+          size: options.skipHistory ? 0 : ns.historySize,
+          ttlMs: options.skipHistory ? 0 : ns.historyTtlMs,
+          metaTtlMs: ns.historyMetaTtlMs,
+        },
+        ...(options.info !== undefined ? { info: options.info } : {}),
+        ...(options.tags !== undefined ? { tags: options.tags } : {}),
+        ...(options.idempotencyKey !== undefined
+          ? { idempotencyKey: options.idempotencyKey, idempotencyWindowMs: this.#idempotencyWindowMs }
+          : {}),
+      }),
+    );
   }
 
   /**
