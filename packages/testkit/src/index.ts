@@ -60,3 +60,4 @@ export {
   type SupervisedState,
   Supervisor,
 } from './nemesis/supervisor.js';
+export { type PrefixConformanceOptions, runPrefixConformance } from './prefix-conformance.js';

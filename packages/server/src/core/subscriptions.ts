@@ -314,6 +314,25 @@ export class SubscriptionManager {
     if (!allowed) throw clientError(ErrorCode.PermissionDenied);
   }
 
+  /** True when an `onSubscribe` hook decides every subscription. */
+  get hooked(): boolean {
+    return this.#node.hooks.onSubscribe !== undefined;
+  }
+
+  /** The permission rules of `#authorize` that need no token and no hook (see `Session.mayReceiveByPattern`). */
+  allowsWithoutToken(channel: string): boolean {
+    if (this.#node.hooks.onSubscribe !== undefined) return false;
+    let options: NamespaceOptions;
+    try {
+      options = this.#node.rules.resolve(channel).options;
+    } catch {
+      return false;
+    }
+    const limited = options.allowUserLimitedChannels ? userLimitedUsers(channel) : undefined;
+    if (limited !== undefined && !this.#session.anonymous && limited.includes(this.#session.userId)) return true;
+    return this.#session.anonymous ? options.allowSubscribeForAnonymous : options.allowSubscribeForClient;
+  }
+
   async #authorize(channel: string, options: NamespaceOptions, request: SubscribeRequest): Promise<Grant> {
     const { token, data } = request;
     const hooked = await this.#node.hooks.onSubscribe?.({
