@@ -69,6 +69,8 @@ export interface StartServerOptions {
   readonly nodeName?: string;
   /** What `/metrics` answers instead of this process's registry (a `--workers` worker asks the primary). */
   readonly metricsScrape?: () => Promise<string>;
+  /** The canary secret shared by the workers of `--workers`; default a fresh one. */
+  readonly canarySecret?: string;
   /** Environment for the standard `OTEL_*` tracing variables; default `process.env`. */
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
@@ -169,7 +171,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
   const adminTail = new AdminTail();
   // The console charts this node's figures, so it measures when either it or /metrics is on.
   const recorder = config.metrics.enabled || adminAuth.enabled ? new MetricsRecorder() : undefined;
-  const canaryIdentity = createCanaryIdentity(config.canary);
+  const canaryIdentity = createCanaryIdentity(config.canary, options.canarySecret);
   const tracing = createTracing({
     config: config.tracing,
     env: options.env ?? process.env,
