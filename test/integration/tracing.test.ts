@@ -167,4 +167,28 @@ describe('OpenTelemetry tracing', () => {
     expect(fresh.some((s) => s.name === 'tidings.fanout')).toBe(false);
     expect(spans.some((s) => s.traceId === unsampled)).toBe(false);
   });
+
+  it('continues the traceparent of a Connect call through engine publish', async () => {
+    const traceId = '11112222333344445555666677778888';
+    const callerSpan = 'aaaabbbbccccdddd';
+    const res = await fetch(`${server.url}/tidings.api.v1.ApiService/Publish`, {
+      method: 'POST',
+      headers: {
+        'x-api-key': apiKey,
+        'content-type': 'application/json',
+        traceparent: `00-${traceId}-${callerSpan}-01`,
+      },
+      body: JSON.stringify({ channel: 't:rpc', data: Buffer.from('{"via":"connect"}').toString('base64') }),
+    });
+    expect(res.status).toBe(200);
+    await res.text();
+    await until(() => spans.some((s) => s.traceId === traceId && s.name === 'tidings.engine.publish'), 'rpc spans');
+    const rpc = spans.find((s) => s.traceId === traceId && s.name === 'tidings.api.v1.ApiService/Publish');
+    const engine = spans.find((s) => s.traceId === traceId && s.name === 'tidings.engine.publish');
+    expect(rpc?.parentSpanId).toBe(callerSpan);
+    expect(rpc?.kind).toBe(2);
+    expect(rpc === undefined ? undefined : attr(rpc, 'rpc.system')).toBe('connect_rpc');
+    expect(rpc === undefined ? undefined : attr(rpc, 'rpc.method')).toBe('Publish');
+    expect(engine?.parentSpanId).toBe(rpc?.spanId);
+  });
 });

@@ -275,7 +275,8 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     secureCookie: config.http.tls !== undefined,
   });
 
-  const grpc = createGrpcRoute(config, node, backendStreams);
+  const grpcRoute = createGrpcRoute(config, node, backendStreams);
+  const grpc = grpcRoute === undefined || tracing === undefined ? grpcRoute : tracing.traceRpc(grpcRoute);
   const streams = [
     // The Connect / gRPC / gRPC-Web server API: only paths `/<package>.<Service>/<Method>`.
     ...(grpc === undefined ? [] : [grpc]),

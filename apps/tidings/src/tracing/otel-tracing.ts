@@ -25,6 +25,10 @@ import type { Logger, NodeSpanName, SpanAttributes, TraceHooks } from '@tidings/
 import type { TidingsConfig } from '../config/schema.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+type SyncRoute = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+/** `/<package>.<Service>/<Method>`: the path of a Connect, gRPC or gRPC-Web call. */
+const rpcPath = /^\/([A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)+)\/([A-Za-z_]\w*)$/;
 
 /** What `tidings serve` wires when tracing is on. */
 export interface Tracing {
@@ -32,6 +36,11 @@ export interface Tracing {
   readonly hooks: TraceHooks;
   /** Wraps the server API handler: a SERVER span per request, continuing its `traceparent`. */
   traceApi(handler: Handler): Handler;
+  /**
+   * Wraps the Connect / gRPC / gRPC-Web route: a SERVER span `<package>.<Service>/<Method>` per
+   * call (a `Subscribe` stream's span lasts the stream), continuing its `traceparent`.
+   */
+  traceRpc(route: SyncRoute): SyncRoute;
   /** A `fetch` for the backend proxy: a CLIENT span per call, `traceparent` sent along. */
   readonly fetch: typeof fetch;
   /** Ends tracing: exports what is buffered, then stops. Idempotent. */
@@ -114,6 +123,33 @@ export function createTracing(options: CreateTracingOptions): Tracing | undefine
         };
         res.once('close', end);
         return contexts.with(trace.setSpan(parent, span), () => handler(req, res));
+      };
+    },
+    traceRpc(route) {
+      return (req, res) => {
+        const path = (req.url ?? '/').split('?')[0] ?? '/';
+        const match = rpcPath.exec(path);
+        if (match === null) return route(req, res);
+        const parent = propagator.extract(ROOT_CONTEXT, req.headers, defaultTextMapGetter);
+        const contentType = String(req.headers['content-type'] ?? '');
+        const span = tracer.startSpan(
+          path.slice(1),
+          {
+            kind: SpanKind.SERVER,
+            attributes: {
+              'rpc.system': contentType.startsWith('application/grpc') ? 'grpc' : 'connect_rpc',
+              'rpc.service': match[1] ?? '',
+              'rpc.method': match[2] ?? '',
+              'url.path': path,
+            },
+          },
+          parent,
+        );
+        res.once('close', () => {
+          span.setAttribute('http.response.status_code', res.statusCode);
+          span.end();
+        });
+        return contexts.with(trace.setSpan(parent, span), () => route(req, res));
       };
     },
     fetch: async (input, init) => {
