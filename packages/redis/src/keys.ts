@@ -19,6 +19,7 @@ export const DEFAULT_KEY_PREFIX = 'tidings:';
  * | `<prefix>{ch}:p` | hash | presence: clientId → encoded info |
  * | `<prefix>{ch}:z` | zset | presence: clientId scored by expiry time (ms) |
  * | `<prefix>{ch}:c` | pub/sub channel | publications, joins and leaves |
+ * | `<prefix>{ch}:s` | hash | state channel: key → `<offset>\n<epoch>\n<time>\n<document>` |
  * | `<prefix>{%rl}:<scope>:<window>` | hash | shared rate-limit counts of one window: key → count |
  *
  * `{%rl}` is no channel's tag (an escaped channel's tag starts with `%%`, `%}` or is `%`).
@@ -52,6 +53,10 @@ export class KeySpace {
 
   presenceExpiry(channel: string): string {
     return `${this.#base(channel)}:z`;
+  }
+
+  state(channel: string): string {
+    return `${this.#base(channel)}:s`;
   }
 
   pubsub(channel: string): string {

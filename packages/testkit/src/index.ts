@@ -61,3 +61,4 @@ export {
   Supervisor,
 } from './nemesis/supervisor.js';
 export { type PrefixConformanceOptions, runPrefixConformance } from './prefix-conformance.js';
+export { runStateStoreConformance, type StateStoreConformanceOptions } from './state-conformance.js';

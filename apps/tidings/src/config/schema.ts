@@ -1,5 +1,6 @@
 import type { NamespaceOptions } from '@tidings/server';
 import { z } from 'zod';
+import { ingestSchema, outboxSchema } from './ingest-schema.js';
 import { mqttSchema } from './mqtt-schema.js';
 
 // The one source of defaults, validation, env names (config/fields.ts) and docs (config/docs.ts).
@@ -535,6 +536,29 @@ const namespaceShape = {
     .min(1)
     .optional()
     .describe('When set, the part of the channel name after `ns:` must match this regular expression.'),
+  state: flag(
+    'State channel: keep the latest JSON document per channel, and per `key` tag; subscribers get a snapshot, then updates (docs/state.md).',
+  ),
+  stateTtlMs: z
+    .int()
+    .min(0)
+    .default(0)
+    .describe("How long a state channel's documents outlive its last publication; 0 = kept until removed."),
+  maxRate: z
+    .number()
+    .min(0)
+    .max(1000)
+    .default(0)
+    .describe(
+      'Most updates a second a subscriber gets per key (latest value kept between sends); subscribers may ask for less. 0 = no cap.',
+    ),
+  slowConsumer: z
+    .enum(['disconnect', 'conflate', 'skip'])
+    .default('disconnect')
+    .describe(
+      'A subscriber whose queue passes half of client.maxQueueBytes: disconnect (3008 once full), conflate (latest per key until it drains) or skip (drop, then a gap marker).',
+    ),
+  allowDelta: flag('Subscribers may ask for `delta: fossil` delta compression (Centrifuge protocol).'),
 } satisfies Record<keyof NamespaceOptions, z.ZodType>;
 
 const namespaceSchema = z.strictObject(namespaceShape).superRefine((ns, ctx) => {
@@ -789,6 +813,8 @@ export const configSchema = z
     canary: canarySchema,
     tracing: tracingSchema,
     admin: adminSchema,
+    outbox: outboxSchema,
+    ingest: ingestSchema,
     idempotencyWindowMs: duration()
       .default(5 * minute)
       .describe('How long a publish idempotency key is remembered; a repeat inside it returns the first result.'),

@@ -139,3 +139,36 @@ export interface PresenceStore {
   stats(channel: string): Promise<PresenceStats>;
   close(): Promise<void>;
 }
+
+/** One key's latest document in a state channel. */
+export interface StateEntry {
+  /** The key inside the channel; "" for a channel with a single document. */
+  readonly key: string;
+  /** The whole document (JSON text as bytes). */
+  readonly data: Uint8Array;
+  /** Offset of the publication that wrote this document. */
+  readonly offset: number;
+  /** Epoch of that publication's stream. */
+  readonly epoch: string;
+  /** Milliseconds since the Unix epoch when it was written. */
+  readonly time: number;
+}
+
+/**
+ * Latest document per (channel, key) of state channels, shared by every node of the engine.
+ *
+ * Contract: `put` stores the entry unless the stored one for that key has the same epoch and an
+ * offset not lower (so publications written out of order leave the newest one); it resolves
+ * with whether it stored. An entry of another epoch replaces the stored one (the stream was
+ * reset). A channel's entries expire together `ttlMs` after its last `put` (0 = never).
+ * `snapshot` returns every key of the channel, sorted by offset. Rejects with
+ * `TIDINGS_ERR_UNAVAILABLE` when the backend cannot be reached.
+ */
+export interface StateStore {
+  put(channel: string, entry: StateEntry, ttlMs: number): Promise<boolean>;
+  get(channel: string, key: string): Promise<StateEntry | undefined>;
+  snapshot(channel: string): Promise<StateEntry[]>;
+  /** Removes one key, or the whole channel when `key` is undefined. */
+  remove(channel: string, key?: string): Promise<void>;
+  close(): Promise<void>;
+}

@@ -45,7 +45,33 @@ export interface NamespaceOptions {
   readonly allowUserLimitedChannels: boolean;
   /** When set, the part after `ns:` must match this regular expression. */
   readonly channelRegex?: string;
+  /**
+   * State channel: the node keeps the latest document per channel, and per key when a
+   * publication carries a `key` tag; subscribers get a snapshot first, then updates. Publication
+   * data must be JSON; a publication tagged `patch: merge` is an RFC 7396 merge patch applied to
+   * the stored document (see docs/state.md).
+   */
+  readonly state: boolean;
+  /** How long a state channel's documents outlive its last publish; 0 = kept until removed. */
+  readonly stateTtlMs: number;
+  /**
+   * Most updates per second a subscriber gets per key; between sends only the latest value per
+   * key is kept. 0 = no cap. A subscriber may ask for less (never more).
+   */
+  readonly maxRate: number;
+  /**
+   * What happens when a subscriber's outbound queue passes half of `client.maxQueueBytes`:
+   * `disconnect` lets it fill and closes the session with 3008 (the default); `conflate` holds
+   * the latest publication per key until the queue drains; `skip` drops publications and sends
+   * a gap marker (a publication tagged `gap: <count>`) before the next one.
+   */
+  readonly slowConsumer: SlowConsumerPolicy;
+  /** Subscribers may ask for `delta: fossil` (Centrifuge protocol delta compression). */
+  readonly allowDelta: boolean;
 }
+
+/** Namespace choice for subscribers that cannot keep up; see `NamespaceOptions.slowConsumer`. */
+export type SlowConsumerPolicy = 'disconnect' | 'conflate' | 'skip';
 
 /** Defaults: deny everything, keep nothing. */
 export const defaultNamespaceOptions: NamespaceOptions = Object.freeze({
@@ -71,6 +97,11 @@ export const defaultNamespaceOptions: NamespaceOptions = Object.freeze({
   allowPresenceForClient: false,
   allowPresenceForAnonymous: false,
   allowUserLimitedChannels: false,
+  state: false,
+  stateTtlMs: 0,
+  maxRate: 0,
+  slowConsumer: 'disconnect',
+  allowDelta: false,
 });
 
 /** Channel naming and namespace configuration. */
@@ -145,6 +176,11 @@ export class ChannelRules {
         }
       }
     }
+  }
+
+  /** Every namespace's rules, the top level first under the name "". */
+  allNamespaces(): Array<[string, NamespaceOptions]> {
+    return [['', this.#top], ...this.#namespaces];
   }
 
   /** Names of configured namespaces. */

@@ -19,13 +19,15 @@ import type {
   HistoryStore,
   PresenceStats,
   PresenceStore,
+  StateEntry,
+  StateStore,
 } from '../broker/types.js';
 import { type Clock, systemClock } from '../internal/clock.js';
 import { type Logger, silentLogger } from '../observability/logger.js';
 import type { EngineOperation, MetricsSink } from '../observability/metrics.js';
 import type { TraceHooks } from '../observability/tracing.js';
 import type { SessionContext, Transport } from '../transport/types.js';
-import { ChannelRules, type ChannelsOptions, type NamespaceOptions, reservedNamespace } from './channel-options.js';
+import { ChannelRules, type ChannelsOptions, reservedNamespace } from './channel-options.js';
 import { FlushMeter } from './flush-meter.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import type { TidingsHooks } from './hooks.js';
@@ -37,6 +39,7 @@ import { channelLevels, PatternIndex, patternPrefix, patternRefusal } from './pa
 import { type PatternSubscription, PatternSubscriptions } from './pattern-subscriptions.js';
 import { Session } from './session.js';
 import type { SharedRateCounter } from './shared-rate.js';
+import { StatePublisher } from './state-channel.js';
 
 /** Options of `createNode`. Plain objects; validated and frozen once. */
 export interface NodeOptions {
@@ -76,6 +79,11 @@ export interface NodeOptions {
    * them alone.
    */
   readonly rateCounter?: SharedRateCounter;
+  /**
+   * Where state channels (namespaces with `state: true`) keep their latest documents; every
+   * engine provides one (`engine.state`). Required when a namespace is a state channel.
+   */
+  readonly state?: StateStore;
 }
 
 /** Sessions of one transport and codec, as `TidingsNode.sessionStats` reports them. */
@@ -122,6 +130,8 @@ export class TidingsNode {
   readonly #broker: Broker;
   readonly #historyStore: HistoryStore;
   readonly #presence: PresenceStore;
+  readonly #stateStore: StateStore | undefined;
+  readonly #statePublisher: StatePublisher | undefined;
   readonly #hub = new Hub();
   readonly #brokerChannels = new Map<string, BrokerChannelState>();
   readonly #patterns: PatternSubscriptions;
@@ -144,11 +154,24 @@ export class TidingsNode {
     this.#historyStore = options.history;
     this.#presence = options.presence;
     this.#patterns = new PatternSubscriptions(this.#hub, this.#broker);
+    this.#stateStore = options.state;
     this.#logger = options.logger ?? silentLogger;
     this.#clock = options.clock ?? systemClock;
     this.#idempotencyWindowMs = options.idempotencyWindowMs ?? 5 * 60_000;
     this.#metrics = options.metrics;
     this.#tracing = options.tracing;
+    this.#statePublisher =
+      options.state === undefined ? undefined : new StatePublisher(options.state, () => this.#clock.now());
+    if (options.state === undefined) {
+      const stateful = this.rules.allNamespaces().find(([, ns]) => ns.state);
+      if (stateful !== undefined) {
+        const path = stateful[0] === '' ? 'channels.defaults' : `channels.namespaces.${stateful[0]}`;
+        throw new TidingsError(
+          TidingsErrorCode.Config,
+          `${path}.state: a state channel needs NodeOptions.state (the engine's state store)`,
+        );
+      }
+    }
     const meter = options.metrics === undefined ? undefined : new FlushMeter(options.metrics, this.#clock);
     const client = resolveClientOptions(options.client);
     const announceIntervalMs = options.announceIntervalMs ?? 5_000;
@@ -191,6 +214,7 @@ export class TidingsNode {
       history: (channel, query) => this.history(channel, query),
       presence: (channel) => this.presence(channel),
       presenceStats: (channel) => this.presenceStats(channel),
+      readState: (channel) => this.#readState(channel),
     };
   }
 
@@ -253,16 +277,34 @@ export class TidingsNode {
     const { namespace, options: ns } = this.rules.resolve(channel);
     if (namespace === reservedNamespace && options.source !== 'canary') throw clientError(ErrorCode.PermissionDenied);
     this.#assertRunning();
+    const send = (body: Uint8Array, tags: Readonly<Record<string, string>> | undefined) =>
+      this.#broker.publish(channel, body, {
+        history: {
+          size: options.skipHistory ? 0 : ns.historySize,
+          ttlMs: options.skipHistory ? 0 : ns.historyTtlMs,
+          metaTtlMs: ns.historyMetaTtlMs,
+        },
+        ...(options.info !== undefined ? { info: options.info } : {}),
+        ...(tags !== undefined ? { tags } : {}),
+        ...(options.idempotencyKey !== undefined
+          ? { idempotencyKey: options.idempotencyKey, idempotencyWindowMs: this.#idempotencyWindowMs }
+          : {}),
+      });
     try {
-      const tracing = this.#tracing;
-      // Without tracing this is the whole path (no extra closure); the canary is never traced.
+      const publisher = ns.state ? this.#statePublisher : undefined;
+      const append = () =>
+        publisher !== undefined
+          ? publisher.publish(channel, data, options.tags, ns, (step) => send(step.data, step.tags))
+          : send(data, options.tags);
+      // Without tracing this is main's path; the canary is never traced.
+      const tracing = namespace === reservedNamespace ? undefined : this.#tracing;
       const result =
-        tracing === undefined || namespace === reservedNamespace
-          ? await this.#append(channel, data, ns, options)
+        tracing === undefined
+          ? await this.#timed('publish', append)
           : await tracing.span(
               'tidings.engine.publish',
               { 'messaging.destination.name': channel, 'tidings.source': options.source ?? 'api' },
-              () => this.#append(channel, data, ns, options),
+              () => this.#timed('publish', append),
             );
       if (result.suppressed !== true) this.#metrics?.published(options.source ?? 'api');
       return result;
@@ -271,27 +313,27 @@ export class TidingsNode {
     }
   }
 
-  /** The engine round trip of `publish`: history append and broadcast, timed when metrics are on. */
-  #append(
-    channel: string,
-    data: Uint8Array,
-    ns: NamespaceOptions,
-    options: NodePublishOptions,
-  ): Promise<BrokerPublishResult> {
-    return this.#timed('publish', () =>
-      this.#broker.publish(channel, data, {
-        history: {
-          size: options.skipHistory ? 0 : ns.historySize,
-          ttlMs: options.skipHistory ? 0 : ns.historyTtlMs,
-          metaTtlMs: ns.historyMetaTtlMs,
-        },
-        ...(options.info !== undefined ? { info: options.info } : {}),
-        ...(options.tags !== undefined ? { tags: options.tags } : {}),
-        ...(options.idempotencyKey !== undefined
-          ? { idempotencyKey: options.idempotencyKey, idempotencyWindowMs: this.#idempotencyWindowMs }
-          : {}),
-      }),
-    );
+  /**
+   * The latest documents of a state channel (every key, by offset), or of one key; wire 108 when
+   * the namespace is not a state channel.
+   */
+  async state(channel: string, key?: string): Promise<StateEntry[]> {
+    const { options } = this.rules.resolve(channel);
+    if (!options.state || this.#stateStore === undefined) throw clientError(ErrorCode.NotAvailable);
+    const store = this.#stateStore;
+    try {
+      if (key === undefined) return await store.snapshot(channel);
+      const entry = await store.get(channel, key);
+      return entry === undefined ? [] : [entry];
+    } catch (error) {
+      throw asUnavailable(error);
+    }
+  }
+
+  #readState(channel: string): Promise<StateEntry[]> {
+    const store = this.#stateStore;
+    if (store === undefined) return Promise.resolve([]);
+    return store.snapshot(channel);
   }
 
   /**
@@ -449,7 +491,7 @@ export class TidingsNode {
     await Promise.all(this.#userSessions(userId, options.clientId).map((s) => s.subscribeServer(channel)));
   }
 
-  /** Disconnect every session with 3001 (shutdown), then close the broker and presence store. */
+  /** Disconnect every session with 3001 (shutdown), then close the broker, presence and state stores. */
   async shutdown(): Promise<void> {
     if (this.#state === 'stopping' || this.#state === 'stopped') return;
     this.#state = 'stopping';
@@ -457,6 +499,7 @@ export class TidingsNode {
     for (const s of this.#hub.allSessions()) (s as Session).close(disconnectOf(DisconnectCode.Shutdown));
     await this.#broker.close();
     await this.#presence.close();
+    await this.#stateStore?.close();
     this.#state = 'stopped';
     this.#logger.info({ node: this.name }, 'node stopped');
   }

@@ -67,6 +67,7 @@ export class Session implements HubSession, OverflowListener {
   #chain: Promise<void> = settled;
   #pending = 0;
   readonly #ip: string | undefined;
+  readonly #maxRate: number | undefined;
   readonly #rateBuckets: ConnectionBuckets = {};
   /** True while this session is counted by `ConnectionLimits`. */
   #counted = false;
@@ -87,6 +88,7 @@ export class Session implements HubSession, OverflowListener {
   constructor(node: NodeContext, transport: Transport, context: SessionContext = {}) {
     this.#node = node;
     this.#ip = context.remoteAddress;
+    this.#maxRate = context.maxRate;
     this.transport = transport;
     this.#context = context;
     this.#writer = new SessionWriter(
@@ -276,6 +278,7 @@ export class Session implements HubSession, OverflowListener {
     const verdict = this.#subs.acceptLive(channel, pub, epoch);
     if (verdict === 'deliver') this.#writer.enqueueShared(encoded);
     else if (verdict === 'insufficient') this.#subs.insufficientState(channel);
+    else if (verdict !== 'skip') verdict.deliver(pub, encoded);
   }
 
   checkPosition(channel: string, top: StreamPosition): void {
@@ -289,6 +292,11 @@ export class Session implements HubSession, OverflowListener {
   }
 
   // ---- outbound helpers used by subscriptions ----
+
+  /** Queue a push shared by many sessions (encoded once per codec). */
+  enqueueShared(encoded: EncodedPush): void {
+    this.#writer.enqueueShared(encoded);
+  }
 
   /** Queue a push built for this session only. */
   sendPush(push: Push): void {
@@ -359,7 +367,10 @@ export class Session implements HubSession, OverflowListener {
 
   async #dispatch(command: Command): Promise<Omit<Reply, 'id'> | undefined> {
     if (command.subscribe !== undefined) {
-      const outcome = await this.#subs.subscribe(command.subscribe, { serverSide: false });
+      const outcome = await this.#subs.subscribe(command.subscribe, {
+        serverSide: false,
+        ...(this.#maxRate !== undefined ? { maxRate: this.#maxRate } : {}),
+      });
       this.#reply({ id: command.id ?? 0, subscribe: outcome.result });
       outcome.activate();
       return undefined;
@@ -454,7 +465,13 @@ export class Session implements HubSession, OverflowListener {
       if (!credentials.channels.includes(channel)) continue;
       try {
         const recover = request.subs?.[channel];
-        outcomes.push([channel, await this.#subs.subscribe({ ...recover, channel }, { serverSide: true })]);
+        outcomes.push([
+          channel,
+          await this.#subs.subscribe(
+            { ...recover, channel },
+            { serverSide: true, ...(this.#maxRate !== undefined ? { maxRate: this.#maxRate } : {}) },
+          ),
+        ]);
       } catch (error) {
         this.#node.logger.warn({ client: this.id, channel, err: String(error) }, 'server-side subscription failed');
       }

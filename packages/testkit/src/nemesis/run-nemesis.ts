@@ -6,6 +6,7 @@ import { SeededRandom } from '../chaos/seeded-random.js';
 import { createLedger } from '../ledger.js';
 import { formatLedgerReport, type LedgerReport } from '../ledger-report.js';
 import { Balancer } from './balancer.js';
+import { grpcSubscriber } from './grpc-subscriber.js';
 import { type PublishersOutcome, startPublishers } from './publishers.js';
 import { pollSubscriber, streamSubscriber } from './stream-adapters.js';
 import {
@@ -172,6 +173,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
         base: () => base,
         token: () => signToken({ sub: id }, { alg: 'HS256', secret }, { expiresInSec: 3600 }),
         reconnectDelayMs: 100,
+        apiKey,
       };
       subscribers.push(adapter(transport, ctx));
     }
@@ -280,6 +282,8 @@ function adapter(transport: NemesisTransport, ctx: SubscriberContext): NemesisSu
       return streamSubscriber(transport, ctx);
     case 'poll':
       return pollSubscriber(ctx);
+    case 'grpc':
+      return grpcSubscriber(ctx);
   }
 }
 
