@@ -7,6 +7,7 @@ import { createLedger } from '../ledger.js';
 import { formatLedgerReport, type LedgerReport } from '../ledger-report.js';
 import { Balancer } from './balancer.js';
 import { grpcSubscriber } from './grpc-subscriber.js';
+import { mqttSubscriber } from './mqtt-subscriber.js';
 import { type PublishersOutcome, startPublishers } from './publishers.js';
 import { pollSubscriber, streamSubscriber } from './stream-adapters.js';
 import {
@@ -284,6 +285,8 @@ function adapter(transport: NemesisTransport, ctx: SubscriberContext): NemesisSu
       return pollSubscriber(ctx);
     case 'grpc':
       return grpcSubscriber(ctx);
+    case 'mqtt':
+      return mqttSubscriber(ctx);
   }
 }
 
@@ -329,6 +332,8 @@ function nodeConfig(engine: EngineSection): Record<string, unknown> {
     engine,
     auth: { keys: [{ alg: 'HS256', secret }] },
     api: { keys: [apiKey] },
+    // MQTT 5 subscribers over WebSocket (/mqtt, through the balancer) read positions from user properties.
+    mqtt: { enabled: true, port: 0, positionProperties: true },
     channels: {
       namespaces: {
         feed: { historySize: 50_000, historyTtlMs: 600_000, allowRecovery: true, allowSubscribeForClient: true },
