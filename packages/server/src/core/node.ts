@@ -245,8 +245,10 @@ export class TidingsNode {
       onLeave: (channel, info) => hub.broadcastLeave(channel, info),
       onDiscontinuity: (channels) => void this.#checkPositions(channels),
       onPrefixPublication: (channel, pub, epoch) => {
-        // The node announcements are internal, whatever prefix matched them.
-        if (channel !== nodesChannel) hub.broadcastPatternPublication(channel, pub, epoch);
+        // The node announcements and the canary are internal, whatever prefix matched them.
+        if (channel !== nodesChannel && !channel.startsWith(reservedPrefix)) {
+          hub.broadcastPatternPublication(channel, pub, epoch);
+        }
       },
       onPrefixDiscontinuity: () => hub.patternDiscontinuity(),
     });
