@@ -12,5 +12,6 @@ export {
 export { createRedisEngine, type RedisEngine, type RedisEngineOptions } from './redis-engine.js';
 export { RedisPresence } from './redis-presence.js';
 export { RedisRateCounter } from './redis-rate-counter.js';
+export { RedisStateStore } from './redis-state.js';
 export { RedisSubscriber } from './subscriber.js';
 export type { PubSubListener, RedisCommands, RedisSubscriptions } from './transport.js';

@@ -8,6 +8,7 @@ import { KeySpace } from './keys.js';
 import { RedisBroker } from './redis-broker.js';
 import { RedisPresence } from './redis-presence.js';
 import { RedisRateCounter } from './redis-rate-counter.js';
+import { RedisStateStore } from './redis-state.js';
 import { RedisSubscriber } from './subscriber.js';
 import type { RedisCommands, RedisSubscriptions } from './transport.js';
 
@@ -54,6 +55,8 @@ export interface RedisEngine {
   /** The same object as `broker`: the Redis broker is its own history store. */
   readonly history: RedisBroker;
   readonly presence: RedisPresence;
+  /** Latest documents of state channels (`NodeOptions.state`), in Redis beside the streams. */
+  readonly state: RedisStateStore;
   /** Shared rate-limit counters (`NodeOptions.rateCounter`): per-user, per-IP and per-key limits hold cluster-wide. */
   readonly rateCounter: RedisRateCounter;
   /** Closes broker and presence, releasing every connection. Idempotent. */
@@ -104,15 +107,18 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
     ...(options.idempotencyWindowMs === undefined ? {} : { idempotencyWindowMs: options.idempotencyWindowMs }),
   });
   const presence = new RedisPresence({ connection: commands.retain(), keys });
+  const state = new RedisStateStore({ connection: commands.retain(), keys });
   return {
     broker,
     history: broker,
     presence,
+    state,
     // Shares the command connection (opened by the broker); no connection of its own.
     rateCounter: new RedisRateCounter(commands, keys),
     close: async () => {
       await broker.close();
       await presence.close();
+      await state.close();
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { NamespaceOptions } from '@tidings/server';
 import { z } from 'zod';
+import { ingestSchema, outboxSchema } from './ingest-schema.js';
 import { mqttSchema } from './mqtt-schema.js';
 
 // The one source of defaults, validation, env names (config/fields.ts) and docs (config/docs.ts).
@@ -535,6 +536,29 @@ const namespaceShape = {
     .min(1)
     .optional()
     .describe('When set, the part of the channel name after `ns:` must match this regular expression.'),
+  state: flag(
+    'State channel: keep the latest JSON document per channel, and per `key` tag; subscribers get a snapshot, then updates (docs/state.md).',
+  ),
+  stateTtlMs: z
+    .int()
+    .min(0)
+    .default(0)
+    .describe("How long a state channel's documents outlive its last publication; 0 = kept until removed."),
+  maxRate: z
+    .number()
+    .min(0)
+    .max(1000)
+    .default(0)
+    .describe(
+      'Most updates a second a subscriber gets per key (latest value kept between sends); subscribers may ask for less. 0 = no cap.',
+    ),
+  slowConsumer: z
+    .enum(['disconnect', 'conflate', 'skip'])
+    .default('disconnect')
+    .describe(
+      'A subscriber whose queue passes half of client.maxQueueBytes: disconnect (3008 once full), conflate (latest per key until it drains) or skip (drop, then a gap marker).',
+    ),
+  allowDelta: flag('Subscribers may ask for `delta: fossil` delta compression (Centrifuge protocol).'),
 } satisfies Record<keyof NamespaceOptions, z.ZodType>;
 
 const namespaceSchema = z.strictObject(namespaceShape).superRefine((ns, ctx) => {
@@ -695,6 +719,78 @@ const metricsSchema = z
   .prefault({})
   .describe('Prometheus metrics (prom-client).');
 
+const canarySchema = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Run the canary probe: publish into the reserved channel `$tidings:canary.<node id>` every `intervalMs` and measure its delivery through the hub and each enabled transport (metrics `tidings_canary_*`).',
+      ),
+    intervalMs: duration(100).default(5_000).describe('How often the canary publishes.'),
+    timeoutMs: duration(10)
+      .default(2_000)
+      .describe(
+        'A probe that has not received a canary publication this long after it was published counts a `timeout` failure; at most `intervalMs`.',
+      ),
+  })
+  .superRefine((c, ctx) => {
+    if (c.timeoutMs > c.intervalMs) {
+      ctx.addIssue({ code: 'custom', path: ['timeoutMs'], message: 'must not exceed canary.intervalMs' });
+    }
+  })
+  .prefault({})
+  .describe('Canary probe: observed end-to-end delivery, per transport.');
+
+const tracingSchema = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Record OpenTelemetry spans (API request → engine publish → fan-out, proxy calls) and export them over OTLP/HTTP. Also turned on by `otlpEndpoint` or the standard `OTEL_EXPORTER_OTLP_ENDPOINT` / `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` environment variables.',
+      ),
+    otlpEndpoint: z
+      .url()
+      .optional()
+      .describe(
+        'OTLP/HTTP traces URL, e.g. `http://127.0.0.1:4318/v1/traces`. Default: the standard `OTEL_EXPORTER_OTLP_*` environment variables, else `http://localhost:4318/v1/traces`.',
+      ),
+    serviceName: z.string().min(1).default('tidings').describe('`service.name` of the exported spans.'),
+    sampleRatio: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(1)
+      .describe('Share of new traces recorded (0 to 1); a request with a `traceparent` follows its sampled flag.'),
+  })
+  .prefault({})
+  .describe('OpenTelemetry tracing over OTLP/HTTP (JSON).');
+const adminSchema = z
+  .strictObject({
+    password: z
+      .string()
+      .min(12)
+      .optional()
+      .meta({ secret: true })
+      .describe(
+        'Password of the admin console at `/admin` (at least 12 characters). Unset, and no admin.token: the console is off (404).',
+      ),
+    token: z
+      .string()
+      .min(16)
+      .optional()
+      .meta({ secret: true })
+      .describe(
+        'Token for the admin JSON API (`Authorization: Bearer <token>`, for scripts); the login form accepts it too.',
+      ),
+    sessionTtlMs: duration(60_000)
+      .default(8 * 60 * minute)
+      .describe('Lifetime of an admin console login (session cookie).'),
+  })
+  .prefault({})
+  .describe('Admin console at `/admin` (see docs/admin.md).');
+
 /** The Tidings server configuration: every option, its default and its validation. */
 export const configSchema = z
   .strictObject({
@@ -714,6 +810,11 @@ export const configSchema = z
     log: logSchema,
     mqtt: mqttSchema,
     metrics: metricsSchema,
+    canary: canarySchema,
+    tracing: tracingSchema,
+    admin: adminSchema,
+    outbox: outboxSchema,
+    ingest: ingestSchema,
     idempotencyWindowMs: duration()
       .default(5 * minute)
       .describe('How long a publish idempotency key is remembered; a repeat inside it returns the first result.'),

@@ -45,7 +45,33 @@ export interface NamespaceOptions {
   readonly allowUserLimitedChannels: boolean;
   /** When set, the part after `ns:` must match this regular expression. */
   readonly channelRegex?: string;
+  /**
+   * State channel: the node keeps the latest document per channel, and per key when a
+   * publication carries a `key` tag; subscribers get a snapshot first, then updates. Publication
+   * data must be JSON; a publication tagged `patch: merge` is an RFC 7396 merge patch applied to
+   * the stored document (see docs/state.md).
+   */
+  readonly state: boolean;
+  /** How long a state channel's documents outlive its last publish; 0 = kept until removed. */
+  readonly stateTtlMs: number;
+  /**
+   * Most updates per second a subscriber gets per key; between sends only the latest value per
+   * key is kept. 0 = no cap. A subscriber may ask for less (never more).
+   */
+  readonly maxRate: number;
+  /**
+   * What happens when a subscriber's outbound queue passes half of `client.maxQueueBytes`:
+   * `disconnect` lets it fill and closes the session with 3008 (the default); `conflate` holds
+   * the latest publication per key until the queue drains; `skip` drops publications and sends
+   * a gap marker (a publication tagged `gap: <count>`) before the next one.
+   */
+  readonly slowConsumer: SlowConsumerPolicy;
+  /** Subscribers may ask for `delta: fossil` (Centrifuge protocol delta compression). */
+  readonly allowDelta: boolean;
 }
+
+/** Namespace choice for subscribers that cannot keep up; see `NamespaceOptions.slowConsumer`. */
+export type SlowConsumerPolicy = 'disconnect' | 'conflate' | 'skip';
 
 /** Defaults: deny everything, keep nothing. */
 export const defaultNamespaceOptions: NamespaceOptions = Object.freeze({
@@ -71,6 +97,11 @@ export const defaultNamespaceOptions: NamespaceOptions = Object.freeze({
   allowPresenceForClient: false,
   allowPresenceForAnonymous: false,
   allowUserLimitedChannels: false,
+  state: false,
+  stateTtlMs: 0,
+  maxRate: 0,
+  slowConsumer: 'disconnect',
+  allowDelta: false,
 });
 
 /** Channel naming and namespace configuration. */
@@ -90,6 +121,21 @@ export interface ResolvedChannel {
 }
 
 const channelCharset = /^[A-Za-z0-9_\-:.@#,=+/!$*~]+$/;
+
+/**
+ * The reserved namespace. Config cannot name it (`$` is not allowed in a namespace name); it
+ * holds only the canary probe's channels `$tidings:canary.<id>` (see `canaryChannel`), with
+ * every permission off and no history, so no client can subscribe or publish to them; only a
+ * server-side subscription (a token's `channels` claim) can receive them, and only the node's
+ * own canary (publish source `canary`) can publish into them.
+ */
+export const reservedNamespace = '$tidings';
+const reservedChannel = /^canary\.[A-Za-z0-9_-]{1,64}$/;
+
+/** The canary channel of probe `id` (letters, digits, `_`, `-`; at most 64). */
+export function canaryChannel(id: string): string {
+  return `${reservedNamespace}:canary.${id}`;
+}
 const namespaceName = /^[A-Za-z0-9_\-.]+$/;
 
 /**
@@ -132,6 +178,11 @@ export class ChannelRules {
     }
   }
 
+  /** Every namespace's rules, the top level first under the name "". */
+  allNamespaces(): Array<[string, NamespaceOptions]> {
+    return [['', this.#top], ...this.#namespaces];
+  }
+
   /** Names of configured namespaces. */
   namespaceNames(): string[] {
     return [...this.#namespaces.keys()];
@@ -150,7 +201,12 @@ export class ChannelRules {
     if (colon === -1) return { namespace: '', options: this.#top };
     const namespace = channel.slice(0, colon);
     const options = this.#namespaces.get(namespace);
-    if (options === undefined) throw clientError(ErrorCode.UnknownChannel);
+    if (options === undefined) {
+      if (namespace === reservedNamespace && reservedChannel.test(channel.slice(colon + 1))) {
+        return { namespace, options: defaultNamespaceOptions };
+      }
+      throw clientError(ErrorCode.UnknownChannel);
+    }
     const regex = this.#regex.get(namespace);
     if (regex !== undefined && !regex.test(channel.slice(colon + 1))) throw clientError(ErrorCode.UnknownChannel);
     return { namespace, options };

@@ -6,6 +6,7 @@ import type {
   HistoryReadResult,
   PresenceStats,
   PresenceStore,
+  StateEntry,
 } from '../broker/types.js';
 import type { Clock } from '../internal/clock.js';
 import type { Logger } from '../observability/logger.js';
@@ -62,4 +63,6 @@ export interface NodeContext {
   history(channel: string, query: HistoryQuery): Promise<HistoryReadResult>;
   presence(channel: string): Promise<Record<string, ClientInfo>>;
   presenceStats(channel: string): Promise<PresenceStats>;
+  /** A state channel's snapshot (every key, by offset); empty without a state store. */
+  readState(channel: string): Promise<StateEntry[]>;
 }

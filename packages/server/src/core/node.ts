@@ -19,21 +19,26 @@ import type {
   HistoryStore,
   PresenceStats,
   PresenceStore,
+  StateEntry,
+  StateStore,
 } from '../broker/types.js';
 import { type Clock, systemClock } from '../internal/clock.js';
 import { type Logger, silentLogger } from '../observability/logger.js';
 import type { EngineOperation, MetricsSink } from '../observability/metrics.js';
 import type { SessionContext, Transport } from '../transport/types.js';
-import { ChannelRules, type ChannelsOptions } from './channel-options.js';
+import { ChannelRules, type ChannelsOptions, reservedNamespace } from './channel-options.js';
 import { FlushMeter } from './flush-meter.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import type { TidingsHooks } from './hooks.js';
-import { Hub } from './hub.js';
+import { Hub, type HubPatternSubscriber } from './hub.js';
 import type { NodeContext, NodePublishOptions } from './node-context.js';
 import { NodeRegistry, nodesChannel } from './node-registry.js';
 import { type ClientOptions, resolveClientOptions } from './options.js';
+import { channelLevels, PatternIndex, patternPrefix, patternRefusal } from './pattern-index.js';
+import { type PatternSubscription, PatternSubscriptions } from './pattern-subscriptions.js';
 import { Session } from './session.js';
 import type { SharedRateCounter } from './shared-rate.js';
+import { StatePublisher } from './state-channel.js';
 
 /** Options of `createNode`. Plain objects; validated and frozen once. */
 export interface NodeOptions {
@@ -68,6 +73,11 @@ export interface NodeOptions {
    * them alone.
    */
   readonly rateCounter?: SharedRateCounter;
+  /**
+   * Where state channels (namespaces with `state: true`) keep their latest documents; every
+   * engine provides one (`engine.state`). Required when a namespace is a state channel.
+   */
+  readonly state?: StateStore;
 }
 
 /** Sessions of one transport and codec, as `TidingsNode.sessionStats` reports them. */
@@ -114,8 +124,11 @@ export class TidingsNode {
   readonly #broker: Broker;
   readonly #historyStore: HistoryStore;
   readonly #presence: PresenceStore;
+  readonly #stateStore: StateStore | undefined;
+  readonly #statePublisher: StatePublisher | undefined;
   readonly #hub = new Hub();
   readonly #brokerChannels = new Map<string, BrokerChannelState>();
+  readonly #patterns: PatternSubscriptions;
   readonly #idempotencyWindowMs: number;
   readonly #logger: Logger;
   readonly #clock: Clock;
@@ -133,10 +146,24 @@ export class TidingsNode {
     this.#broker = options.broker;
     this.#historyStore = options.history;
     this.#presence = options.presence;
+    this.#patterns = new PatternSubscriptions(this.#hub, this.#broker);
+    this.#stateStore = options.state;
     this.#logger = options.logger ?? silentLogger;
     this.#clock = options.clock ?? systemClock;
     this.#idempotencyWindowMs = options.idempotencyWindowMs ?? 5 * 60_000;
     this.#metrics = options.metrics;
+    this.#statePublisher =
+      options.state === undefined ? undefined : new StatePublisher(options.state, () => this.#clock.now());
+    if (options.state === undefined) {
+      const stateful = this.rules.allNamespaces().find(([, ns]) => ns.state);
+      if (stateful !== undefined) {
+        const path = stateful[0] === '' ? 'channels.defaults' : `channels.namespaces.${stateful[0]}`;
+        throw new TidingsError(
+          TidingsErrorCode.Config,
+          `${path}.state: a state channel needs NodeOptions.state (the engine's state store)`,
+        );
+      }
+    }
     const meter = options.metrics === undefined ? undefined : new FlushMeter(options.metrics, this.#clock);
     const client = resolveClientOptions(options.client);
     const announceIntervalMs = options.announceIntervalMs ?? 5_000;
@@ -179,6 +206,7 @@ export class TidingsNode {
       history: (channel, query) => this.history(channel, query),
       presence: (channel) => this.presence(channel),
       presenceStats: (channel) => this.presenceStats(channel),
+      readState: (channel) => this.#readState(channel),
     };
   }
 
@@ -193,6 +221,11 @@ export class TidingsNode {
       onJoin: (channel, info) => hub.broadcastJoin(channel, info),
       onLeave: (channel, info) => hub.broadcastLeave(channel, info),
       onDiscontinuity: (channels) => void this.#checkPositions(channels),
+      onPrefixPublication: (channel, pub, epoch) => {
+        // The node announcements are internal, whatever prefix matched them.
+        if (channel !== nodesChannel) hub.broadcastPatternPublication(channel, pub, epoch);
+      },
+      onPrefixDiscontinuity: () => hub.patternDiscontinuity(),
     });
     this.#startedAt = this.#clock.now();
     this.#state = 'running';
@@ -218,28 +251,57 @@ export class TidingsNode {
   }
 
   async publish(channel: string, data: Uint8Array, options: NodePublishOptions = {}): Promise<BrokerPublishResult> {
-    const { options: ns } = this.rules.resolve(channel);
+    const { namespace, options: ns } = this.rules.resolve(channel);
+    if (namespace === reservedNamespace && options.source !== 'canary') throw clientError(ErrorCode.PermissionDenied);
     this.#assertRunning();
+    const send = (body: Uint8Array, tags: Readonly<Record<string, string>> | undefined) =>
+      this.#broker.publish(channel, body, {
+        history: {
+          size: options.skipHistory ? 0 : ns.historySize,
+          ttlMs: options.skipHistory ? 0 : ns.historyTtlMs,
+          metaTtlMs: ns.historyMetaTtlMs,
+        },
+        ...(options.info !== undefined ? { info: options.info } : {}),
+        ...(tags !== undefined ? { tags } : {}),
+        ...(options.idempotencyKey !== undefined
+          ? { idempotencyKey: options.idempotencyKey, idempotencyWindowMs: this.#idempotencyWindowMs }
+          : {}),
+      });
     try {
+      const publisher = ns.state ? this.#statePublisher : undefined;
       const result = await this.#timed('publish', () =>
-        this.#broker.publish(channel, data, {
-          history: {
-            size: options.skipHistory ? 0 : ns.historySize,
-            ttlMs: options.skipHistory ? 0 : ns.historyTtlMs,
-            metaTtlMs: ns.historyMetaTtlMs,
-          },
-          ...(options.info !== undefined ? { info: options.info } : {}),
-          ...(options.tags !== undefined ? { tags: options.tags } : {}),
-          ...(options.idempotencyKey !== undefined
-            ? { idempotencyKey: options.idempotencyKey, idempotencyWindowMs: this.#idempotencyWindowMs }
-            : {}),
-        }),
+        publisher !== undefined
+          ? publisher.publish(channel, data, options.tags, ns, (step) => send(step.data, step.tags))
+          : send(data, options.tags),
       );
       if (result.suppressed !== true) this.#metrics?.published(options.source ?? 'api');
       return result;
     } catch (error) {
       throw asUnavailable(error);
     }
+  }
+
+  /**
+   * The latest documents of a state channel (every key, by offset), or of one key; wire 108 when
+   * the namespace is not a state channel.
+   */
+  async state(channel: string, key?: string): Promise<StateEntry[]> {
+    const { options } = this.rules.resolve(channel);
+    if (!options.state || this.#stateStore === undefined) throw clientError(ErrorCode.NotAvailable);
+    const store = this.#stateStore;
+    try {
+      if (key === undefined) return await store.snapshot(channel);
+      const entry = await store.get(channel, key);
+      return entry === undefined ? [] : [entry];
+    } catch (error) {
+      throw asUnavailable(error);
+    }
+  }
+
+  #readState(channel: string): Promise<StateEntry[]> {
+    const store = this.#stateStore;
+    if (store === undefined) return Promise.resolve([]);
+    return store.snapshot(channel);
   }
 
   /**
@@ -276,6 +338,50 @@ export class TidingsNode {
     const { options } = this.rules.resolve(channel);
     if (!options.presence) throw clientError(ErrorCode.NotAvailable);
     return this.#timed('presence_stats', () => this.#presence.stats(channel));
+  }
+
+  /** True when the engine can serve wildcard subscriptions (`subscribePattern`). */
+  get patternsAvailable(): boolean {
+    return this.#patterns.available;
+  }
+
+  /**
+   * Subscribes `subscriber` to every channel matched by a wildcard pattern, given as channel
+   * levels (see `channelLevels`; `+` one level, `#` the parent and everything below, MQTT's
+   * rules). Publications reach `subscriber.deliverPatternPublication` once each, live only:
+   * permissions of each matched channel are the caller's to check. Rejects with wire 107 for a
+   * malformed pattern and 108 when the engine cannot serve patterns.
+   */
+  async subscribePattern(levels: readonly string[], subscriber: HubPatternSubscriber): Promise<PatternSubscription> {
+    this.#assertRunning();
+    try {
+      return await this.#patterns.subscribe(levels, subscriber);
+    } catch (error) {
+      throw asUnavailable(error);
+    }
+  }
+
+  /**
+   * Channels of the engine (with a stream) that a wildcard pattern matches, examining at most
+   * `limit` names under the pattern's literal prefix; `[]` when the engine cannot list channels.
+   */
+  async patternChannels(levels: readonly string[], limit: number): Promise<string[]> {
+    const store = this.#historyStore;
+    if (store.channels === undefined || patternRefusal(levels) !== undefined) return [];
+    let names: string[];
+    try {
+      names = await this.#timed('history', async () => (await store.channels?.(patternPrefix(levels), limit)) ?? []);
+    } catch (error) {
+      throw asUnavailable(error);
+    }
+    const index = new PatternIndex<true>();
+    index.add(levels, true);
+    return names.filter((channel) => {
+      const channelLevelList = channelLevels(channel);
+      let hit = false;
+      if (channelLevelList !== undefined) index.match(channelLevelList, () => (hit = true));
+      return hit;
+    });
   }
 
   /** Channels with subscribers on this node; `pattern` is a glob with `*`. */
@@ -353,7 +459,7 @@ export class TidingsNode {
     await Promise.all(this.#userSessions(userId, options.clientId).map((s) => s.subscribeServer(channel)));
   }
 
-  /** Disconnect every session with 3001 (shutdown), then close the broker and presence store. */
+  /** Disconnect every session with 3001 (shutdown), then close the broker, presence and state stores. */
   async shutdown(): Promise<void> {
     if (this.#state === 'stopping' || this.#state === 'stopped') return;
     this.#state = 'stopping';
@@ -361,6 +467,7 @@ export class TidingsNode {
     for (const s of this.#hub.allSessions()) (s as Session).close(disconnectOf(DisconnectCode.Shutdown));
     await this.#broker.close();
     await this.#presence.close();
+    await this.#stateStore?.close();
     this.#state = 'stopped';
     this.#logger.info({ node: this.name }, 'node stopped');
   }

@@ -67,6 +67,7 @@ export class Session implements HubSession, OverflowListener {
   #chain: Promise<void> = settled;
   #pending = 0;
   readonly #ip: string | undefined;
+  readonly #maxRate: number | undefined;
   readonly #rateBuckets: ConnectionBuckets = {};
   /** True while this session is counted by `ConnectionLimits`. */
   #counted = false;
@@ -87,6 +88,7 @@ export class Session implements HubSession, OverflowListener {
   constructor(node: NodeContext, transport: Transport, context: SessionContext = {}) {
     this.#node = node;
     this.#ip = context.remoteAddress;
+    this.#maxRate = context.maxRate;
     this.transport = transport;
     this.#context = context;
     this.#writer = new SessionWriter(
@@ -187,6 +189,22 @@ export class Session implements HubSession, OverflowListener {
     return this.#writer.queuedBytes + this.transport.bufferedBytes;
   }
 
+  /**
+   * Whether this connected session may receive `channel` through a wildcard subscription, which
+   * has no subscribe command (and so no token or hook call) of its own per channel: the
+   * namespace must allow it to subscribe without a token (`allowSubscribeForClient`,
+   * `allowSubscribeForAnonymous`, or a user-limited channel naming its user). When an
+   * `onSubscribe` hook is configured the answer is false, because only the hook may decide.
+   */
+  mayReceiveByPattern(channel: string): boolean {
+    return this.#state === 'connected' && this.#subs.allowsWithoutToken(channel);
+  }
+
+  /** False when an `onSubscribe` hook decides subscriptions: wildcard subscriptions then cannot be served. */
+  get mayUsePatterns(): boolean {
+    return this.#state === 'connected' && !this.#subs.hooked;
+  }
+
   /** Channels this session is subscribed to (active or subscribing). */
   channels(): string[] {
     return this.#subs.channels();
@@ -260,6 +278,7 @@ export class Session implements HubSession, OverflowListener {
     const verdict = this.#subs.acceptLive(channel, pub, epoch);
     if (verdict === 'deliver') this.#writer.enqueueShared(encoded);
     else if (verdict === 'insufficient') this.#subs.insufficientState(channel);
+    else if (verdict !== 'skip') verdict.deliver(pub, encoded);
   }
 
   checkPosition(channel: string, top: StreamPosition): void {
@@ -273,6 +292,11 @@ export class Session implements HubSession, OverflowListener {
   }
 
   // ---- outbound helpers used by subscriptions ----
+
+  /** Queue a push shared by many sessions (encoded once per codec). */
+  enqueueShared(encoded: EncodedPush): void {
+    this.#writer.enqueueShared(encoded);
+  }
 
   /** Queue a push built for this session only. */
   sendPush(push: Push): void {
@@ -343,7 +367,10 @@ export class Session implements HubSession, OverflowListener {
 
   async #dispatch(command: Command): Promise<Omit<Reply, 'id'> | undefined> {
     if (command.subscribe !== undefined) {
-      const outcome = await this.#subs.subscribe(command.subscribe, { serverSide: false });
+      const outcome = await this.#subs.subscribe(command.subscribe, {
+        serverSide: false,
+        ...(this.#maxRate !== undefined ? { maxRate: this.#maxRate } : {}),
+      });
       this.#reply({ id: command.id ?? 0, subscribe: outcome.result });
       outcome.activate();
       return undefined;
@@ -353,7 +380,7 @@ export class Session implements HubSession, OverflowListener {
       return { unsubscribe: {} };
     }
     if (command.publish !== undefined) {
-      await this.#subs.publish(command.publish.channel, command.publish.data);
+      await this.#subs.publish(command.publish.channel, command.publish.data, command.publish.idempotencyKey);
       return { publish: {} };
     }
     if (command.history !== undefined) return { history: await this.#subs.history(command.history) };
@@ -438,7 +465,13 @@ export class Session implements HubSession, OverflowListener {
       if (!credentials.channels.includes(channel)) continue;
       try {
         const recover = request.subs?.[channel];
-        outcomes.push([channel, await this.#subs.subscribe({ ...recover, channel }, { serverSide: true })]);
+        outcomes.push([
+          channel,
+          await this.#subs.subscribe(
+            { ...recover, channel },
+            { serverSide: true, ...(this.#maxRate !== undefined ? { maxRate: this.#maxRate } : {}) },
+          ),
+        ]);
       } catch (error) {
         this.#node.logger.warn({ client: this.id, channel, err: String(error) }, 'server-side subscription failed');
       }

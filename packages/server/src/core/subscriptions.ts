@@ -18,17 +18,19 @@ import {
   UnsubscribeCode,
   unsubscribeReasons,
 } from '@tidings/protocol';
-import type { StreamPublication } from '../broker/types.js';
+import type { StateEntry, StreamPublication } from '../broker/types.js';
 import type { TimerHandle } from '../internal/clock.js';
 import { type NamespaceOptions, userLimitedUsers } from './channel-options.js';
+import { DeliveryGate, type GateOptions, type GateOutput } from './delivery-gate.js';
 import type { HookClient } from './hooks.js';
 import type { HubSession } from './hub.js';
 import type { NodeContext } from './node-context.js';
 import { recoverFromHistory } from './recovery.js';
 import { askRefresh } from './session-hooks.js';
+import { snapshotPublications, stateKeyOf } from './state-channel.js';
 
 /** What the subscription manager needs from its session. */
-export interface SubscriberSession extends HubSession {
+export interface SubscriberSession extends HubSession, GateOutput {
   readonly anonymous: boolean;
   /** A one-way peer cannot resubscribe, so insufficient state closes it (3010) to resume. */
   readonly unidirectional: boolean;
@@ -41,8 +43,19 @@ export interface SubscriberSession extends HubSession {
   close(disconnect: Disconnect): void;
 }
 
-/** What happens to a live publication arriving for a subscription. */
-export type LiveVerdict = 'deliver' | 'skip' | 'insufficient';
+/**
+ * What happens to a live publication arriving for a subscription: a gate means "deliver through
+ * this subscription's gate" (rate, conflation, delta).
+ */
+export type LiveVerdict = 'deliver' | 'skip' | 'insufficient' | DeliveryGate;
+
+/** How a subscribe is asked for. */
+export interface SubscribeMode {
+  /** Made by the server (token channels, server API), not by a subscribe command. */
+  readonly serverSide: boolean;
+  /** Updates a second the client asked for by other means than the request (one-way `?maxRate=`). */
+  readonly maxRate?: number;
+}
 
 interface Subscription {
   /** The hub's string for the channel (`Hub.addSubscriber`), shared by its subscribers. */
@@ -60,6 +73,13 @@ interface Subscription {
   /** Granted by `onSubscribe` while `onSubRefresh` is set: expiry is refreshed server-side. */
   serverRefresh: boolean;
   chanInfoOverride?: Uint8Array;
+  /** Rate, slow-consumer policy or delta: publications leave through it; undefined: shared fan-out. */
+  gate: DeliveryGate | undefined;
+  /**
+   * State channels: per key, the offset of the document the snapshot gave; a live publication
+   * not newer than it is already known. Dropped once the stream passes the newest of them.
+   */
+  stateFloor: { readonly byKey: Map<string, number>; readonly max: number } | undefined;
   expireTimer: TimerHandle | undefined;
   presenceTimer: TimerHandle | undefined;
 }
@@ -115,11 +135,12 @@ export class SubscriptionManager {
       else sub.buffer.push({ pub, epoch });
       return 'skip';
     }
-    if (!sub.positioned) return 'deliver';
+    if (!sub.positioned) return sub.gate ?? 'deliver';
     if (epoch !== sub.epoch || pub.offset > sub.offset + 1) return 'insufficient';
     if (pub.offset <= sub.offset) return 'skip';
     sub.offset = pub.offset;
-    return 'deliver';
+    if (sub.stateFloor !== undefined && knownFromSnapshot(sub, pub)) return 'skip';
+    return sub.gate ?? 'deliver';
   }
 
   /**
@@ -149,7 +170,7 @@ export class SubscriptionManager {
     this.#session.sendPush({ channel, unsubscribe: { code, reason: unsubscribeReasons[code] } });
   }
 
-  async subscribe(request: SubscribeRequest, mode: { serverSide: boolean }): Promise<SubscribeOutcome> {
+  async subscribe(request: SubscribeRequest, mode: SubscribeMode): Promise<SubscribeOutcome> {
     const channel = request.channel ?? '';
     const { options } = this.#node.rules.resolve(channel);
     if (this.has(channel)) throw clientError(ErrorCode.AlreadySubscribed);
@@ -172,8 +193,13 @@ export class SubscriptionManager {
     const recoverable =
       hasHistory &&
       (options.forceRecovery || (options.allowRecovery && (request.recoverable === true || request.recover === true)));
+    // State channels are positioned: a gap unsubscribes (2500) and the resubscribe gets a snapshot.
     const positioned =
-      recoverable || options.forcePositioning || (options.allowPositioning && request.positioned === true);
+      recoverable ||
+      options.state ||
+      options.forcePositioning ||
+      (options.allowPositioning && request.positioned === true);
+    const gateOptions = this.#gateOptions(options, request, mode);
     const sub: Subscription = {
       channel: this.#node.hub.addSubscriber(channel, this.#session),
       options,
@@ -186,9 +212,14 @@ export class SubscriptionManager {
       offset: 0,
       expireAt,
       serverRefresh,
+      gate: undefined,
+      stateFloor: undefined,
       expireTimer: undefined,
       presenceTimer: undefined,
     };
+    if (!DeliveryGate.needless(gateOptions)) {
+      sub.gate = new DeliveryGate(sub.channel, this.#session, this.#node.clock, gateOptions);
+    }
     this.#add(sub);
 
     const result: SubscribeResult = data !== undefined && data.length > 0 ? { data } : {};
@@ -215,6 +246,23 @@ export class SubscriptionManager {
         if (sub.offset > 0) result.offset = sub.offset;
         result.positioned = true;
         if (recoverable) result.recoverable = true;
+      }
+      if (options.state && result.recovered !== true) {
+        // Read after the top position: a document newer than it is also buffered live, and the
+        // floor keeps it from being sent twice.
+        const entries = await this.#readSnapshot(channel, sub.epoch, sub.offset);
+        if (entries.length > 0) {
+          result.publications = snapshotPublications(entries, { epoch: sub.epoch, offset: sub.offset });
+          const byKey = new Map(entries.map((e) => [e.key, e.epoch === sub.epoch ? e.offset : 0]));
+          const max = Math.max(...byKey.values());
+          if (max > sub.offset) sub.stateFloor = { byKey, max };
+        } else delete result.publications;
+      }
+      if (sub.gate !== undefined && gateOptions.delta) {
+        result.delta = true;
+        if (result.publications !== undefined) {
+          result.publications = sub.gate.prepareReplyPublications(result.publications);
+        }
       }
     } catch (error) {
       if (this.#get(channel) === sub) await this.remove(channel);
@@ -245,7 +293,15 @@ export class SubscriptionManager {
     }
   }
 
-  async publish(channel: string, data: Uint8Array): Promise<void> {
+  /**
+   * A client publish. With `idempotencyKey` (at most 256 characters, else 107; empty is "not set") it goes through the
+   * engine's idempotency dedupe (as the HTTP API's keys do), scoped to the user: the key becomes
+   * `client:<user>:<key>`, so it never meets an API key or another user's key.
+   */
+  async publish(channel: string, data: Uint8Array, idempotencyKey?: string): Promise<void> {
+    if (idempotencyKey !== undefined && idempotencyKey.length > 256) {
+      throw clientError(ErrorCode.BadRequest, 'idempotency_key: expected 1 to 256 characters');
+    }
     const { options } = this.#node.rules.resolve(channel);
     const hooked = await this.#node.hooks.onPublish?.({ ...this.#session.hookClient(), channel, data });
     if (hooked === undefined) {
@@ -258,6 +314,9 @@ export class SubscriptionManager {
       info: this.#infoFor(channel),
       source: 'client',
       ...(hooked?.skipHistory === true ? { skipHistory: true } : {}),
+      ...(idempotencyKey === undefined
+        ? {}
+        : { idempotencyKey: `client:${this.#session.clientInfo.user}:${idempotencyKey}` }),
     });
   }
 
@@ -295,12 +354,64 @@ export class SubscriptionManager {
     return { expires: true, ttl: Math.max(1, Math.ceil(grant.expireAt - this.#node.clock.now() / 1000)) };
   }
 
+  /**
+   * The state snapshot, read after the top position. A publication is stored in the state store
+   * just after the broker fanned it out, so a snapshot read in between lacks the top's document:
+   * while no entry of this epoch has reached the top offset, read again a few times (10 ms
+   * apart). A removed or expired key can keep it short of the top; then the last read is used.
+   */
+  async #readSnapshot(channel: string, epoch: string, top: number): Promise<StateEntry[]> {
+    let entries = await this.#node.readState(channel);
+    for (let attempt = 0; attempt < 5 && top > 0; attempt++) {
+      if (entries.some((e) => e.epoch === epoch && e.offset >= top)) break;
+      await new Promise<void>((resolve) => this.#node.clock.setTimeout(resolve, 10));
+      entries = await this.#node.readState(channel);
+    }
+    return entries;
+  }
+
+  #gateOptions(options: NamespaceOptions, request: SubscribeRequest, mode: SubscribeMode): GateOptions {
+    const delta = request.delta ?? '';
+    if (delta !== '' && delta !== 'fossil') throw clientError(ErrorCode.BadRequest, 'unknown delta type');
+    const codec = this.#session.codec.name;
+    const rate = effectiveRate(options.maxRate, mode.maxRate ?? rateFromData(request.data));
+    return {
+      intervalMs: rate > 0 ? 1000 / rate : 0,
+      slowConsumer: options.slowConsumer,
+      slowBytes: Math.floor(this.#node.client.maxQueueBytes / 2),
+      delta:
+        delta === 'fossil' &&
+        options.allowDelta &&
+        !this.#session.unidirectional &&
+        (codec === 'json' || codec === 'protobuf'),
+    };
+  }
+
   #checkPresence(channel: string): void {
     const { options } = this.#node.rules.resolve(channel);
     const allowed = this.#session.anonymous
       ? options.allowPresenceForAnonymous
       : options.allowPresenceForClient || (options.allowPresenceForSubscriber && this.has(channel));
     if (!allowed) throw clientError(ErrorCode.PermissionDenied);
+  }
+
+  /** True when an `onSubscribe` hook decides every subscription. */
+  get hooked(): boolean {
+    return this.#node.hooks.onSubscribe !== undefined;
+  }
+
+  /** The permission rules of `#authorize` that need no token and no hook (see `Session.mayReceiveByPattern`). */
+  allowsWithoutToken(channel: string): boolean {
+    if (this.#node.hooks.onSubscribe !== undefined) return false;
+    let options: NamespaceOptions;
+    try {
+      options = this.#node.rules.resolve(channel).options;
+    } catch {
+      return false;
+    }
+    const limited = options.allowUserLimitedChannels ? userLimitedUsers(channel) : undefined;
+    if (limited !== undefined && !this.#session.anonymous && limited.includes(this.#session.userId)) return true;
+    return this.#session.anonymous ? options.allowSubscribeForAnonymous : options.allowSubscribeForClient;
   }
 
   async #authorize(channel: string, options: NamespaceOptions, request: SubscribeRequest): Promise<Grant> {
@@ -352,8 +463,10 @@ export class SubscriptionManager {
         }
         if (pub.offset <= sub.offset) continue;
         sub.offset = pub.offset;
+        if (sub.stateFloor !== undefined && knownFromSnapshot(sub, pub)) continue;
       }
-      this.#session.sendPublication(sub.channel, pub);
+      if (sub.gate !== undefined) sub.gate.deliver(pub, undefined);
+      else this.#session.sendPublication(sub.channel, pub);
     }
     this.#scheduleExpiry(sub);
   }
@@ -419,6 +532,7 @@ export class SubscriptionManager {
 
   #release(sub: Subscription): void {
     this.#delete(sub);
+    sub.gate?.close();
     if (sub.expireTimer !== undefined) this.#node.clock.clearTimeout(sub.expireTimer);
     if (sub.presenceTimer !== undefined) this.#node.clock.clearTimeout(sub.presenceTimer);
     this.#node.hub.removeSubscriber(sub.channel, this.#session);
@@ -481,6 +595,31 @@ export class SubscriptionManager {
     const chanInfo = sub?.chanInfoOverride ?? sub?.chanInfo;
     return chanInfo ? { ...base, chanInfo } : base;
   }
+}
+
+/** Rate asked in a subscribe's `data` (`{"maxRate": N}`), for SDKs that have no field for it. */
+function rateFromData(data: Uint8Array | undefined): number {
+  if (data === undefined || data.byteLength === 0 || data.byteLength > 4096 || data[0] !== 0x7b) return 0;
+  try {
+    const value = (JSON.parse(new TextDecoder().decode(data)) as { maxRate?: unknown }).maxRate;
+    return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Updates a second for a subscription: what it asked for, within the namespace cap. */
+export function effectiveRate(cap: number, asked: number): number {
+  if (cap > 0) return asked > 0 ? Math.min(asked, cap) : cap;
+  return asked > 0 ? asked : 0;
+}
+
+/** State channels: true when the snapshot already gave this key's document at this offset. */
+function knownFromSnapshot(sub: Subscription, pub: StreamPublication): boolean {
+  const floor = sub.stateFloor!;
+  if (pub.offset >= floor.max) sub.stateFloor = undefined;
+  const known = floor.byKey.get(stateKeyOf(pub.tags));
+  return known !== undefined && pub.offset <= known;
 }
 
 /** What a subscribe permission check grants. */

@@ -59,4 +59,9 @@ export interface WriteResumer {
 export interface SessionContext {
   readonly remoteAddress?: string;
   readonly headers?: import('node:http').IncomingHttpHeaders;
+  /**
+   * Updates a second the peer asked for on every subscription of the session (one-way
+   * `?maxRate=`), within each namespace's `maxRate` cap.
+   */
+  readonly maxRate?: number;
 }

@@ -11,3 +11,4 @@ export {
 } from './memory-broker.js';
 export { createMemoryEngine, type MemoryEngine, type MemoryEngineOptions } from './memory-engine.js';
 export { MemoryPresence, type MemoryPresenceOptions } from './memory-presence.js';
+export { MemoryStateStore, type MemoryStateStoreOptions } from './memory-state.js';

@@ -2,6 +2,7 @@ import type { Clock } from '../../internal/clock.js';
 import type { IdempotencyCacheLimits } from './idempotency-cache.js';
 import { MemoryBroker } from './memory-broker.js';
 import { MemoryPresence } from './memory-presence.js';
+import { MemoryStateStore } from './memory-state.js';
 
 /** Options of `createMemoryEngine`. */
 export interface MemoryEngineOptions {
@@ -23,13 +24,15 @@ export interface MemoryEngine {
   /** The same object as `broker`: the memory broker is its own history store. */
   readonly history: MemoryBroker;
   readonly presence: MemoryPresence;
+  /** Latest documents of state channels (`NodeOptions.state`). */
+  readonly state: MemoryStateStore;
 }
 
 /**
  * Creates the dependency-free engine of a single node: one `MemoryBroker` (broker and history)
  * and one `MemoryPresence`, sharing a clock. State lives in this process only and is lost on
- * restart; the fresh epochs a restarted engine reports tell clients so. Close both `broker` and
- * `presence` to stop their sweep timers (the timers are unref'd either way).
+ * restart; the fresh epochs a restarted engine reports tell clients so. Close `broker`, `presence`
+ * and `state` to stop their sweep timers (the timers are unref'd either way).
  */
 export function createMemoryEngine(options: MemoryEngineOptions = {}): MemoryEngine {
   const { clock, metaTtlMs, idempotencyWindowMs, sweepIntervalMs, idempotencyLimits } = options;
@@ -44,5 +47,9 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): MemoryEng
     ...(clock === undefined ? {} : { clock }),
     ...(sweepIntervalMs === undefined ? {} : { sweepIntervalMs }),
   });
-  return { broker, history: broker, presence };
+  const state = new MemoryStateStore({
+    ...(clock === undefined ? {} : { clock }),
+    ...(sweepIntervalMs === undefined ? {} : { sweepIntervalMs }),
+  });
+  return { broker, history: broker, presence, state };
 }

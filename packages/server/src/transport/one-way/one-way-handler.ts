@@ -85,6 +85,7 @@ export function createOneWayHandler(node: TidingsNode, options: OneWayHandlerOpt
     });
     const session = node.openSession(transport, {
       headers: req.headers,
+      ...(request.maxRate !== undefined ? { maxRate: request.maxRate } : {}),
       ...(req.socket.remoteAddress !== undefined ? { remoteAddress: req.socket.remoteAddress } : {}),
     });
     transport.attach(session);

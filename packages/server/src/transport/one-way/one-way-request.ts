@@ -12,6 +12,8 @@ export interface OneWayRequest {
   readonly token: string | undefined;
   /** Positions to resume from: `Last-Event-ID`, else `?cursor=`, else `?since=` (one channel). */
   readonly resume: Readonly<Record<string, StreamPosition>>;
+  /** `?maxRate=`: updates a second per key on every channel (within each namespace's cap). */
+  readonly maxRate?: number;
 }
 
 /** A request refused before any stream starts: answered with `status` and `{ error: { code, message } }`. */
@@ -59,7 +61,13 @@ export function parseOneWayRequest(req: IncomingMessage, tokenCookie = defaultTo
     if (isTidingsError(error)) throw new OneWayRequestError(400, badRequest, error.message);
     throw error;
   }
-  return { channels, token, resume };
+  const rateText = nonEmpty(query.get('maxRate'));
+  if (rateText === undefined) return { channels, token, resume };
+  const maxRate = Number(rateText);
+  if (!Number.isFinite(maxRate) || maxRate <= 0 || maxRate > 1000) {
+    throw new OneWayRequestError(400, badRequest, 'maxRate must be a number of updates a second in (0, 1000]');
+  }
+  return { channels, token, resume, maxRate };
 }
 
 function nonEmpty(value: string | null | undefined): string | undefined {

@@ -307,13 +307,23 @@ export class OneWayTransport implements Transport {
       return;
     }
     state.position = top;
-    if (had === undefined) return;
-    const reason =
-      result.wasRecovering !== true ? 'not_recoverable' : top.epoch !== had.epoch ? 'epoch_changed' : 'history_expired';
-    const open = [
-      `{"type":"discontinuity","channel":${state.json},"epoch":${JSON.stringify(top.epoch)},"offset":${top.offset},"reason":"${reason}"`,
-    ];
-    out.push(...this.#options.framer.event('discontinuity', open, this.#cursor()));
+    if (had !== undefined) {
+      const reason =
+        result.wasRecovering !== true
+          ? 'not_recoverable'
+          : top.epoch !== had.epoch
+            ? 'epoch_changed'
+            : 'history_expired';
+      const open = [
+        `{"type":"discontinuity","channel":${state.json},"epoch":${JSON.stringify(top.epoch)},"offset":${top.offset},"reason":"${reason}"`,
+      ];
+      out.push(...this.#options.framer.event('discontinuity', open, this.#cursor()));
+    }
+    // A state channel's snapshot: the latest document per key, in offset order, none past top.
+    const snapshot = result.publications ?? [];
+    if (snapshot.length === 0) return;
+    for (const pub of snapshot) this.#publication(state, pub.offset ?? top.offset, pub.data, tagsMember(pub.tags), out);
+    state.position.offset = top.offset;
   }
 
   #publication(state: ChannelState, offset: number, data: Uint8Array, extras: string, out: Chunk[]): void {
