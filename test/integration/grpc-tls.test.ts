@@ -9,6 +9,7 @@ import { Code, ConnectError, createClient } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport } from '@connectrpc/connect-node';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import mqtt from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../apps/tidings/src/config/load.js';
 import { type RunningServer, startServer } from '../../apps/tidings/src/serve.js';
@@ -55,13 +56,18 @@ afterEach(async () => {
   for (const s of servers.splice(0)) await s.close();
 });
 
-async function start(http: Record<string, unknown>): Promise<RunningServer> {
+async function start(http: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<RunningServer> {
   const config = loadConfig({
     base: {
       http: { host: '127.0.0.1', port: 0, shutdownTimeoutMs: 30_000, ...http },
       api: { keys: [apiKey] },
-      channels: { namespaces: { feed: { historySize: 100, historyTtlMs: 60_000, allowRecovery: true } } },
+      channels: {
+        namespaces: {
+          feed: { historySize: 100, historyTtlMs: 60_000, allowRecovery: true, allowPublishForClient: true },
+        },
+      },
       log: { level: 'error' },
+      ...extra,
     },
   });
   const server = await startServer(config, { logger: silentLogger });
@@ -144,4 +150,28 @@ describe('graceful shutdown with open Subscribe streams', () => {
     const timeout = new Promise((r) => setTimeout(() => r('deadline'), 10_000));
     expect(await Promise.race([closed, timeout])).toBe('closed');
   }, 20_000);
+});
+
+describe('Subscribe and the MQTT edge', () => {
+  it('a stream receives what an MQTT client publishes, byte for byte', async () => {
+    const server = await start({ h2c: true }, { mqtt: { enabled: true, port: 0 } });
+    const api = createClient(ApiService, createGrpcTransport({ baseUrl: server.url }));
+    const abort = new AbortController();
+    const stream = api
+      .subscribe({ channels: ['feed:mqtt'] }, { headers: { 'x-api-key': apiKey }, signal: abort.signal })
+      [Symbol.asyncIterator]();
+    expect((await stream.next()).value?.event.case).toBe('subscribed');
+    const device = await mqtt.connectAsync(`mqtt://127.0.0.1:${server.mqtt?.port}`, {
+      username: 'api-key',
+      password: apiKey,
+      reconnectPeriod: 0,
+    });
+    const payload = Buffer.from([0x00, 0xff, 0x10, 0x7b]);
+    await device.publishAsync('feed/mqtt', payload, { qos: 1 });
+    const got = (await stream.next()).value;
+    expect(got?.channel).toBe('feed:mqtt');
+    expect(got?.event.case === 'publication' && Buffer.from(got.event.value.data)).toEqual(payload);
+    await device.endAsync();
+    abort.abort();
+  });
 });
