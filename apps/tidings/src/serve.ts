@@ -32,6 +32,7 @@ import { loadAdminAssets } from './admin/admin-static.js';
 import { AdminTail } from './admin/admin-tail.js';
 import type { Canary } from './canary/canary.js';
 import { createCanaryIdentity, startCanary } from './canary/start-canary.js';
+import { workerSlotEnv } from './cluster/messages.js';
 import type { TidingsConfig } from './config/schema.js';
 import {
   toAuthenticatorOptions,
@@ -41,6 +42,7 @@ import {
   toRedisEngineOptions,
 } from './config/to-library.js';
 import { renderDashboard } from './dashboard.js';
+import { liveTickerRoute, startTickerFeed } from './examples/live-ticker.js';
 import { createGrpcRoute } from './grpc-mount.js';
 import { createHttpListener } from './http-listener.js';
 import { createRoutes } from './http-routes.js';
@@ -48,6 +50,7 @@ import { planIngest, type RunningIngest, startIngest } from './ingest.js';
 import { createLogger } from './logger.js';
 import { startMetrics } from './metrics/start-metrics.js';
 import { type MqttListener, startMqttListener } from './mqtt-listener.js';
+import { openApiPages } from './openapi/pages.js';
 import { withRequestLog } from './request-log.js';
 import { packageVersion } from './version.js';
 
@@ -91,8 +94,8 @@ export interface RunningServer {
    */
   close(): Promise<void>;
   /**
-   * Re-reads the TLS certificate and key (`http.tls`) for new connections without dropping open
-   * ones; `tidings serve` calls it on SIGHUP. A no-op without TLS.
+   * Re-reads the TLS certificates and keys (`http.tls`, `mqtt.tls`) for new connections without
+   * dropping open ones; `tidings serve` calls it on SIGHUP. A no-op without TLS.
    * @throws TidingsError `TIDINGS_ERR_CONFIG` when the files cannot be read or do not match.
    */
   reloadTls(): void;
@@ -263,7 +266,14 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
   });
 
   const grpc = createGrpcRoute(config, node, backendStreams);
+  // The development profile also serves examples/live-ticker with a demo price feed; with
+  // `--workers`, only the first worker runs the feed (one publisher, as a backend would be).
+  const development = options.profile === 'development';
+  const ticker = development ? liveTickerRoute(logger) : undefined;
+  const stopTickerFeed =
+    development && (process.env[workerSlotEnv] ?? '0') === '0' ? startTickerFeed(node, logger) : undefined;
   const streams = [
+    ...(ticker === undefined ? [] : [ticker]),
     // The Connect / gRPC / gRPC-Web server API: only paths `/<package>.<Service>/<Method>`.
     ...(grpc === undefined ? [] : [grpc]),
     // First: it claims the SDK's `GET <ssePath>?cf_connect=` before the one-way SSE endpoint sees it.
@@ -327,6 +337,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
           dashboardHtml,
           logger,
           engine: config.engine.type,
+          openApi: openApiPages(config),
           admin,
           ...metrics.mainRoute,
         }),
@@ -389,6 +400,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     const deadline = Date.now() + config.http.shutdownTimeoutMs;
     canary?.stop();
     sampler?.stop();
+    stopTickerFeed?.();
     const serverClosed = listener.close();
     listener.closeIdle();
     // Sources stop before the node: a message in delivery is stored and acked, or left unacked.
@@ -422,6 +434,17 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
       closing ??= close();
       return closing;
     },
-    reloadTls: () => listener.reloadTls(),
+    reloadTls: () => {
+      // Both listeners get their new pair even when the other's is bad; the first error is thrown.
+      let failure: unknown;
+      for (const reload of [() => listener.reloadTls(), () => mqtt?.reloadTls()]) {
+        try {
+          reload();
+        } catch (error) {
+          failure ??= error;
+        }
+      }
+      if (failure !== undefined) throw failure;
+    },
   };
 }
