@@ -25,7 +25,9 @@
 // Usage (after `npm run build`):
 //   node bench/publish-api.mjs [--duration 10] [--warmup 2] [--connections 32] [--batch 50]
 //        [--engines memory,redis,nats] [--scenarios single,batch] [--subscribers 4] [--channels 1]
-//        [--baseline DIR] [--rounds 1] [--port 8941] [--out result.json] [--no-pin]
+//        [--baseline DIR] [--rounds 1] [--server-cpu-prof DIR] [--port 8941] [--out result.json]
+//        [--no-pin]
+// --server-cpu-prof DIR: each `tidings serve` writes a V8 CPU profile (node --cpu-prof) there on exit.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -37,7 +39,7 @@ import { parseArgs } from 'node:util';
 
 const usage = `Usage: node bench/publish-api.mjs [--duration 10] [--warmup 2] [--connections 32] [--batch 50]
        [--engines memory,redis,nats] [--scenarios single,batch,batch-parallel] [--subscribers 4]
-       [--channels 1] [--payload-bytes 100] [--baseline DIR] [--rounds 1] [--port 8941]
+       [--channels 1] [--payload-bytes 100] [--baseline DIR] [--rounds 1] [--server-cpu-prof DIR] [--port 8941]
        [--out result.json] [--no-pin]
 Run \`npm run build\` first. Starts \`tidings serve\` per engine on core 0 and drives it with autocannon.`;
 let parsed;
@@ -55,6 +57,7 @@ try {
       channels: { type: 'string', default: '1' },
       baseline: { type: 'string' },
       rounds: { type: 'string', default: '1' },
+      'server-cpu-prof': { type: 'string' },
       'payload-bytes': { type: 'string', default: '100' },
       port: { type: 'string', default: '8941' },
       out: { type: 'string' },
@@ -139,7 +142,9 @@ async function startServer(engine, prefix, cli) {
       log: { level: 'warn' },
     }),
   );
-  const args = [process.execPath, cli, 'serve', '--config', config];
+  const prof = values['server-cpu-prof'];
+  const profile = prof === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(prof)}`];
+  const args = [process.execPath, ...profile, cli, 'serve', '--config', config];
   const child = spawn(pin ? 'taskset' : args[0], pin ? ['-c', '0', ...args] : args.slice(1), {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
