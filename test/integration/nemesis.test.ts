@@ -66,7 +66,10 @@ describe('seeded nemesis', () => {
       // 200 subscribers spread round-robin over the six transports: 34 or 33 each.
       const perTransport = Object.values(report.subscribers);
       expect(perTransport, text).toHaveLength(6);
-      expect(perTransport.reduce((a, b) => a + b, 0), text).toBe(200);
+      expect(
+        perTransport.reduce((a, b) => a + b, 0),
+        text,
+      ).toBe(200);
       expect(
         perTransport.every((n) => n === 33 || n === 34),
         text,

@@ -48,6 +48,7 @@ import { planIngest, type RunningIngest, startIngest } from './ingest.js';
 import { createLogger } from './logger.js';
 import { startMetrics } from './metrics/start-metrics.js';
 import { type MqttListener, startMqttListener } from './mqtt-listener.js';
+import { openApiPages } from './openapi/pages.js';
 import { withRequestLog } from './request-log.js';
 import { packageVersion } from './version.js';
 
@@ -91,8 +92,8 @@ export interface RunningServer {
    */
   close(): Promise<void>;
   /**
-   * Re-reads the TLS certificate and key (`http.tls`) for new connections without dropping open
-   * ones; `tidings serve` calls it on SIGHUP. A no-op without TLS.
+   * Re-reads the TLS certificates and keys (`http.tls`, `mqtt.tls`) for new connections without
+   * dropping open ones; `tidings serve` calls it on SIGHUP. A no-op without TLS.
    * @throws TidingsError `TIDINGS_ERR_CONFIG` when the files cannot be read or do not match.
    */
   reloadTls(): void;
@@ -327,6 +328,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
           dashboardHtml,
           logger,
           engine: config.engine.type,
+          openApi: openApiPages(config),
           admin,
           ...metrics.mainRoute,
         }),
@@ -422,6 +424,17 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
       closing ??= close();
       return closing;
     },
-    reloadTls: () => listener.reloadTls(),
+    reloadTls: () => {
+      // Both listeners get their new pair even when the other's is bad; the first error is thrown.
+      let failure: unknown;
+      for (const reload of [() => listener.reloadTls(), () => mqtt?.reloadTls()]) {
+        try {
+          reload();
+        } catch (error) {
+          failure ??= error;
+        }
+      }
+      if (failure !== undefined) throw failure;
+    },
   };
 }

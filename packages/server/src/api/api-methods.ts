@@ -5,6 +5,7 @@ import type { NodePublishItem } from '../core/node-context.js';
 import { type ApiFailure, type FailureKind, toFailure } from './api-errors.js';
 import type { ApiMethod, ApiRequest } from './api-schemas.js';
 import { clientInfoOut, type JsonOut, publicationOut } from './json-output.js';
+import { versionsOut } from './versions.js';
 
 /** What the server API needs from a node. `TidingsNode` satisfies it. */
 export type ApiNode = Pick<
@@ -141,6 +142,7 @@ const handlers: { readonly [M in ApiMethod]: Handler<M> } = {
         num_subs: i.numSubs,
         uptime: i.uptimeSeconds,
       })),
+      versions: versionsOut(node.info().version),
     });
   },
 

@@ -7,6 +7,7 @@ import { createLedger } from '../ledger.js';
 import { formatLedgerReport, type LedgerReport } from '../ledger-report.js';
 import { Balancer } from './balancer.js';
 import { grpcSubscriber } from './grpc-subscriber.js';
+import { mqttSubscriber } from './mqtt-subscriber.js';
 import { type PublishersOutcome, startPublishers } from './publishers.js';
 import { pollSubscriber, streamSubscriber } from './stream-adapters.js';
 import {
@@ -47,6 +48,8 @@ export interface NemesisOptions {
   /** Nodes behind the balancer; default 1 on memory, 2 otherwise. */
   readonly nodes?: number;
   readonly subscribers?: number;
+  /** Transports the subscribers are spread over, round-robin; default all of `nemesisTransports`. */
+  readonly transports?: readonly NemesisTransport[];
   readonly publishers?: number;
   readonly channels?: number;
   readonly publishIntervalMs?: number;
@@ -137,6 +140,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
     ...(options.natsServer === undefined ? {} : { natsServer: options.natsServer }),
   });
   const nodeCount = options.nodes ?? (options.engine === 'memory' ? 1 : 2);
+  const transports = options.transports ?? nemesisTransports;
   const channels = Array.from({ length: options.channels ?? 4 }, (_, i) => `feed:n${options.seed}-${i}`);
   const subscribers: NemesisSubscriber[] = [];
   let proxy: ChaosProxy | undefined;
@@ -163,7 +167,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
     const base = await balancer.listen();
     const count = options.subscribers ?? 200;
     for (let i = 0; i < count; i++) {
-      const transport = nemesisTransports[i % nemesisTransports.length] as NemesisTransport;
+      const transport = transports[i % transports.length] as NemesisTransport;
       const channel = channels[i % channels.length] as string;
       const id = `${transport}-${i}`;
       const ctx: SubscriberContext = {
@@ -177,7 +181,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
       };
       subscribers.push(adapter(transport, ctx));
     }
-    log(`${count} subscribers on ${channels.length} channels over ${nemesisTransports.join(', ')}`);
+    log(`${count} subscribers on ${channels.length} channels over ${transports.join(', ')}`);
     await sleep(3000);
     publishers = startPublishers({
       count: options.publishers ?? 4,
@@ -218,7 +222,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
     const { perSubscriber, ...summary } = report;
     const discontinuities = Object.values(perSubscriber).reduce((n, s) => n + s.discontinuities, 0);
     const byTransport = Object.fromEntries(
-      nemesisTransports.map((t) => [t, subscribers.filter((s) => s.transport === t).length]),
+      transports.map((t) => [t, subscribers.filter((s) => s.transport === t).length]),
     ) as Record<NemesisTransport, number>;
     const ok = report.ok && caughtUp && outcome.unexpected.length === 0 && outcome.acked > 0;
     let result: NemesisReport = {
@@ -284,6 +288,8 @@ function adapter(transport: NemesisTransport, ctx: SubscriberContext): NemesisSu
       return pollSubscriber(ctx);
     case 'grpc':
       return grpcSubscriber(ctx);
+    case 'mqtt':
+      return mqttSubscriber(ctx);
   }
 }
 
@@ -329,6 +335,8 @@ function nodeConfig(engine: EngineSection): Record<string, unknown> {
     engine,
     auth: { keys: [{ alg: 'HS256', secret }] },
     api: { keys: [apiKey] },
+    // MQTT 5 subscribers over WebSocket (/mqtt, through the balancer) read positions from user properties.
+    mqtt: { enabled: true, port: 0, positionProperties: true },
     channels: {
       namespaces: {
         feed: { historySize: 50_000, historyTtlMs: 600_000, allowRecovery: true, allowSubscribeForClient: true },

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { decodeCursor, isTidingsError, parsePosition, type StreamPosition } from '@tidings/protocol';
+import { maxRateValueSchema, readOneWayQuery } from './one-way-query.js';
 
 /** Default name of the cookie that may carry a connection token. */
 export const defaultTokenCookie = 'tidings_token';
@@ -39,14 +40,17 @@ const badRequest = 107;
  */
 export function parseOneWayRequest(req: IncomingMessage, tokenCookie = defaultTokenCookie): OneWayRequest {
   const url = new URL(req.url ?? '/', 'http://localhost');
-  const query = url.searchParams;
-  const channels = [...new Set(query.getAll('channel'))];
-  const token = bearerToken(req) ?? nonEmpty(query.get('token')) ?? cookieValue(req, tokenCookie);
+  const parsed = readOneWayQuery(url.searchParams);
+  // Every member is a string read from URLSearchParams, so this holds; kept as a guard against a stricter schema.
+  if (!parsed.success) throw new OneWayRequestError(400, badRequest, parsed.error.issues[0]?.message ?? 'bad query');
+  const query = parsed.data;
+  const channels = [...new Set(query.channel)];
+  const token = bearerToken(req) ?? query.token ?? cookieValue(req, tokenCookie);
 
   let resume: Record<string, StreamPosition> = {};
   const header = req.headers['last-event-id'];
-  const cursor = nonEmpty(typeof header === 'string' ? header.trim() : undefined) ?? nonEmpty(query.get('cursor'));
-  const since = nonEmpty(query.get('since'));
+  const cursor = nonEmpty(typeof header === 'string' ? header.trim() : undefined) ?? query.cursor;
+  const since = query.since;
   try {
     if (cursor !== undefined) resume = decodeCursor(cursor);
     else if (since !== undefined) {
@@ -61,13 +65,12 @@ export function parseOneWayRequest(req: IncomingMessage, tokenCookie = defaultTo
     if (isTidingsError(error)) throw new OneWayRequestError(400, badRequest, error.message);
     throw error;
   }
-  const rateText = nonEmpty(query.get('maxRate'));
-  if (rateText === undefined) return { channels, token, resume };
-  const maxRate = Number(rateText);
-  if (!Number.isFinite(maxRate) || maxRate <= 0 || maxRate > 1000) {
+  if (query.maxRate === undefined) return { channels, token, resume };
+  const maxRate = maxRateValueSchema.safeParse(Number(query.maxRate));
+  if (!maxRate.success) {
     throw new OneWayRequestError(400, badRequest, 'maxRate must be a number of updates a second in (0, 1000]');
   }
-  return { channels, token, resume, maxRate };
+  return { channels, token, resume, maxRate: maxRate.data };
 }
 
 function nonEmpty(value: string | null | undefined): string | undefined {
