@@ -70,7 +70,7 @@ export function registerBenchCommand(program: Command, io: BenchIo): void {
     .option('--url <url>', 'subscriber endpoint of --transport', 'ws://127.0.0.1:8000/connection/websocket')
     .option(
       '--also-url <url>',
-      'another node\'s subscriber endpoint (repeatable): worker i uses the i-th of --url and these, round-robin',
+      "another node's subscriber endpoint (repeatable): worker i uses the i-th of --url and these, round-robin",
       (value: string, previous: string[]) => [...previous, value],
       [] as string[],
     )
