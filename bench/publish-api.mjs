@@ -13,22 +13,34 @@
 // subscribers, and the ratio redis ÷ memory. Redis is the shared 127.0.0.1:6379 with a unique
 // key prefix, deleted afterwards.
 //
+// NATS (--engines ...,nats) is the shared 127.0.0.1:4222 with a unique stream name and subject
+// prefix, whose streams are deleted afterwards.
+//
+// Before/after (issue 19): --baseline DIR names another built checkout (e.g. main before a
+// change). Its `tidings serve` then runs beside this checkout's, interleaved per engine and round
+// (before, after, after, before, ...), with the same load client (this checkout's bench library),
+// and the report adds after ÷ before ratios (medians over --rounds). Compare ratios, not absolute
+// figures, when the machine is shared.
+//
 // Usage (after `npm run build`):
 //   node bench/publish-api.mjs [--duration 10] [--warmup 2] [--connections 32] [--batch 50]
-//        [--engines memory,redis] [--scenarios single,batch] [--subscribers 4]
-//        [--port 8941] [--out result.json] [--no-pin]
+//        [--engines memory,redis,nats] [--scenarios single,batch] [--subscribers 4] [--channels 1]
+//        [--baseline DIR] [--rounds 1] [--server-cpu-prof DIR] [--port 8941] [--out result.json]
+//        [--no-pin]
+// --server-cpu-prof DIR: each `tidings serve` writes a V8 CPU profile (node --cpu-prof) there on exit.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const usage = `Usage: node bench/publish-api.mjs [--duration 10] [--warmup 2] [--connections 32] [--batch 50]
-       [--engines memory,redis] [--scenarios single,batch,batch-parallel] [--subscribers 4]
-       [--payload-bytes 100] [--port 8941] [--out result.json] [--no-pin]
+       [--engines memory,redis,nats] [--scenarios single,batch,batch-parallel] [--subscribers 4]
+       [--channels 1] [--payload-bytes 100] [--baseline DIR] [--rounds 1] [--server-cpu-prof DIR] [--port 8941]
+       [--out result.json] [--no-pin]
 Run \`npm run build\` first. Starts \`tidings serve\` per engine on core 0 and drives it with autocannon.`;
 let parsed;
 try {
@@ -42,6 +54,10 @@ try {
       engines: { type: 'string', default: 'memory,redis' },
       scenarios: { type: 'string', default: 'single,batch' },
       subscribers: { type: 'string', default: '4' },
+      channels: { type: 'string', default: '1' },
+      baseline: { type: 'string' },
+      rounds: { type: 'string', default: '1' },
+      'server-cpu-prof': { type: 'string' },
       'payload-bytes': { type: 'string', default: '100' },
       port: { type: 'string', default: '8941' },
       out: { type: 'string' },
@@ -62,12 +78,19 @@ const warmup = Number(values.warmup);
 const connections = Number(values.connections);
 const batch = Number(values.batch);
 const subscribers = Number(values.subscribers);
+const channelCount = Math.max(1, Number(values.channels));
+const rounds = Math.max(1, Number(values.rounds));
 const port = Number(values.port);
 const engines = values.engines.split(',');
 const scenarios = values.scenarios.split(',');
 const pin = !values['no-pin'];
 const root = fileURLToPath(new URL('..', import.meta.url));
-const cli = join(root, 'apps/tidings/bin/tidings.js');
+const cliOf = (dir) => join(dir, 'apps/tidings/bin/tidings.js');
+/** The builds measured: this checkout ("after") and, with --baseline, the other one ("before"). */
+const builds = [
+  ...(values.baseline === undefined ? [] : [{ label: 'before', cli: cliOf(resolve(values.baseline)) }]),
+  { label: 'after', cli: cliOf(root) },
+];
 const dir = mkdtempSync(join(tmpdir(), 'tidings-publish-api-'));
 const apiKey = `bench-api-${randomBytes(8).toString('hex')}`;
 const secret = randomBytes(24).toString('hex');
@@ -94,11 +117,20 @@ async function listening(ms) {
   return false;
 }
 
-async function startServer(engine, prefix) {
+async function startServer(engine, prefix, cli) {
   if (await listening(200)) throw new Error(`publish-api: port ${port} is taken; pass --port`);
   const config = join(dir, `${engine}.json`);
   const engineSection =
-    engine === 'redis' ? { type: 'redis', url: 'redis://127.0.0.1:6379', prefix } : { type: 'memory' };
+    engine === 'redis'
+      ? { type: 'redis', url: 'redis://127.0.0.1:6379', prefix }
+      : engine === 'nats'
+        ? {
+            type: 'nats',
+            servers: ['127.0.0.1:4222'],
+            streamName: natsStream(prefix),
+            subjectPrefix: natsStream(prefix),
+          }
+        : { type: 'memory' };
   writeFileSync(
     config,
     JSON.stringify({
@@ -110,7 +142,9 @@ async function startServer(engine, prefix) {
       log: { level: 'warn' },
     }),
   );
-  const args = [process.execPath, cli, 'serve', '--config', config];
+  const prof = values['server-cpu-prof'];
+  const profile = prof === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(prof)}`];
+  const args = [process.execPath, ...profile, cli, 'serve', '--config', config];
   const child = spawn(pin ? 'taskset' : args[0], pin ? ['-c', '0', ...args] : args.slice(1), {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -138,7 +172,7 @@ function benchRun(server, scenario, seconds, onProgress) {
       token: server.token,
       apiKey,
       subscribers: Math.max(1, subscribers),
-      channels: 1,
+      channels: channelCount,
       channelPrefix: 'bench:api-',
       rate: 0,
       duration: seconds,
@@ -157,10 +191,10 @@ function benchRun(server, scenario, seconds, onProgress) {
   );
 }
 
-async function runScenario(engine, scenario, server) {
+async function runScenario(engine, build, scenario, server) {
   if (!['single', 'batch', 'batch-parallel'].includes(scenario))
     throw new Error(`publish-api: unknown scenario ${scenario}`);
-  const label = `[${engine} ${scenario}]`;
+  const label = `[${engine} ${build} ${scenario}]`;
   // A fresh server's first seconds run unoptimized code; warm it up outside the figures.
   if (warmup > 0) {
     log(`${label} warming up ${warmup} s`);
@@ -177,6 +211,7 @@ async function runScenario(engine, scenario, server) {
   const api = result.publishApi;
   return {
     engine,
+    build,
     scenario,
     subscribers: result.connected,
     perRequest: api.batch,
@@ -206,42 +241,105 @@ async function cleanRedis(prefix) {
   await c.close();
 }
 
+/** A NATS stream name (and subject prefix) unique to this run, from the key prefix. */
+function natsStream(prefix) {
+  return `BENCH_${prefix.replace(/[^A-Za-z0-9]/g, '').slice(-8)}`;
+}
+
+async function cleanNats(prefix) {
+  const { connect } = await import('@nats-io/transport-node');
+  const { jetstreamManager } = await import('@nats-io/jetstream');
+  const nc = await connect({ servers: '127.0.0.1:4222' });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const name = natsStream(prefix);
+    for (const stream of [name, `${name}_PRESENCE`, `${name}_IDEMPOTENCY`])
+      await jsm.streams.delete(stream).catch(() => undefined);
+  } finally {
+    await nc.close();
+  }
+}
+
 const rows = [];
 for (const engine of engines) {
-  const prefix = `tidings-bench-api-${randomBytes(4).toString('hex')}:`;
-  const { child, token } = await startServer(engine, prefix);
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  try {
-    for (const scenario of scenarios) rows.push(await runScenario(engine, scenario, { child, token }));
-  } finally {
-    child.kill('SIGTERM');
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    if (engine === 'redis') await cleanRedis(prefix);
+  for (let round = 0; round < rounds; round++) {
+    // Alternate which build goes first, so drift of the shared machine favours neither.
+    const order = round % 2 === 0 ? builds : [...builds].reverse();
+    for (const build of order) {
+      const prefix = `tidings-bench-api-${randomBytes(4).toString('hex')}:`;
+      const { child, token } = await startServer(engine, prefix, build.cli);
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      try {
+        for (const scenario of scenarios)
+          rows.push({ round, ...(await runScenario(engine, build.label, scenario, { child, token })) });
+      } finally {
+        child.kill('SIGTERM');
+        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        if (engine === 'redis') await cleanRedis(prefix);
+        if (engine === 'nats') await cleanNats(prefix);
+      }
+    }
   }
 }
 
 const ms = (x) => x.toFixed(2);
+const median = (xs) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+const spread = (xs) => (xs.length > 1 ? ` (${xs.map((x) => x.toFixed(2)).join(', ')})` : '');
 const lines = [
-  `HTTP publish API, ${duration} s per scenario, ${connections} connections, channel with ${subscribers} WebSocket subscriber(s)`,
+  `HTTP publish API, ${duration} s per scenario, ${connections} connections, ${channelCount} channel(s), ${subscribers} WebSocket subscriber(s)${rounds > 1 ? `, ${rounds} rounds` : ''}`,
   '',
-  '| engine | scenario | publishes/request | requests/s | publishes/s | p50 ms | p99 ms | max ms | non-2xx + errors | deliveries / expected |',
-  '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+  '| engine | build | round | scenario | publishes/request | requests/s | publishes/s | p50 ms | p99 ms | max ms | non-2xx + errors | deliveries / expected |',
+  '|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...rows.map(
     (r) =>
-      `| ${r.engine} | ${r.scenario} | ${r.perRequest} | ${num(r.requestsPerSec)} | ${num(r.publishesPerSec)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${ms(r.maxMs)} | ${r.non2xx + r.errors} | ${num(r.deliveries)} / ${num(r.expectedDeliveries)} |`,
+      `| ${r.engine} | ${r.build} | ${r.round + 1} | ${r.scenario} | ${r.perRequest} | ${num(r.requestsPerSec)} | ${num(r.publishesPerSec)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${ms(r.maxMs)} | ${r.non2xx + r.errors} | ${num(r.deliveries)} / ${num(r.expectedDeliveries)} |`,
   ),
 ];
-const ratios = scenarios.flatMap((scenario) => {
-  const mem = rows.find((r) => r.engine === 'memory' && r.scenario === scenario);
-  const red = rows.find((r) => r.engine === 'redis' && r.scenario === scenario);
-  if (mem === undefined || red === undefined || mem.publishesPerSec === 0 || mem.p99Ms === 0) return [];
-  return [
-    `| ${scenario} | ${(red.publishesPerSec / mem.publishesPerSec).toFixed(2)}× | ${(red.p99Ms / mem.p99Ms).toFixed(2)}× |`,
-  ];
-});
-if (ratios.length > 0)
-  lines.push('', '| scenario | redis ÷ memory publishes/s | redis ÷ memory p99 |', '|---|---:|---:|', ...ratios);
+const of = (engine, build, scenario) =>
+  rows.filter((r) => r.engine === engine && r.build === build && r.scenario === scenario);
+if (builds.length > 1) {
+  const ratios = engines.flatMap((engine) =>
+    scenarios.flatMap((scenario) => {
+      const before = of(engine, 'before', scenario);
+      const after = of(engine, 'after', scenario);
+      const per = after.flatMap((a) => {
+        const b = before.find((x) => x.round === a.round);
+        return b === undefined || b.publishesPerSec === 0 ? [] : [a.publishesPerSec / b.publishesPerSec];
+      });
+      if (per.length === 0) return [];
+      return [`| ${engine} | ${scenario} | ${median(per).toFixed(2)}×${spread(per)} |`];
+    }),
+  );
+  lines.push('', '| engine | scenario | after ÷ before publishes/s, median (per round) |', '|---|---|---:|', ...ratios);
+}
+const peers = engines.filter((e) => e !== 'memory');
+const engineRatios = builds.flatMap((build) =>
+  peers.flatMap((engine) =>
+    scenarios.flatMap((scenario) => {
+      const per = of(engine, build.label, scenario).flatMap((r) => {
+        const mem = of('memory', build.label, scenario).find((m) => m.round === r.round);
+        return mem === undefined || mem.publishesPerSec === 0 ? [] : [r.publishesPerSec / mem.publishesPerSec];
+      });
+      if (per.length === 0) return [];
+      return [`| ${build.label} | ${engine} | ${scenario} | ${median(per).toFixed(2)}×${spread(per)} |`];
+    }),
+  ),
+);
+if (engineRatios.length > 0)
+  lines.push(
+    '',
+    '| build | engine | scenario | engine ÷ memory publishes/s, median |',
+    '|---|---|---|---:|',
+    ...engineRatios,
+  );
 console.log(lines.join('\n'));
 if (values.out !== undefined)
-  writeFileSync(values.out, `${JSON.stringify({ duration, connections, batch, subscribers, rows }, null, 2)}\n`);
+  writeFileSync(
+    values.out,
+    `${JSON.stringify({ duration, connections, batch, subscribers, channels: channelCount, rounds, rows }, null, 2)}\n`,
+  );

@@ -23,6 +23,8 @@ function freePort(): Promise<number> {
 
 interface Row {
   engine: string;
+  build: string;
+  round: number;
   scenario: string;
   perRequest: number;
   subscribers: number;
@@ -47,9 +49,9 @@ it('publish-api.mjs measures single and batch publishes with subscribers and pri
   proc.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
   proc.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
   const code = await new Promise<number | null>((resolve) => proc.once('exit', resolve));
-  expect({ code, stderr }).toEqual({ code: 0, stderr: expect.stringContaining('[memory batch] 1/1 s') });
-  expect(stdout).toContain('| memory | single | 1 |');
-  expect(stdout).toContain('| memory | batch | 5 |');
+  expect({ code, stderr }).toEqual({ code: 0, stderr: expect.stringContaining('[memory after batch] 1/1 s') });
+  expect(stdout).toContain('| memory | after | 1 | single | 1 |');
+  expect(stdout).toContain('| memory | after | 1 | batch | 5 |');
   const { rows } = JSON.parse(readFileSync(out, 'utf8')) as { rows: Row[] };
   expect(rows.map((r) => [r.engine, r.scenario, r.perRequest, r.subscribers])).toEqual([
     ['memory', 'single', 1, 2],
@@ -65,3 +67,51 @@ it('publish-api.mjs measures single and batch publishes with subscribers and pri
     expect(r.deliveries).toBeGreaterThanOrEqual(r.published * r.subscribers);
   }
 }, 60_000);
+
+it('publish-api.mjs runs a baseline build beside this one, then reports after ÷ before', async () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'tidings-publish-api-test-')), 'result.json');
+  // This checkout stands in for the baseline: the run is what is checked, not the figures.
+  const args = ['bench/publish-api.mjs', '--duration', '1', '--warmup', '0', '--engines', 'memory'];
+  args.push('--connections', '4', '--batch', '5', '--subscribers', '1', '--baseline', root, '--scenarios', 'batch');
+  args.push('--no-pin', '--out', out, '--port', String(await freePort()));
+  const { code, stderr, stdout } = await run(args);
+  expect({ code, stderr }).toEqual({ code: 0, stderr: expect.stringContaining('[memory before batch]') });
+  const { rows } = JSON.parse(readFileSync(out, 'utf8')) as { rows: Row[] };
+  expect(rows.map((r) => [r.engine, r.build, r.scenario])).toEqual([
+    ['memory', 'before', 'batch'],
+    ['memory', 'after', 'batch'],
+  ]);
+  for (const r of rows) expect(r.non2xx + r.errors).toBe(0);
+  expect(stdout).toMatch(/\| memory \| batch \| \d+\.\d\d× \|/);
+}, 60_000);
+
+it('publish-api.mjs runs NATS beside memory over several channels and reports nats ÷ memory', async () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'tidings-publish-api-test-')), 'result.json');
+  const args = ['bench/publish-api.mjs', '--duration', '1', '--warmup', '0', '--engines', 'memory,nats'];
+  args.push('--connections', '4', '--batch', '6', '--subscribers', '3', '--channels', '3', '--scenarios', 'batch');
+  args.push('--no-pin', '--out', out, '--port', String(await freePort()));
+  const { code, stderr, stdout } = await run(args);
+  expect({ code, stderr }).toEqual({ code: 0, stderr: expect.stringContaining('[nats after batch]') });
+  const { rows } = JSON.parse(readFileSync(out, 'utf8')) as { rows: Row[] };
+  expect(rows.map((r) => [r.engine, r.build, r.scenario, r.subscribers])).toEqual([
+    ['memory', 'after', 'batch', 3],
+    ['nats', 'after', 'batch', 3],
+  ]);
+  for (const r of rows) {
+    expect(r.non2xx + r.errors).toBe(0);
+    expect(r.published).toBeGreaterThan(0);
+    // Each channel has one subscriber: every publication is delivered once.
+    expect(r.deliveries).toBeGreaterThanOrEqual(r.published);
+  }
+  expect(stdout).toMatch(/\| after \| nats \| batch \| \d+\.\d\d× \|/);
+}, 60_000);
+
+async function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const proc = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  proc.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+  proc.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  const code = await new Promise<number | null>((resolve) => proc.once('exit', resolve));
+  return { code, stdout, stderr };
+}

@@ -3,7 +3,9 @@ import { type ClientInfo, TidingsError, TidingsErrorCode } from '@tidings/protoc
 import {
   type Broker,
   type BrokerEventHandler,
+  type BrokerPublishItem,
   type BrokerPublishOptions,
+  type BrokerPublishOutcome,
   type BrokerPublishResult,
   decodeClientInfo,
   decodePublicationBody,
@@ -185,6 +187,37 @@ export class NatsBroker implements Broker, HistoryStore {
   async publish(channel: string, data: Uint8Array, options: BrokerPublishOptions = {}): Promise<BrokerPublishResult> {
     this.#assertOpen('publish');
     const h = await this.#connector.use();
+    return this.#publish(h, channel, data, options);
+  }
+
+  /**
+   * Publishes `items` with their JetStream acks in flight: items of different channels are sent
+   * without waiting for each other's ack; items of one channel are appended one after another,
+   * in item order (each compare-and-set names the stream sequence the previous ack returned, so
+   * it cannot be sent before that ack). One item's failure fails only that item.
+   */
+  async publishMany(items: readonly BrokerPublishItem[]): Promise<BrokerPublishOutcome[]> {
+    this.#assertOpen('publishMany');
+    let h: NatsHandles;
+    try {
+      h = await this.#connector.use();
+    } catch (error) {
+      return items.map(() => ({ ok: false, error }));
+    }
+    // Enqueued synchronously, so each channel's serial chain holds its items in array order.
+    const pending = items.map((item) => this.#publish(h, item.channel, item.data, item.options ?? {}));
+    const settled = await Promise.allSettled(pending);
+    return settled.map((r) =>
+      r.status === 'fulfilled' ? { ok: true, result: r.value } : { ok: false, error: r.reason },
+    );
+  }
+
+  #publish(
+    h: NatsHandles,
+    channel: string,
+    data: Uint8Array,
+    options: BrokerPublishOptions,
+  ): Promise<BrokerPublishResult> {
     const size = options.history === undefined ? 0 : Math.max(0, Math.floor(options.history.size));
     const ttlMs = options.history === undefined ? 0 : Math.max(0, Math.ceil(options.history.ttlMs));
     const key = options.idempotencyKey;

@@ -4,6 +4,6 @@ import { assertNatsReachable, testEngine } from './test-nats.test-helpers.js';
 
 beforeAll(assertNatsReachable);
 
-runBrokerConformance({ name: 'nats engine', create: async () => testEngine(), presenceTtlMs: 300 });
+runBrokerConformance({ name: 'nats engine', create: async () => testEngine(), presenceTtlMs: 300, publishMany: true });
 runHistoryModelTest({ name: 'nats engine', create: async () => testEngine() });
 runPrefixConformance({ name: 'nats engine', create: async () => testEngine() });

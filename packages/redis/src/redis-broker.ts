@@ -3,7 +3,9 @@ import { type ClientInfo, TidingsError, TidingsErrorCode } from '@tidings/protoc
 import {
   type Broker,
   type BrokerEventHandler,
+  type BrokerPublishItem,
   type BrokerPublishOptions,
+  type BrokerPublishOutcome,
   type BrokerPublishResult,
   decodeClientInfo,
   encodeClientInfo,
@@ -12,9 +14,10 @@ import {
   type HistoryReadResult,
   type HistoryStore,
 } from '@tidings/server';
+import type { Reply } from './connection.js';
 import type { KeySpace } from './keys.js';
 import { asArray, asNumber, asText, decodeEntry, decodePublicationMessage, MessageKind } from './replies.js';
-import { HISTORY_SCRIPT, PUBLISH_SCRIPT } from './scripts.js';
+import { HISTORY_SCRIPT, PUBLISH_MANY_SCRIPT, PUBLISH_SCRIPT } from './scripts.js';
 import type { PubSubListener, RedisCommands, RedisSubscriptions } from './transport.js';
 
 /** Stream metadata lifetime when a publish names none: 30 days, as the memory engine. */
@@ -34,6 +37,11 @@ export interface RedisBrokerOptions {
    * Required on a Redis Cluster, where plain PUBLISH is broadcast to every shard.
    */
   readonly sharded?: boolean;
+  /**
+   * True when one script may touch the keys of several channels (a standalone Redis): a batch is
+   * then one script call. False or absent: one call per channel (Redis Cluster slots).
+   */
+  readonly scriptsSpanSlots?: boolean;
   /** How long `start` waits for both connections. */
   readonly connectTimeoutMs: number;
   readonly metaTtlMs?: number;
@@ -69,6 +77,7 @@ export class RedisBroker implements Broker, HistoryStore {
   readonly #subscriber: RedisSubscriptions;
   readonly #keys: KeySpace;
   readonly #sharded: boolean;
+  readonly #scriptsSpanSlots: boolean;
   readonly #connectTimeoutMs: number;
   readonly #metaTtlMs: number;
   readonly #idempotencyWindowMs: number;
@@ -87,6 +96,7 @@ export class RedisBroker implements Broker, HistoryStore {
     this.#subscriber = options.subscriber;
     this.#keys = options.keys;
     this.#sharded = options.sharded === true;
+    this.#scriptsSpanSlots = options.scriptsSpanSlots === true;
     this.#connectTimeoutMs = options.connectTimeoutMs;
     this.#metaTtlMs = options.metaTtlMs ?? DEFAULT_META_TTL_MS;
     this.#idempotencyWindowMs = options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS;
@@ -213,6 +223,57 @@ export class RedisBroker implements Broker, HistoryStore {
   /** Runs the publish script; resolves with the stored position, or the first one for a repeated key. */
   async publish(channel: string, data: Uint8Array, options: BrokerPublishOptions = {}): Promise<BrokerPublishResult> {
     this.#assertOpen('publish');
+    const { keys, args } = this.#publishArgs(channel, data, options);
+    const reply = await this.#commands.eval(PUBLISH_SCRIPT, keys, [...args, this.#sharded ? '1' : '0']);
+    return publishResult(reply);
+  }
+
+  /**
+   * Publishes `items` in order with one script call per group (`PUBLISH_MANY_SCRIPT`): one group
+   * on a standalone Redis, one per channel on a cluster (a script's keys must share a slot).
+   * Groups are sent in the same tick, so node-redis writes them together (one round trip per
+   * shard). Items of one channel are in one group, so their order is kept; a failed call fails
+   * only the items of its group (they were not acknowledged, they may or may not be stored).
+   */
+  async publishMany(items: readonly BrokerPublishItem[]): Promise<BrokerPublishOutcome[]> {
+    this.#assertOpen('publishMany');
+    const groups = new Map<string, number[]>();
+    items.forEach((item, i) => {
+      const group = this.#scriptsSpanSlots ? '' : item.channel;
+      const members = groups.get(group);
+      if (members === undefined) groups.set(group, [i]);
+      else members.push(i);
+    });
+    const outcomes = new Array<BrokerPublishOutcome>(items.length);
+    await Promise.all(
+      [...groups.values()].map(async (members) => {
+        const keys: string[] = [];
+        const args: Array<string | Buffer> = [this.#sharded ? '1' : '0'];
+        for (const i of members) {
+          const item = items[i] as BrokerPublishItem;
+          const one = this.#publishArgs(item.channel, item.data, item.options ?? {});
+          keys.push(...one.keys);
+          args.push(...one.args);
+        }
+        try {
+          const replies = asArray(await this.#commands.eval(PUBLISH_MANY_SCRIPT, keys, args), members.length);
+          members.forEach((i, j) => {
+            outcomes[i] = { ok: true, result: publishResult(replies[j] ?? null) };
+          });
+        } catch (error) {
+          for (const i of members) outcomes[i] = { ok: false, error };
+        }
+      }),
+    );
+    return outcomes;
+  }
+
+  /** Keys and arguments of one publication, as `PUBLISH_SCRIPT` takes them (without the sharded flag). */
+  #publishArgs(
+    channel: string,
+    data: Uint8Array,
+    options: BrokerPublishOptions,
+  ): { keys: string[]; args: Array<string | Buffer> } {
     const retention = options.history;
     const size = retention === undefined ? 0 : Math.max(0, Math.floor(retention.size));
     const ttlMs = retention === undefined ? 0 : Math.max(0, Math.ceil(retention.ttlMs));
@@ -221,10 +282,9 @@ export class RedisBroker implements Broker, HistoryStore {
     const key = options.idempotencyKey;
     const windowMs = key === undefined ? 0 : Math.ceil(options.idempotencyWindowMs ?? this.#idempotencyWindowMs);
     const body = encodePublicationBody({ data, info: options.info, tags: options.tags });
-    const reply = await this.#commands.eval(
-      PUBLISH_SCRIPT,
-      [this.#keys.meta(channel), this.#keys.history(channel), this.#keys.idempotency(channel, key ?? '')],
-      [
+    return {
+      keys: [this.#keys.meta(channel), this.#keys.history(channel), this.#keys.idempotency(channel, key ?? '')],
+      args: [
         Buffer.from(body.buffer, body.byteOffset, body.byteLength),
         String(size),
         String(ttlMs),
@@ -232,12 +292,8 @@ export class RedisBroker implements Broker, HistoryStore {
         newEpoch(),
         String(Math.max(0, windowMs)),
         this.#keys.pubsub(channel),
-        this.#sharded ? '1' : '0',
       ],
-    );
-    const [suppressed, offset, epoch] = asArray(reply, 3);
-    const result = { offset: asNumber(offset), epoch: asText(epoch) };
-    return asNumber(suppressed) === 1 ? { ...result, suppressed: true } : result;
+    };
   }
 
   /** Sends a join to every node subscribed to `channel`. */
@@ -345,6 +401,13 @@ export class RedisBroker implements Broker, HistoryStore {
   #assertOpen(method: string): void {
     if (this.#closed) throw new TidingsError(TidingsErrorCode.State, `RedisBroker.${method}: broker is closed`);
   }
+}
+
+/** `{suppressed, offset, epoch}` of a publish script → the broker's result. */
+function publishResult(reply: Reply): BrokerPublishResult {
+  const [suppressed, offset, epoch] = asArray(reply, 3);
+  const result = { offset: asNumber(offset), epoch: asText(epoch) };
+  return asNumber(suppressed) === 1 ? { ...result, suppressed: true } : result;
 }
 
 /** A short random url-safe epoch (48 bits, 8 characters), as the memory engine's. */

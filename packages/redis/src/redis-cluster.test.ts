@@ -44,6 +44,7 @@ runBrokerConformance({
   name: 'redis cluster engine',
   create: async () => createRedisEngine({ cluster: cluster.urls, prefix: testPrefix() }),
   presenceTtlMs: 300,
+  publishMany: true,
 });
 runHistoryModelTest({
   name: 'redis cluster engine',

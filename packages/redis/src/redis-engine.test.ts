@@ -10,10 +10,15 @@ const factory = (shardedPubSub: boolean) => async () => {
   return { ...engine, cleanup: () => deleteKeys(engine.prefix) };
 };
 
-runBrokerConformance({ name: 'redis engine', create: factory(false), presenceTtlMs: 300 });
+runBrokerConformance({ name: 'redis engine', create: factory(false), presenceTtlMs: 300, publishMany: true });
 runHistoryModelTest({ name: 'redis engine', create: factory(false) });
 // Sharded pub/sub (SPUBLISH / SSUBSCRIBE) also works on a standalone Redis 7.
-runBrokerConformance({ name: 'redis engine, sharded pub/sub', create: factory(true), presenceTtlMs: 300 });
+runBrokerConformance({
+  name: 'redis engine, sharded pub/sub',
+  create: factory(true),
+  presenceTtlMs: 300,
+  publishMany: true,
+});
 runHistoryModelTest({ name: 'redis engine, sharded pub/sub', create: factory(true) });
 
 // Wildcard subscriptions: PSUBSCRIBE on plain pub/sub; sharded pub/sub has no patterns.

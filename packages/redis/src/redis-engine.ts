@@ -102,6 +102,7 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
     subscriber,
     keys,
     sharded: roots !== undefined || options.shardedPubSub === true,
+    scriptsSpanSlots: roots === undefined,
     connectTimeoutMs: timing.connectTimeoutMs,
     ...(options.metaTtlMs === undefined ? {} : { metaTtlMs: options.metaTtlMs }),
     ...(options.idempotencyWindowMs === undefined ? {} : { idempotencyWindowMs: options.idempotencyWindowMs }),

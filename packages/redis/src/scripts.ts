@@ -140,3 +140,59 @@ redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 return 0
 `);
+
+/**
+ * Publish of several publications in one call: the body of `PUBLISH_SCRIPT` run once per item,
+ * in order, under one Redis time (so one round trip carries a whole batch of a shard, and two
+ * items of one channel get consecutive offsets in item order). Atomic per item exactly as the
+ * single script; the whole call runs without interleaving other commands.
+ *
+ * KEYS: 3 per item (meta, history, idempotency), as `PUBLISH_SCRIPT`. ARGV: 1 sharded (1|0),
+ * then 7 per item: body, history size, history ttl ms, meta ttl ms, candidate epoch, idempotency
+ * window ms, pub/sub channel. Returns one `{suppressed, offset, epoch}` per item, in order.
+ */
+export const PUBLISH_MANY_SCRIPT = luaScript(`
+${NOW_MS}
+local publishCommand = ARGV[1] == '1' and 'SPUBLISH' or 'PUBLISH'
+local out = {}
+local n = #KEYS / 3
+for i = 0, n - 1 do
+  local kMeta, kHist, kIdem = KEYS[i * 3 + 1], KEYS[i * 3 + 2], KEYS[i * 3 + 3]
+  local a = i * 7 + 1
+  local body, size, ttl, metaTtl = ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
+  local window = tonumber(ARGV[a + 6])
+  local done = false
+  if window > 0 then
+    local prev = redis.call('GET', kIdem)
+    if prev then
+      local sep = string.find(prev, ':', 1, true)
+      out[i + 1] = {1, tonumber(string.sub(prev, 1, sep - 1)), string.sub(prev, sep + 1)}
+      done = true
+    end
+  end
+  if not done then
+    local epoch = redis.call('HGET', kMeta, 'e')
+    if not epoch then
+      epoch = ARGV[a + 5]
+      redis.call('DEL', kHist)
+      redis.call('HSET', kMeta, 'e', epoch, 's', 0)
+    end
+    local offset = redis.call('HINCRBY', kMeta, 's', 1)
+    if size > 0 and ttl > 0 then
+      redis.call('XADD', kHist, 'MAXLEN', size, offset .. '-0', 't', now, 'b', body)
+      redis.call('PEXPIRE', kHist, ttl)
+      if ttl > metaTtl then metaTtl = ttl end
+    else
+      local kept = redis.call('PTTL', kHist)
+      if kept > metaTtl then metaTtl = kept end
+    end
+    redis.call('PEXPIRE', kMeta, metaTtl)
+    if window > 0 then
+      redis.call('SET', kIdem, offset .. ':' .. epoch, 'PX', window)
+    end
+    redis.call(publishCommand, ARGV[a + 7], 'p' .. offset .. ' ' .. now .. ' ' .. epoch .. ' ' .. body)
+    out[i + 1] = {0, offset, epoch}
+  end
+end
+return out
+`);

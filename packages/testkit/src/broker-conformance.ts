@@ -26,6 +26,8 @@ export interface BrokerConformanceOptions {
   readonly quietMs?: number;
   /** Real-time TTL for the presence expiry test; default 200 ms (engines with coarse TTLs raise it). */
   readonly presenceTtlMs?: number;
+  /** The broker implements `publishMany`: the suite then checks it against `publish`'s contract. */
+  readonly publishMany?: boolean;
 }
 
 /** A started engine plus the recorder receiving its deliveries. */
@@ -248,6 +250,52 @@ export function runBrokerConformance(options: BrokerConformanceOptions): void {
       );
       expect(isTidingsError(err) ? err.code : err).toBe(TidingsErrorCode.State);
     });
+
+    if (options.publishMany === true) {
+      it('publishMany applies items in order as publish would: offsets, idempotency, retention, delivery', async () => {
+        const { broker, history, events } = await open();
+        const many = broker.publishMany?.bind(broker);
+        if (many === undefined) throw new Error(`${options.name}: publishMany is not implemented`);
+        const [a, b] = [uniqueChannel('many-a'), uniqueChannel('many-b')];
+        await broker.subscribe([a, b]);
+        await broker.publish(a, utf8('first'), { history: retain(10) });
+        const key = { idempotencyKey: 'k', idempotencyWindowMs: 60_000 };
+        const outcomes = await many([
+          { channel: a, data: utf8('a2'), options: { history: retain(10), ...key } },
+          { channel: b, data: utf8('b1'), options: { history: retain(10), tags: { t: '1' } } },
+          { channel: a, data: utf8('a-repeat'), options: { history: retain(10), ...key } },
+          { channel: a, data: utf8('a3-unstored'), options: { history: retain(0) } },
+          { channel: a, data: utf8('a4'), options: { history: retain(10) } },
+          { channel: b, data: utf8('b2'), options: { history: retain(10) } },
+        ]);
+        const results = outcomes.map((o) => {
+          if (!o.ok) throw o.error;
+          return o.result;
+        });
+        expect(results.map((r) => r.offset)).toEqual([2, 1, 2, 3, 4, 2]);
+        expect(results[2]).toEqual({ ...results[0], suppressed: true });
+        expect(new Set(results.filter((_, i) => i !== 1 && i !== 5).map((r) => r.epoch)).size).toBe(1);
+        const ha = await history.history(a, { limit: -1 });
+        expect(ha.publications.map((p) => [p.offset, fromUtf8(p.data)])).toEqual([
+          [1, 'first'],
+          [2, 'a2'],
+          [4, 'a4'],
+        ]);
+        await waitFor(() => events.of(a).length >= 4 && events.of(b).length >= 2, timeoutMs, 'batch deliveries');
+        await sleep(quietMs);
+        expect(events.of(a).map((p) => fromUtf8(p.pub.data))).toEqual(['first', 'a2', 'a3-unstored', 'a4']);
+        expect(events.of(b).map((p) => [p.pub.offset, p.pub.tags])).toEqual([
+          [1, { t: '1' }],
+          [2, undefined],
+        ]);
+        await broker.close();
+        const closed = await many([{ channel: a, data: utf8('x') }]).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(isTidingsError(closed) ? closed.code : closed).toBe(TidingsErrorCode.State);
+      });
+    }
 
     presenceConformance(open, options.presenceTtlMs ?? 200);
   });

@@ -24,6 +24,7 @@ function wholeNumber(min: number) {
 
 interface Flags {
   url: string;
+  alsoUrl: string[];
   transport: TransportName;
   token?: string;
   apiKey?: string;
@@ -67,6 +68,12 @@ export function registerBenchCommand(program: Command, io: BenchIo): void {
     .command('bench')
     .description('load generator: N subscribers on one --transport, publishes over HTTP, end-to-end latency')
     .option('--url <url>', 'subscriber endpoint of --transport', 'ws://127.0.0.1:8000/connection/websocket')
+    .option(
+      '--also-url <url>',
+      "another node's subscriber endpoint (repeatable): worker i uses the i-th of --url and these, round-robin",
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
     .addOption(
       new Option('--transport <name>', 'client transport (and publish shape)')
         .choices(transportNames)
@@ -127,6 +134,7 @@ export function registerBenchCommand(program: Command, io: BenchIo): void {
     .action(async (flags: Flags) => {
       const options: BenchOptions = {
         url: flags.url,
+        ...(flags.alsoUrl.length === 0 ? {} : { alsoUrls: flags.alsoUrl }),
         transport: flags.transport,
         ...(flags.token === undefined ? {} : { token: flags.token }),
         ...(flags.apiKey === undefined ? {} : { apiKey: flags.apiKey }),

@@ -159,6 +159,7 @@ export async function runBench(options: BenchOptions, onProgress?: (p: BenchProg
   const timeline: TimelinePoint[] = [];
   const states: WorkerState[] = [];
   const per = Math.floor(options.subscribers / options.workers);
+  const endpoints = [options.url, ...(options.alsoUrls ?? [])];
   let first = 0;
   let ticks = 0;
   let onTickRound: (() => void) | undefined;
@@ -215,7 +216,7 @@ export async function runBench(options: BenchOptions, onProgress?: (p: BenchProg
       type: 'plan',
       index,
       transport: options.transport ?? 'centrifuge-ws',
-      url: options.url,
+      url: endpoints[index % endpoints.length] ?? options.url,
       ...(options.token === undefined ? {} : { token: options.token }),
       codec: options.codec,
       first,

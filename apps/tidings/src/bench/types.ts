@@ -22,6 +22,12 @@ export interface BenchOptions {
   /** Subscriber endpoint of `transport`, e.g. `ws://127.0.0.1:8000/connection/websocket`. */
   readonly url: string;
   /**
+   * More subscriber endpoints (other nodes of a cluster): worker i holds its subscribers on the
+   * i-th of `[url, ...alsoUrls]`, round-robin, so `workers` ≥ endpoints spreads them over all.
+   * Publishes still go to `apiUrl`.
+   */
+  readonly alsoUrls?: readonly string[];
+  /**
    * Client transport of every subscriber (clients/); it also picks the publish request shape
    * (`publishStyleOf`). `centrifuge-ws` when omitted.
    */

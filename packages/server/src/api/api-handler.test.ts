@@ -318,6 +318,57 @@ describe('server API: batch and broadcast', () => {
     expect(offsets.sort()).toEqual([2, 3]);
   });
 
+  it('a run of publishes in a sequential batch is one broker publishMany call, applied in order', async () => {
+    const calls: number[] = [];
+    let failNext = false;
+    const h = await start({
+      broker: (b) => ({
+        start: (handler) => b.start(handler),
+        subscribe: (chs) => b.subscribe(chs),
+        unsubscribe: (chs) => b.unsubscribe(chs),
+        publish: () => Promise.reject(new Error('publish must not be used for a run of publishes')),
+        publishMany: async (items) => {
+          calls.push(items.length);
+          if (failNext) {
+            return items.map(() => ({
+              ok: false as const,
+              error: new TidingsError(TidingsErrorCode.Unavailable, 'engine down', { temporary: true }),
+            }));
+          }
+          return b.publishMany?.(items) ?? [];
+        },
+        publishJoin: (ch, info) => b.publishJoin(ch, info),
+        publishLeave: (ch, info) => b.publishLeave(ch, info),
+        close: () => b.close(),
+      }),
+    });
+    const res = await h.call('batch', {
+      commands: [
+        { publish: { channel: 'chat:r', data: 'a' } },
+        { publish: { channel: 'x:r', data: 'unknown namespace' } },
+        { publish: { channel: 'chat:s', data: 'b' } },
+        { publish: { channel: 'chat:r', data: 'c', idempotency_key: 'k1' } },
+        { publish: { channel: 'chat:r', data: 'd', idempotency_key: 'k1' } },
+        { publish: { channel: 'chat:r', b64data: Buffer.from('e').toString('base64') } },
+      ],
+    });
+    expect(res.status).toBe(200);
+    expect(calls).toEqual([5]);
+    const replies = ((await res.json()) as { replies: Array<Record<string, { offset: number }>> }).replies;
+    expect(replies.map((r) => r.publish?.offset ?? 'error')).toEqual([1, 'error', 1, 2, 2, 3]);
+    expect(replies[1]).toEqual({ error: { code: 102, message: 'unknown channel' } });
+    const history = await h.node.history('chat:r', { limit: -1 });
+    expect(history.publications.map((p) => Buffer.from(p.data).toString())).toEqual(['"a"', '"c"', 'e']);
+    failNext = true;
+    const down = await h.call('batch', {
+      commands: [{ publish: { channel: 'chat:r', data: 1 } }, { publish: { channel: 'chat:r', data: 2 } }],
+    });
+    expect(down.status).toBe(503);
+    expect(down.headers.get('retry-after')).toBe('1');
+    const downReplies = ((await down.json()) as { replies: Array<{ error?: { code: number } }> }).replies;
+    expect(downReplies.map((r) => r.error?.code)).toEqual([100, 100]);
+  });
+
   it('a malformed batch is rejected whole with 400 and runs nothing', async () => {
     const h = await start();
     for (const bad of [

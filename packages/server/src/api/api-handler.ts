@@ -7,7 +7,7 @@ import { KeyedTokenBuckets } from '../internal/token-bucket.js';
 import { type Logger, silentLogger } from '../observability/logger.js';
 import { type ApiFailure, type FailureKind, statusOf, wireError } from './api-errors.js';
 import { ApiKeyChecker, readBody, sendError, sendJson } from './api-http.js';
-import { type ApiNode, type CallContext, callMethod, type MethodOutcome } from './api-methods.js';
+import { type ApiNode, type CallContext, callMethod, callPublishes, type MethodOutcome } from './api-methods.js';
 import {
   type ApiMethod,
   type ApiRequest,
@@ -163,7 +163,27 @@ export function createApiHandler(node: ApiNode, options: ApiHandlerOptions): Api
     if (batch.parallel) outcomes = await Promise.all(batch.commands.map(call));
     else {
       outcomes = [];
-      for (const cmd of batch.commands) outcomes.push(await call(cmd));
+      const commands = batch.commands;
+      for (let i = 0; i < commands.length; ) {
+        let end = i;
+        while (end < commands.length && commands[end]?.method === 'publish') end++;
+        if (end - i >= 2) {
+          // A run of publishes: one engine round trip per shard, still applied in order.
+          const run = commands.slice(i, end) as Parsed<'publish'>[];
+          const results = await callPublishes(
+            node,
+            run.map((c) => c.req),
+          );
+          results.forEach((o) => {
+            if (!o.ok) logFailure('publish', o.failure);
+          });
+          outcomes.push(...results);
+          i = end;
+        } else {
+          outcomes.push(await call(commands[i] as Parsed));
+          i++;
+        }
+      }
     }
     const replies = outcomes.map(
       (o, i): JsonOut => (o.ok ? { [batch.commands[i]!.method]: o.result } : { error: { ...o.failure.error } }),

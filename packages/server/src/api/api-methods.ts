@@ -1,5 +1,7 @@
 import { DisconnectCode, disconnectOf } from '@tidings/protocol';
+import type { BrokerPublishOutcome } from '../broker/types.js';
 import type { TidingsNode } from '../core/node.js';
+import type { NodePublishItem } from '../core/node-context.js';
 import { type ApiFailure, type FailureKind, toFailure } from './api-errors.js';
 import type { ApiMethod, ApiRequest } from './api-schemas.js';
 import { clientInfoOut, type JsonOut, publicationOut } from './json-output.js';
@@ -19,7 +21,8 @@ export type ApiNode = Pick<
   | 'disconnectUser'
   | 'unsubscribeUser'
   | 'subscribeUser'
->;
+> &
+  Partial<Pick<TidingsNode, 'publishMany'>>;
 
 /**
  * The outcome of one method call. A successful broadcast still lists the failure kinds of its
@@ -179,4 +182,44 @@ export async function callMethod<M extends ApiMethod>(
   } catch (error) {
     return { ok: false, failure: toFailure(error) };
   }
+}
+
+/**
+ * Runs consecutive publish commands of a sequential batch as one `publishMany` (one engine round
+ * trip per shard, applied in order) when the node has it, else one after another. Same outcomes,
+ * in the same order, as `callMethod` on each.
+ */
+export async function callPublishes(node: ApiNode, reqs: readonly ApiRequest<'publish'>[]): Promise<MethodOutcome[]> {
+  if (node.publishMany === undefined || reqs.length < 2) {
+    const out: MethodOutcome[] = [];
+    for (const req of reqs) out.push(await callMethod(node, 'publish', req, {}));
+    return out;
+  }
+  const items: (NodePublishItem | undefined)[] = [];
+  const early: (MethodOutcome | undefined)[] = [];
+  for (const req of reqs) {
+    try {
+      items.push({ channel: req.channel, data: payloadBytes(req), options: publishOptions(req, {}) });
+      early.push(undefined);
+    } catch (error) {
+      items.push(undefined);
+      early.push({ ok: false, failure: toFailure(error) });
+    }
+  }
+  let outcomes: BrokerPublishOutcome[];
+  const sent = items.filter((i): i is NodePublishItem => i !== undefined);
+  try {
+    outcomes = await node.publishMany(sent);
+  } catch (error) {
+    outcomes = sent.map(() => ({ ok: false, error }));
+  }
+  let j = 0;
+  return early.map((failed): MethodOutcome => {
+    if (failed !== undefined) return failed;
+    const o = outcomes[j++];
+    if (o === undefined) return { ok: false, failure: toFailure(new Error('publishMany: missing outcome')) };
+    return o.ok
+      ? { ok: true, result: { offset: o.result.offset, epoch: o.result.epoch }, inner: [] }
+      : { ok: false, failure: toFailure(o.error) };
+  });
 }

@@ -29,6 +29,18 @@ export interface BrokerPublishResult extends StreamPosition {
   readonly suppressed?: boolean;
 }
 
+/** One publication of `Broker.publishMany`. */
+export interface BrokerPublishItem {
+  readonly channel: string;
+  readonly data: Uint8Array;
+  readonly options?: BrokerPublishOptions;
+}
+
+/** The outcome of one item of `Broker.publishMany`. */
+export type BrokerPublishOutcome =
+  | { readonly ok: true; readonly result: BrokerPublishResult }
+  | { readonly ok: false; readonly error: unknown };
+
 /**
  * Receives everything a broker delivers to this node. Called synchronously from the broker's
  * delivery path; handlers must not block.
@@ -81,6 +93,15 @@ export interface Broker {
    */
   prefixesAvailable?(): boolean;
   publish(channel: string, data: Uint8Array, options?: BrokerPublishOptions): Promise<BrokerPublishResult>;
+  /**
+   * Publishes several publications in one engine round trip per shard (optional; callers fall
+   * back to `publish` one at a time). Each item is applied exactly as `publish` would apply it,
+   * and items are applied in array order (two items of one channel get increasing offsets in that
+   * order). Resolves with one outcome per item, in the same order: a failure of one item (e.g.
+   * engine unavailable for its shard) does not fail the others. Never rejects for an item's
+   * failure; rejects with `TIDINGS_ERR_STATE` after close.
+   */
+  publishMany?(items: readonly BrokerPublishItem[]): Promise<BrokerPublishOutcome[]>;
   publishJoin(channel: string, info: ClientInfo): Promise<void>;
   publishLeave(channel: string, info: ClientInfo): Promise<void>;
   close(): Promise<void>;

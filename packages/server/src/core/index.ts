@@ -29,7 +29,7 @@ export {
 } from './hooks.js';
 export type { HubPatternSubscriber } from './hub.js';
 export { createNode, type NodeInfo, type NodeOptions, type SessionStats, TidingsNode } from './node.js';
-export type { NodePublishOptions } from './node-context.js';
+export type { NodePublishItem, NodePublishOptions } from './node-context.js';
 export { type ClientOptions, defaultClientOptions, type PushFraming, resolveClientOptions } from './options.js';
 export {
   channelLevels,

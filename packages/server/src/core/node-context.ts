@@ -29,6 +29,13 @@ export interface NodePublishOptions {
   readonly source?: PublicationSource;
 }
 
+/** One publication of `TidingsNode.publishMany`. */
+export interface NodePublishItem {
+  readonly channel: string;
+  readonly data: Uint8Array;
+  readonly options?: NodePublishOptions;
+}
+
 /**
  * What sessions need from their node: shared services plus the node's channel bookkeeping.
  * Internal to core; the public surface is `TidingsNode`.

@@ -13,6 +13,9 @@ import {
 import type { Authenticator } from '../auth/types.js';
 import type {
   Broker,
+  BrokerPublishItem,
+  BrokerPublishOptions,
+  BrokerPublishOutcome,
   BrokerPublishResult,
   HistoryQuery,
   HistoryReadResult,
@@ -27,12 +30,12 @@ import { type Logger, silentLogger } from '../observability/logger.js';
 import type { EngineOperation, MetricsSink } from '../observability/metrics.js';
 import type { TraceHooks } from '../observability/tracing.js';
 import type { SessionContext, Transport } from '../transport/types.js';
-import { ChannelRules, type ChannelsOptions, reservedNamespace } from './channel-options.js';
+import { ChannelRules, type ChannelsOptions, type NamespaceOptions, reservedNamespace } from './channel-options.js';
 import { FlushMeter } from './flush-meter.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import type { TidingsHooks } from './hooks.js';
 import { Hub, type HubPatternSubscriber } from './hub.js';
-import type { NodeContext, NodePublishOptions } from './node-context.js';
+import type { NodeContext, NodePublishItem, NodePublishOptions } from './node-context.js';
 import { NodeRegistry, nodesChannel } from './node-registry.js';
 import { type ClientOptions, resolveClientOptions } from './options.js';
 import { channelLevels, PatternIndex, patternPrefix, patternRefusal } from './pattern-index.js';
@@ -280,18 +283,7 @@ export class TidingsNode {
     if (namespace === reservedNamespace && options.source !== 'canary') throw clientError(ErrorCode.PermissionDenied);
     this.#assertRunning();
     const send = (body: Uint8Array, tags: Readonly<Record<string, string>> | undefined) =>
-      this.#broker.publish(channel, body, {
-        history: {
-          size: options.skipHistory ? 0 : ns.historySize,
-          ttlMs: options.skipHistory ? 0 : ns.historyTtlMs,
-          metaTtlMs: ns.historyMetaTtlMs,
-        },
-        ...(options.info !== undefined ? { info: options.info } : {}),
-        ...(tags !== undefined ? { tags } : {}),
-        ...(options.idempotencyKey !== undefined
-          ? { idempotencyKey: options.idempotencyKey, idempotencyWindowMs: this.#idempotencyWindowMs }
-          : {}),
-      });
+      this.#broker.publish(channel, body, this.#brokerOptions(ns, options, tags));
     try {
       const publisher = ns.state ? this.#statePublisher : undefined;
       const append = () =>
@@ -313,6 +305,91 @@ export class TidingsNode {
     } catch (error) {
       throw asUnavailable(error);
     }
+  }
+
+  /**
+   * Publishes several publications, in order, as `publish` would one after another, but in one
+   * engine round trip per shard when the broker has `publishMany` (see `Broker.publishMany`).
+   * Resolves with one outcome per item; an item's failure (permission, engine unavailable) is its
+   * outcome, never a rejection. Falls back to sequential `publish` when the broker has no
+   * `publishMany` or an item is on a state channel (whose publish reads before it writes).
+   */
+  async publishMany(items: readonly NodePublishItem[]): Promise<BrokerPublishOutcome[]> {
+    const batchPublish = this.#broker.publishMany;
+    const resolved = items.map((item) => {
+      try {
+        return { item, ns: this.rules.resolve(item.channel) };
+      } catch (error) {
+        return { item, error };
+      }
+    });
+    if (batchPublish === undefined || resolved.some((r) => r.ns?.options.state === true)) {
+      const out: BrokerPublishOutcome[] = [];
+      for (const { channel, data, options } of items) {
+        try {
+          out.push({ ok: true, result: await this.publish(channel, data, options) });
+        } catch (error) {
+          out.push({ ok: false, error });
+        }
+      }
+      return out;
+    }
+    this.#assertRunning();
+    const outcomes = new Array<BrokerPublishOutcome>(items.length);
+    const sent: BrokerPublishItem[] = [];
+    const sentIndex: number[] = [];
+    resolved.forEach(({ item, ns, error }, i) => {
+      const options = item.options ?? {};
+      if (ns === undefined) {
+        outcomes[i] = { ok: false, error };
+        return;
+      }
+      if (ns.namespace === reservedNamespace && options.source !== 'canary') {
+        outcomes[i] = { ok: false, error: clientError(ErrorCode.PermissionDenied) };
+        return;
+      }
+      sent.push({
+        channel: item.channel,
+        data: item.data,
+        options: this.#brokerOptions(ns.options, options, options.tags),
+      });
+      sentIndex.push(i);
+    });
+    if (sent.length > 0) {
+      let results: BrokerPublishOutcome[];
+      try {
+        results = await this.#timed('publish', () => batchPublish.call(this.#broker, sent));
+      } catch (error) {
+        results = sent.map(() => ({ ok: false, error }));
+      }
+      results.forEach((outcome, j) => {
+        const i = sentIndex[j] as number;
+        if (outcome.ok) {
+          if (outcome.result.suppressed !== true) this.#metrics?.published(items[i]?.options?.source ?? 'api');
+          outcomes[i] = outcome;
+        } else outcomes[i] = { ok: false, error: asUnavailable(outcome.error) };
+      });
+    }
+    return outcomes;
+  }
+
+  #brokerOptions(
+    ns: NamespaceOptions,
+    options: NodePublishOptions,
+    tags: Readonly<Record<string, string>> | undefined,
+  ): BrokerPublishOptions {
+    return {
+      history: {
+        size: options.skipHistory ? 0 : ns.historySize,
+        ttlMs: options.skipHistory ? 0 : ns.historyTtlMs,
+        metaTtlMs: ns.historyMetaTtlMs,
+      },
+      ...(options.info !== undefined ? { info: options.info } : {}),
+      ...(tags !== undefined ? { tags } : {}),
+      ...(options.idempotencyKey !== undefined
+        ? { idempotencyKey: options.idempotencyKey, idempotencyWindowMs: this.#idempotencyWindowMs }
+        : {}),
+    };
   }
 
   /**

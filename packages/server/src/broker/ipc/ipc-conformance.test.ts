@@ -15,5 +15,5 @@ const create = async () => {
   return { ...engine, cleanup: () => host.close() };
 };
 
-runBrokerConformance({ name: 'IPC engine (worker side, memory engine in the primary)', create });
+runBrokerConformance({ name: 'IPC engine (worker side, memory engine in the primary)', create, publishMany: true });
 runHistoryModelTest({ name: 'IPC engine (worker side, memory engine in the primary)', create });

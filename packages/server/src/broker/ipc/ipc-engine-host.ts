@@ -1,6 +1,13 @@
 import { type ClientInfo, TidingsError, TidingsErrorCode } from '@tidings/protocol';
-import type { Broker, HistoryQuery, HistoryStore, PresenceStore } from '../types.js';
-import { errorReply, type IpcMessage, type IpcPort, type IpcRequest } from './messages.js';
+import type {
+  Broker,
+  BrokerPublishItem,
+  BrokerPublishOutcome,
+  HistoryQuery,
+  HistoryStore,
+  PresenceStore,
+} from '../types.js';
+import { errorReply, type IpcMessage, type IpcPort, type IpcRequest, outcomeReply } from './messages.js';
 
 /** The engine an `IpcEngineHost` serves: one broker, history and presence for every worker. */
 export interface IpcHostedEngine {
@@ -167,6 +174,8 @@ export class IpcEngineHost {
         return Promise.all(r.prefixes.map((p) => this.#unsubscribePrefix(worker, p)));
       case 'publish':
         return broker.publish(r.channel, r.data, r.options);
+      case 'publishMany':
+        return this.#publishMany(r.items).then((outcomes) => outcomes.map(outcomeReply));
       case 'publishJoin':
         return broker.publishJoin(r.channel, r.info);
       case 'publishLeave':
@@ -192,6 +201,16 @@ export class IpcEngineHost {
       case 'presenceStats':
         return presence.stats(r.channel);
     }
+  }
+
+  async #publishMany(items: readonly BrokerPublishItem[]): Promise<BrokerPublishOutcome[]> {
+    const broker = this.#engine.broker;
+    if (broker.publishMany !== undefined) return broker.publishMany(items);
+    // Started in order; the engine applies publishes in the order issued (see `#run`).
+    const settled = await Promise.allSettled(items.map((i) => broker.publish(i.channel, i.data, i.options)));
+    return settled.map((s) =>
+      s.status === 'fulfilled' ? { ok: true, result: s.value } : { ok: false, error: s.reason },
+    );
   }
 
   #subscribe(worker: Worker, channel: string): Promise<void> {

@@ -3,7 +3,9 @@ import { type Clock, systemClock } from '../../internal/clock.js';
 import type {
   Broker,
   BrokerEventHandler,
+  BrokerPublishItem,
   BrokerPublishOptions,
+  BrokerPublishOutcome,
   BrokerPublishResult,
   HistoryQuery,
   HistoryReadResult,
@@ -12,7 +14,7 @@ import type {
   PresenceStore,
 } from '../types.js';
 import { type IpcEvent, IpcLink } from './ipc-link.js';
-import type { IpcPort } from './messages.js';
+import { errorOf, type IpcPort, type IpcPublishOutcome } from './messages.js';
 
 /** Options of `createIpcEngine`. */
 export interface IpcEngineOptions {
@@ -131,6 +133,23 @@ export class IpcBroker implements Broker, HistoryStore {
   async publish(channel: string, data: Uint8Array, options: BrokerPublishOptions = {}): Promise<BrokerPublishResult> {
     if (this.#closed) throw closedError('publish');
     return (await this.#link.request({ op: 'publish', channel, data, options })) as BrokerPublishResult;
+  }
+
+  /**
+   * One request carrying every item: the primary runs them with its engine's `publishMany` (or
+   * in order with `publish`), so a batch costs one IPC round trip; outcomes come back per item.
+   */
+  async publishMany(items: readonly BrokerPublishItem[]): Promise<BrokerPublishOutcome[]> {
+    if (this.#closed) throw closedError('publishMany');
+    const wire = items.map((i) => ({
+      channel: i.channel,
+      data: i.data,
+      ...(i.options === undefined ? {} : { options: i.options }),
+    }));
+    const replies = (await this.#link.request({ op: 'publishMany', items: wire })) as IpcPublishOutcome[];
+    return replies.map((r) =>
+      r.ok ? { ok: true, result: r.result as BrokerPublishResult } : { ok: false, error: errorOf(r.code, r.message) },
+    );
   }
 
   async publishJoin(channel: string, info: ClientInfo): Promise<void> {

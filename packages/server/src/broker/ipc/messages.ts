@@ -31,6 +31,10 @@ export type IpcOperation =
   | { readonly op: 'unsubscribe'; readonly channels: readonly string[] }
   | { readonly op: 'subscribePrefixes' | 'unsubscribePrefixes'; readonly prefixes: readonly string[] }
   | { readonly op: 'publish'; readonly channel: string; readonly data: Uint8Array; readonly options: object }
+  | {
+      readonly op: 'publishMany';
+      readonly items: ReadonlyArray<{ readonly channel: string; readonly data: Uint8Array; readonly options?: object }>;
+    }
   | { readonly op: 'publishJoin' | 'publishLeave'; readonly channel: string; readonly info: ClientInfo }
   | { readonly op: 'history'; readonly channel: string; readonly query: object }
   | { readonly op: 'removeHistory'; readonly channel: string }
@@ -82,4 +86,18 @@ export function errorReply(id: number, error: unknown): IpcMessage {
 export function errorOf(code: string, message: string): TidingsError {
   const known = codes.has(code) ? (code as TidingsErrorCode) : TidingsErrorCode.Unavailable;
   return new TidingsError(known, message);
+}
+
+/** One `publishMany` outcome as it crosses the channel: errors as code and message. */
+export type IpcPublishOutcome =
+  | { readonly ok: true; readonly result: unknown }
+  | { readonly ok: false; readonly code: string; readonly message: string };
+
+/** The wire form of a `publishMany` outcome (class instances do not survive a structured clone). */
+export function outcomeReply(
+  outcome: { ok: true; result: unknown } | { ok: false; error: unknown },
+): IpcPublishOutcome {
+  if (outcome.ok) return outcome;
+  const reply = errorReply(0, outcome.error) as { code: string; message: string };
+  return { ok: false, code: reply.code, message: reply.message };
 }

@@ -3,7 +3,9 @@ import { type Clock, systemClock } from '../../internal/clock.js';
 import type {
   Broker,
   BrokerEventHandler,
+  BrokerPublishItem,
   BrokerPublishOptions,
+  BrokerPublishOutcome,
   BrokerPublishResult,
   HistoryQuery,
   HistoryReadResult,
@@ -155,6 +157,16 @@ export class MemoryBroker implements Broker, HistoryStore {
       guard(() => handler.onPrefixPublication?.(channel, pub, epoch));
     }
     return result;
+  }
+
+  /** `publish` of each item in order; every item is one synchronous step, so nothing interleaves. */
+  async publishMany(items: readonly BrokerPublishItem[]): Promise<BrokerPublishOutcome[]> {
+    this.#assertOpen('publishMany');
+    const pending = items.map((item) => this.publish(item.channel, item.data, item.options));
+    const settled = await Promise.allSettled(pending);
+    return settled.map((s) =>
+      s.status === 'fulfilled' ? { ok: true, result: s.value } : { ok: false, error: s.reason },
+    );
   }
 
   /** Delivers a join to the handler when `channel` is subscribed on this node. */

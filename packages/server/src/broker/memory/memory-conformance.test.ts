@@ -3,5 +3,5 @@ import { createMemoryEngine } from './memory-engine.js';
 
 const create = async () => createMemoryEngine();
 
-runBrokerConformance({ name: 'memory engine', create });
+runBrokerConformance({ name: 'memory engine', create, publishMany: true });
 runHistoryModelTest({ name: 'memory engine', create });
