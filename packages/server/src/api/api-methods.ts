@@ -18,6 +18,7 @@ export type ApiNode = Pick<
   | 'disconnectUser'
   | 'unsubscribeUser'
   | 'subscribeUser'
+  | 'state'
 >;
 
 /**

@@ -11,3 +11,4 @@ export {
   methodSchemas,
 } from './api-schemas.js';
 export { exportHistory, type HistoryExportOptions } from './history-export.js';
+export { type StateEndpointOptions, serveState, stateEtag } from './state-endpoint.js';
