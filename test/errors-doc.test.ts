@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { DisconnectCode, ErrorCode, TidingsErrorCode, UnsubscribeCode } from '@tidings/protocol';
 import { describe, expect, it } from 'vitest';
+import { AdminErrorCode } from '../apps/tidings/src/admin/admin-errors.js';
 
 const doc = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8');
 
@@ -23,6 +24,7 @@ describe('docs/errors.md', () => {
     ['Disconnect codes', Object.values(DisconnectCode).map(String)],
     ['Unsubscribe codes', Object.values(UnsubscribeCode).map(String)],
     ['Library and configuration errors', Object.values(TidingsErrorCode)],
+    ['Admin console errors', Object.values(AdminErrorCode).map((c) => `\`${c}\``)],
   ])('lists exactly the codes of %s', (heading, codes) => {
     expect(tableCodes(heading).sort()).toEqual([...codes].sort());
   });

@@ -257,3 +257,49 @@ describe('metrics.port', () => {
     await expect(fetch(`${own.metricsUrl}/metrics`)).rejects.toThrow();
   });
 });
+
+describe('limit refusals', () => {
+  it('counts each refused connect and publish by limit and scope', async () => {
+    const own = await startServer(
+      loadConfig({
+        base: {
+          http: { host: '127.0.0.1', port: 0 },
+          auth: { keys: [{ alg: 'HS256', secret }] },
+          metrics: { enabled: true },
+          client: { maxConnectionsPerUser: 1, publishRatePerConnection: 2 },
+          channels: { namespaces: { m: { allowPublishForClient: true } } },
+          log: { level: 'error' },
+        },
+      }),
+      { logger: silentLogger },
+    );
+    try {
+      const open = async () => {
+        const ws = new WebSocket(`ws://127.0.0.1:${own.port}/connection/websocket`);
+        const lines: Array<{ id?: number; error?: { code: number } }> = [];
+        const closed = new Promise<number>((resolve) => ws.on('close', resolve));
+        ws.on('message', (d: Buffer) => {
+          for (const l of d.toString().split('\n')) if (l !== '') lines.push(JSON.parse(l));
+        });
+        await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+        ws.send(JSON.stringify({ id: 1, connect: { token: await token('limited') } }));
+        return { ws, lines, closed };
+      };
+      const first = await open();
+      await until(() => first.lines.some((l) => l.id === 1), 'the first connect reply');
+      const second = await open();
+      expect(await second.closed).toBe(3504);
+      const publishes = [2, 3, 4, 5, 6].map((id) => JSON.stringify({ id, publish: { channel: 'm:x', data: { id } } }));
+      first.ws.send(publishes.join('\n'));
+      await until(() => first.lines.filter((l) => (l.id ?? 0) >= 2).length === 5, 'five publish replies');
+      expect(first.lines.filter((l) => l.error?.code === 111)).toHaveLength(3);
+      first.ws.close();
+      const res = await fetch(`${own.url}/metrics`);
+      const text = await res.text();
+      expect(text).toContain('tidings_client_limit_refusals_total{limit="connections",scope="user"} 1');
+      expect(text).toContain('tidings_client_limit_refusals_total{limit="publish_rate",scope="connection"} 3');
+    } finally {
+      await own.close();
+    }
+  });
+});

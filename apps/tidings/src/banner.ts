@@ -46,6 +46,7 @@ export function renderBanner(info: BannerInfo): string {
     `  Tidings ${info.version} — development profile (no --config). Not for production.`,
     '',
     `  Dashboard    ${info.url}/`,
+    ...(info.secrets.adminPassword === undefined ? [] : [`  Admin        ${info.url}/admin`]),
     `  WebSocket    ${ws}`,
     `  Health       ${info.url}/healthz   ${info.url}/readyz`,
     ...(info.workers !== undefined && info.workers > 1
@@ -59,6 +60,8 @@ export function renderBanner(info: BannerInfo): string {
     '  Generated for this run only (shown once, never logged):',
   ];
   if (info.secrets.apiKey !== undefined) lines.push(`  API key      ${info.secrets.apiKey}`);
+  if (info.secrets.adminPassword !== undefined)
+    lines.push(`  Admin pass   ${info.secrets.adminPassword}   (log in at /admin)`);
   if (info.secrets.hmacSecret !== undefined)
     lines.push(`  HMAC secret  ${info.secrets.hmacSecret}   (HS256, kid "dev")`);
   if (info.devToken !== undefined) {

@@ -5,6 +5,7 @@ import type { Server, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { TidingsError, TidingsErrorCode } from '@tidings/protocol';
 import type { TidingsConfig } from './config/schema.js';
+import { h2cConnectionEvent, shareCleartextPort } from './h2c-sniff.js';
 
 /** The request listener every kind of listener serves (HTTP/2 requests use Node's compat API). */
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -39,8 +40,8 @@ function readPem(path: string, key: string): Buffer {
 
 /**
  * Builds the listener `config.http` asks for: with `tls`, an HTTP/2 secure server that also
- * serves HTTP/1.1 (ALPN; WebSocket upgrades arrive over HTTP/1.1); with `h2c`, a cleartext
- * HTTP/2 server (prior knowledge only: no HTTP/1.1, so no WebSocket on it); else HTTP/1.1.
+ * serves HTTP/1.1 (ALPN; WebSocket upgrades arrive over HTTP/1.1); else HTTP/1.1, and with
+ * `h2c` also cleartext HTTP/2 with prior knowledge on the same port (see `shareCleartextPort`).
  *
  * @throws TidingsError `TIDINGS_ERR_CONFIG` when a certificate or key file cannot be read.
  */
@@ -73,10 +74,6 @@ export function createHttpListener(config: TidingsConfig, listener: RequestListe
       keepAliveTimeout: 65_000,
     });
     server = secure;
-  } else if (http.h2c) {
-    const h2c = createH2cServer({ settings: h2Settings, maxSessionMemory: 10 });
-    h2c.on('request', listener as unknown as (...args: unknown[]) => void);
-    server = h2c;
   } else {
     const plain = createServer(
       {
@@ -93,6 +90,12 @@ export function createHttpListener(config: TidingsConfig, listener: RequestListe
     );
     // Keep-alive outlives common load-balancer idle timeouts (60 s).
     plain.keepAliveTimeout = 65_000;
+    if (http.h2c) {
+      // HTTP/1.1 and h2c (prior knowledge, e.g. cleartext gRPC) on one port, told apart by the preface.
+      const h2c = createH2cServer({ settings: h2Settings, maxSessionMemory: 10 });
+      h2c.on('request', listener as unknown as (...args: unknown[]) => void);
+      shareCleartextPort(plain, h2c, headersTimeoutMs);
+    }
     server = plain;
   }
   const tls = http.tls;
@@ -156,7 +159,6 @@ function trackConnections(
     socket.on('close', onSocketClose);
     if (secure) handshaking.set(`${ip}:${socket.remotePort}`, socket);
     else all.add(socket);
-    if (http.h2c) selfClosing.add(socket);
   });
   server.on('secureConnection', (socket: TLSSocket) => {
     handshaking.delete(`${socket.remoteAddress ?? ''}:${socket.remotePort}`);
@@ -173,6 +175,7 @@ function trackConnections(
     res.once('close', () => busy.delete(req.socket));
   });
   server.on('upgrade', (req: IncomingMessage) => selfClosing.add(req.socket));
+  server.on(h2cConnectionEvent, (socket: Socket) => selfClosing.add(socket));
   const closeIdle = (): void => {
     for (const session of sessions) session.close();
     for (const socket of handshaking.values()) socket.destroy();

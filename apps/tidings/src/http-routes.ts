@@ -16,6 +16,8 @@ export interface RoutesOptions {
   readonly logger: Logger;
   /** Engine type ("memory", "redis", "nats") reported by /healthz and /readyz. */
   readonly engine?: string;
+  /** The admin console at `/admin` (page and `/admin/api/*`); resolves true when it answered. */
+  readonly admin?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
   /** `GET /metrics` when metrics are served on the main port; resolves true when it answered. */
   readonly metrics?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 }
@@ -81,6 +83,7 @@ export function createRoutes(options: RoutesOptions): (req: IncomingMessage, res
         : sendJson(res, 503, { status: 'unavailable', ...state }, { 'retry-after': '1' });
     }
     if (options.metrics !== undefined && (await options.metrics(req, res))) return;
+    if (options.admin !== undefined && (await options.admin(req, res))) return;
     if (path === '/api' || path.startsWith('/api/')) {
       if (api === undefined) return sendError(res, 401, 'the server API is disabled: configure api.keys');
       if (await api(req, res)) return;

@@ -43,6 +43,8 @@ export async function startMqttListener(
     topicAliasMaximum: m.topicAliasMaximum,
     maxSessionExpiryMs: m.maxSessionExpiryMs,
     maxStoredSessions: m.maxStoredSessions,
+    maxWildcardSubscriptions: m.maxWildcardSubscriptions,
+    maxRetainedPerFilter: m.maxRetainedPerFilter,
   });
   const host = m.host ?? config.http.host;
   let port: number | undefined;

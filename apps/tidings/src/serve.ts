@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import { createBackendStreamLogin } from '@tidings/connect';
 import { withApiKeyLogin } from '@tidings/mqtt';
 import { createNatsEngine } from '@tidings/nats';
 import { TidingsError, TidingsErrorCode } from '@tidings/protocol';
@@ -24,6 +25,13 @@ import {
   type StateStore,
   type TidingsNode,
 } from '@tidings/server';
+import { AdminAuth } from './admin/admin-auth.js';
+import { createAdminRoutes } from './admin/admin-routes.js';
+import { AdminSampler } from './admin/admin-sampler.js';
+import { loadAdminAssets } from './admin/admin-static.js';
+import { AdminTail } from './admin/admin-tail.js';
+import type { Canary } from './canary/canary.js';
+import { createCanaryIdentity, startCanary } from './canary/start-canary.js';
 import type { TidingsConfig } from './config/schema.js';
 import {
   toAuthenticatorOptions,
@@ -33,6 +41,7 @@ import {
   toRedisEngineOptions,
 } from './config/to-library.js';
 import { renderDashboard } from './dashboard.js';
+import { createGrpcRoute } from './grpc-mount.js';
 import { createHttpListener } from './http-listener.js';
 import { createRoutes } from './http-routes.js';
 import { createLogger } from './logger.js';
@@ -152,16 +161,35 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
   const logger = options.logger ?? createLogger(config.log);
   const engine: Engine = options.engine ?? createEngine(config);
   const proxy = toProxyOptions(config.proxy);
-  const recorder = config.metrics.enabled ? new MetricsRecorder() : undefined;
+  const adminAuth = new AdminAuth({
+    password: config.admin.password,
+    token: config.admin.token,
+    sessionTtlMs: config.admin.sessionTtlMs,
+  });
+  const adminTail = new AdminTail();
+  // The console charts this node's figures, so it measures when either it or /metrics is on.
+  const recorder = config.metrics.enabled || adminAuth.enabled ? new MetricsRecorder() : undefined;
+  const canaryIdentity = createCanaryIdentity(config.canary);
+  const proxyHooks = proxy === undefined ? undefined : createHttpProxyHooks({ ...proxy, logger });
+  const jwt = config.mqtt.enabled
+    ? withApiKeyLogin(createJwtAuthenticator(toAuthenticatorOptions(config)), config.api.keys)
+    : createJwtAuthenticator(toAuthenticatorOptions(config));
+  // gRPC `Subscribe` streams log in as trusted backends (they showed an API key); see grpc-mount.ts.
+  const backendStreams = createBackendStreamLogin();
   const node = createNode({
-    ...(proxy === undefined ? {} : { hooks: createHttpProxyHooks({ ...proxy, logger }) }),
+    ...(proxyHooks === undefined
+      ? {}
+      : { hooks: canaryIdentity === undefined ? proxyHooks : canaryIdentity.login.wrapHooks(proxyHooks) }),
     ...engine,
     ...(recorder === undefined ? {} : { metrics: recorder }),
     ...(options.nodeName === undefined ? {} : { name: options.nodeName }),
-    // MQTT clients may log in with an API key (user name `api-key`); see docs/mqtt.md.
-    authenticator: config.mqtt.enabled
-      ? withApiKeyLogin(createJwtAuthenticator(toAuthenticatorOptions(config)), config.api.keys)
-      : createJwtAuthenticator(toAuthenticatorOptions(config)),
+    // MQTT clients may log in with an API key (user name `api-key`); see docs/mqtt.md. The canary's
+    // own clients log in with its per-process token. The admin console's live tail authenticates
+    // with one-time tickets (see admin/admin-tail.ts); gRPC Subscribe streams as backends.
+    authenticator: (() => {
+      const withCanary = canaryIdentity === undefined ? jwt : canaryIdentity.login.wrapAuthenticator(jwt);
+      return backendStreams.wrap(adminAuth.enabled ? adminTail.wrap(withCanary) : withCanary);
+    })(),
     channels: toChannelsOptions(config.channels),
     client: toClientOptions(config.client),
     logger,
@@ -185,7 +213,12 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
   });
   let metrics: Awaited<ReturnType<typeof startMetrics>>;
   try {
-    metrics = await startMetrics(config.metrics, node, recorder, options.metricsScrape);
+    metrics = await startMetrics(
+      config.metrics,
+      node,
+      config.metrics.enabled ? recorder : undefined,
+      options.metricsScrape,
+    );
   } catch (error) {
     await edge.close();
     await node.shutdown();
@@ -211,8 +244,26 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     ...(options.dashboardChannel === undefined ? {} : { channel: options.dashboardChannel }),
   });
   if (dashboardHtml === undefined) logger.warn({}, 'dashboard page not found; GET / answers 404');
+  const sampler = adminAuth.enabled && recorder !== undefined ? new AdminSampler(node, recorder) : undefined;
+  const adminAssets = adminAuth.enabled ? loadAdminAssets() : undefined;
+  if (adminAuth.enabled && adminAssets === undefined) {
+    logger.warn({}, 'admin console not built (apps/dashboard/dist/admin); run npm run build. /admin answers 404');
+  }
+  const admin = createAdminRoutes({
+    node,
+    auth: adminAuth,
+    sampler,
+    tail: adminTail,
+    assets: adminAssets,
+    logger,
+    engine: config.engine.type,
+    secureCookie: config.http.tls !== undefined,
+  });
 
+  const grpc = createGrpcRoute(config, node, backendStreams);
   const streams = [
+    // The Connect / gRPC / gRPC-Web server API: only paths `/<package>.<Service>/<Method>`.
+    ...(grpc === undefined ? [] : [grpc]),
     // First: it claims the SDK's `GET <ssePath>?cf_connect=` before the one-way SSE endpoint sees it.
     ...(config.emulation.enabled
       ? [
@@ -267,7 +318,16 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     listener = createHttpListener(
       config,
       withRequestLog(
-        createRoutes({ node, api, streams, dashboardHtml, logger, engine: config.engine.type, ...metrics.mainRoute }),
+        createRoutes({
+          node,
+          api,
+          streams,
+          dashboardHtml,
+          logger,
+          engine: config.engine.type,
+          admin,
+          ...metrics.mainRoute,
+        }),
         logger,
       ),
     );
@@ -303,13 +363,28 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     throw listenError(error as NodeJS.ErrnoException, config);
   }
   server.on('error', (error) => logger.error({ err: error }, 'http server error'));
+  sampler?.start();
 
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.http.port;
+  const url = urlOf(listener.scheme, config.http.host, port);
+  let canary: Canary | undefined;
+  if (canaryIdentity !== undefined) {
+    canary = await startCanary({
+      config,
+      identity: canaryIdentity,
+      node,
+      url,
+      registry: metrics.prometheus?.registry,
+      logger,
+    });
+  }
   let closing: Promise<void> | undefined;
 
   const close = async (): Promise<void> => {
     const deadline = Date.now() + config.http.shutdownTimeoutMs;
+    canary?.stop();
+    sampler?.stop();
     const serverClosed = listener.close();
     listener.closeIdle();
     await mqtt?.close();
@@ -331,7 +406,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
   };
 
   return {
-    url: urlOf(listener.scheme, config.http.host, port),
+    url,
     port,
     node,
     ...(mqtt === undefined ? {} : { mqtt }),

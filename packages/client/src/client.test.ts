@@ -185,4 +185,33 @@ describe('TidingsClient with a fake clock and transport', () => {
     advance(1000);
     expect(client.transport).toBe('refused');
   });
+
+  it('a transport that opens but brings no connect reply (a buffering proxy) fails over after connectTimeoutMs', async () => {
+    const { clock, advance } = fakeClock();
+    const buffered = fakeTransports();
+    const good = fakeTransports();
+    const client = new TidingsClient({
+      transports: [buffered.factory, { ...good.factory, name: 'good' }],
+      codec: jsonCodec,
+      clock,
+      random: () => 0,
+      connectTimeoutMs: 5000,
+    });
+    const reasons: string[] = [];
+    client.on('state', (e) => reasons.push(`${e.state}:${e.reason}:${e.transport}`));
+    client.connect();
+    buffered.opened[0]?.handlers.onOpen();
+    await tick();
+    expect(buffered.opened[0]?.sent[0]).toMatchObject({ connect: {} });
+    advance(4999);
+    expect(client.state).toBe('connecting');
+    advance(1);
+    expect(reasons).toContain('disconnected:transport_failed:fake');
+    expect(client.transport).toBe('good');
+    advance(1);
+    expect(good.opened).toHaveLength(1);
+    // A late reply of the abandoned transport changes nothing.
+    buffered.reply(0, { id: 1, connect: { client: 'late' } });
+    expect(client.state).toBe('connecting');
+  });
 });

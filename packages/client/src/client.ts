@@ -18,8 +18,11 @@ import type { Transport, TransportFactory } from './transport.js';
 export interface ClientOptions {
   /** Transports in fallback order: the first is tried first, the next when one fails to open. */
   readonly transports: readonly TransportFactory[];
-  /** Codec of the transports' frames (the same one the WebSocket factories were given). */
-  readonly codec: ClientCodec;
+  /**
+   * Codec of transports that bring none. Every built-in factory brings its own (WebSocket the one it
+   * was given, SSE, fetch stream and polling JSON), so this is only needed for custom factories.
+   */
+  readonly codec?: ClientCodec;
   /** Connection token callback, called before every connect and before the token expires. */
   readonly getToken?: () => Promise<string>;
   readonly backoff?: BackoffOptions;
@@ -27,6 +30,11 @@ export interface ClientOptions {
   readonly refreshMarginMs?: number;
   /** After running on a fallback transport this long, try the first one again (default 60 s). */
   readonly upgradeAfterMs?: number;
+  /**
+   * A transport that has not brought the connect reply this long after it was opened counts as
+   * failed (a proxy that buffers streams), and the next one is tried (default 10 s).
+   */
+  readonly connectTimeoutMs?: number;
   /** Extra wait on top of the server's ping interval before the connection counts as dead (default 10 s). */
   readonly maxPingDelayMs?: number;
   readonly outbox?: OutboxStore;
@@ -64,6 +72,8 @@ export class TidingsClient extends Emitter<ClientEvents> {
   #transport: Transport | undefined;
   #transportIndex = 0;
   #opened = false;
+  /** The current transport brought a connect reply: losing it now is not a reason to fall back. */
+  #connected = false;
   #attempt = 0;
   #nextId = 1;
   readonly #pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
@@ -76,6 +86,9 @@ export class TidingsClient extends Emitter<ClientEvents> {
   constructor(options: ClientOptions) {
     super();
     if (options.transports.length === 0) throw new TypeError('ClientOptions.transports is empty');
+    if (options.codec === undefined && options.transports.some((t) => t.codec === undefined)) {
+      throw new TypeError('ClientOptions.codec is needed for transports that bring no codec');
+    }
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
     this.#random = options.random ?? Math.random;
@@ -138,6 +151,10 @@ export class TidingsClient extends Emitter<ClientEvents> {
     return p;
   }
 
+  #codec(): ClientCodec {
+    return (this.#o.transports[this.#transportIndex]?.codec ?? this.#o.codec) as ClientCodec;
+  }
+
   #move(input: ConnectionInput, reason: ConnectionReason, code?: number): boolean {
     const next = nextConnectionState(this.#state, input);
     if (next === undefined) return false;
@@ -176,6 +193,12 @@ export class TidingsClient extends Emitter<ClientEvents> {
     const gen = ++this.#gen;
     const factory = this.#o.transports[this.#transportIndex] as TransportFactory;
     this.#opened = false;
+    this.#connected = false;
+    this.#timer('connect', this.#o.connectTimeoutMs ?? 10_000, () => {
+      const t = this.#transport;
+      this.#lost(0, 'connect timeout');
+      t?.close();
+    });
     const live = () => gen === this.#gen;
     try {
       this.#transport = factory.open({
@@ -220,6 +243,8 @@ export class TidingsClient extends Emitter<ClientEvents> {
     const result = reply.connect;
     if (result === undefined) return;
     this.#move('connected', 'connect_reply');
+    this.#clearTimer('connect');
+    this.#connected = true;
     this.#attempt = 0;
     this.#pingMs = (result.ping ?? 0) * 1000;
     this.#pong = result.pong === true;
@@ -343,14 +368,14 @@ export class TidingsClient extends Emitter<ClientEvents> {
     const id = this.#nextId++;
     return new Promise<Reply>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      transport.send(this.#o.codec.encodeCommands([{ ...command, id }]));
+      transport.send(this.#codec().encodeCommands([{ ...command, id }]));
     });
   }
 
   #onFrame(frame: Uint8Array): void {
     let replies: Reply[];
     try {
-      replies = this.#o.codec.decodeReplies(frame);
+      replies = this.#codec().decodeReplies(frame);
     } catch {
       const t = this.#transport;
       this.#lost(0, 'bad frame');
@@ -364,7 +389,7 @@ export class TidingsClient extends Emitter<ClientEvents> {
         this.#pending.delete(reply.id);
         p?.resolve(reply);
       } else if (reply.push !== undefined) this.#onPush(reply.push);
-      else if (this.#pong) this.#transport?.send(this.#o.codec.encodeCommands([{}]));
+      else if (this.#pong) this.#transport?.send(this.#codec().encodeCommands([{}]));
     }
   }
 
@@ -419,14 +444,16 @@ export class TidingsClient extends Emitter<ClientEvents> {
       this.#terminal(code, 'terminal_code');
       return;
     }
-    const opened = this.#opened;
+    const connected = this.#connected;
     this.#drop();
     this.#move(
       'transport_lost',
-      opened ? (code >= 3000 ? 'server_disconnect' : 'transport_closed') : 'transport_failed',
+      connected ? (code >= 3000 ? 'server_disconnect' : 'transport_closed') : 'transport_failed',
       code,
     );
-    if (!opened) this.#transportIndex = (this.#transportIndex + 1) % this.#o.transports.length;
+    // Failing before the connect reply (refused upgrade, blocked or buffered stream) moves down the
+    // fallback order; losing a working transport reconnects on the same one.
+    if (!connected) this.#transportIndex = (this.#transportIndex + 1) % this.#o.transports.length;
     const delay = backoffDelay(this.#attempt++, this.#o.backoff ?? defaultBackoff, this.#random);
     this.#timer('reconnect', delay, () => {
       if (this.#move('retry', 'backoff_elapsed')) this.#open();

@@ -18,6 +18,11 @@ export {
 export { Emitter, type EventMap } from './emitter.js';
 export { ConnectionLostError, isUnauthorized, UnauthorizedError } from './errors.js';
 export {
+  type FetchStreamTransportOptions,
+  fetchStreamTransport,
+} from './fetch-stream-transport.js';
+export type { FetchLike, ResponseLike } from './http.js';
+export {
   checkOutboxLimits,
   defaultOutboxLimits,
   type KeyValueStorage,
@@ -27,6 +32,13 @@ export {
   type OutboxLimits,
   type OutboxStore,
 } from './outbox.js';
+export { type PollTransportOptions, pollTransport } from './poll-transport.js';
+export {
+  type EventSourceConstructor,
+  type EventSourceLike,
+  type SseTransportOptions,
+  sseTransport,
+} from './sse-transport.js';
 export { type ClientPublication, type Discontinuity, Subscription, type SubscriptionEvents } from './subscription.js';
 export {
   nextSubscriptionState,

@@ -55,7 +55,9 @@ export class OutboxSender {
       if (entry === undefined) return;
       let reply: Reply;
       try {
-        reply = await this.#call({ publish: { channel: entry.channel, data: encoder.encode(entry.data) } });
+        reply = await this.#call({
+          publish: { channel: entry.channel, data: encoder.encode(entry.data), idempotencyKey: entry.id },
+        });
       } catch {
         return; // Connection lost: the entry stays and is sent after the reconnect.
       }

@@ -1,6 +1,7 @@
-import { TidingsErrorCode } from '@tidings/protocol';
+import { type Command, type Reply, TidingsErrorCode } from '@tidings/protocol';
 import { describe, expect, it } from 'vitest';
 import { checkOutboxLimits, type KeyValueStorage, LocalStorageOutboxStore, MemoryOutboxStore } from './outbox.js';
+import { OutboxSender } from './outbox-sender.js';
 
 function storage(): KeyValueStorage & { map: Map<string, string> } {
   const map = new Map<string, string>();
@@ -31,5 +32,26 @@ describe('outbox stores', () => {
     );
     expect(() => checkOutboxLimits([], e, { maxEntries: 5, maxBytes: 1 })).toThrow(/outbox full/);
     expect(() => checkOutboxLimits([], e, { maxEntries: 5, maxBytes: 2 })).not.toThrow();
+  });
+  it('sends each entry with its id as idempotency key, the same key again after a lost ack', async () => {
+    const store = new MemoryOutboxStore();
+    const sent: Command[] = [];
+    let fail = true;
+    const sender = new OutboxSender(store, { maxEntries: 10, maxBytes: 1000 }, async (cmd) => {
+      sent.push(cmd);
+      if (fail) {
+        fail = false;
+        throw new Error('connection lost before the ack');
+      }
+      return { publish: {} } as Reply;
+    });
+    const done = sender.enqueue('c', '{"n":1}');
+    await sender.flush();
+    const [entry] = await store.load();
+    expect(entry).toBeDefined();
+    await sender.flush();
+    await done;
+    expect(sent.map((c) => c.publish?.idempotencyKey)).toEqual([entry?.id, entry?.id]);
+    expect(await store.load()).toEqual([]);
   });
 });

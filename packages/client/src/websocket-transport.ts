@@ -44,6 +44,7 @@ export function webSocketTransport(options: WebSocketTransportOptions): Transpor
   const protocol = codec.name === 'json' ? undefined : subprotocols[codec.name];
   return {
     name: `websocket-${codec.name}`,
+    codec,
     open(handlers: TransportHandlers): Transport {
       const Ctor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
       if (Ctor === undefined) throw new TypeError('no WebSocket constructor: pass one in the WebSocket option');

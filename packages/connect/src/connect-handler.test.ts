@@ -91,9 +91,14 @@ describe.each(Object.entries(transports))('%s', (name, transport) => {
     expect(info.nodes).toHaveLength(1);
   });
 
-  it('answers an RPC without an implementation (Batch) with UNIMPLEMENTED', async () => {
+  it('answers Subscribe with UNIMPLEMENTED when no backend stream login is configured', async () => {
     const client = createClient(ApiService, transport());
-    const err = ConnectError.from(await client.batch({}, { headers: auth }).catch((e: unknown) => e));
+    const stream = client.subscribe({ channels: [channel] }, { headers: auth });
+    const err = ConnectError.from(
+      await stream[Symbol.asyncIterator]()
+        .next()
+        .catch((e: unknown) => e),
+    );
     expect(err.code).toBe(Code.Unimplemented);
   });
 });

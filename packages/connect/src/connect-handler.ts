@@ -7,7 +7,9 @@ import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { ErrorCode } from '@tidings/protocol';
 import type { ApiNode } from '@tidings/server';
 import { ApiCallError, createApiService } from './api-service.js';
-import { ApiService, ErrorSchema } from './gen/tidings/api/v1/api_pb.js';
+import { BackendStreamError, type BackendStreamLogin, backendStream, type StreamNode } from './backend-stream.js';
+import { ApiService, ErrorSchema, file_tidings_api_v1_api } from './gen/tidings/api/v1/api_pb.js';
+import { reflectionRoutes } from './reflection.js';
 
 /** Options of `createConnectHandler`. */
 export interface ConnectHandlerOptions {
@@ -15,6 +17,13 @@ export interface ConnectHandlerOptions {
   readonly apiKeys: readonly string[];
   /** Largest request message accepted, in bytes (default 1 MiB). */
   readonly maxMessageBytes?: number;
+  /**
+   * Enables `Subscribe`: the login its sessions use, whose `wrap` must be around the node's
+   * authenticator. Without it `Subscribe` answers UNIMPLEMENTED.
+   */
+  readonly backendStreams?: BackendStreamLogin;
+  /** Serve gRPC server reflection (v1 and v1alpha) for `tidings.api.v1`; same API key. Default false. */
+  readonly reflection?: boolean;
 }
 
 /** A Node.js request handler; calls `next` for paths that are not `/tidings.api.v1.ApiService/*`. */
@@ -59,14 +68,41 @@ const statusOf: Readonly<Record<ApiCallError['kind'], Code>> = {
   internal: Code.Internal,
 };
 
-/** Maps `ApiCallError` to its gRPC status with the stable wire code as a `tidings.api.v1.Error` detail. */
+/** The status a failed `Subscribe` ends with: UNAVAILABLE when the client should resume. */
+function streamStatus(error: BackendStreamError): Code {
+  if (error.temporary) return Code.Unavailable;
+  if (error.kind === 'closed') return Code.Aborted;
+  if (error.code === ErrorCode.Unauthorized) return Code.Unauthenticated;
+  if (error.code === ErrorCode.PermissionDenied) return Code.PermissionDenied;
+  return Code.InvalidArgument;
+}
+
+/** `ApiCallError` and `BackendStreamError` as a ConnectError with the wire code in a detail; others unchanged. */
+function mapped(error: unknown): unknown {
+  if (error instanceof ApiCallError) return withCode(statusOf[error.kind], error.code, error.message);
+  if (error instanceof BackendStreamError) return withCode(streamStatus(error), error.code, error.message);
+  return error;
+}
+
+async function* mapStreamErrors<T>(messages: AsyncIterable<T>): AsyncIterable<T> {
+  try {
+    yield* messages;
+  } catch (error) {
+    throw mapped(error);
+  }
+}
+
+/**
+ * Maps `ApiCallError` (and, for `Subscribe`, `BackendStreamError`, raised while the response
+ * streams) to its gRPC status with the stable wire code as a `tidings.api.v1.Error` detail.
+ */
 function errorInterceptor(): Interceptor {
   return (next) => async (req) => {
     try {
-      return await next(req);
+      const res = await next(req);
+      return res.stream ? { ...res, message: mapStreamErrors(res.message) } : res;
     } catch (error) {
-      if (error instanceof ApiCallError) throw withCode(statusOf[error.kind], error.code, error.message);
-      throw error;
+      throw mapped(error);
     }
   };
 }
@@ -76,8 +112,12 @@ function errorInterceptor(): Interceptor {
  * (HTTP/1.1 for Connect and gRPC-Web; gRPC needs HTTP/2). Deadlines (`grpc-timeout`,
  * `connect-timeout-ms`) are honoured by connect-node, which aborts the call's signal.
  */
-export function createConnectHandler(node: ApiNode, options: ConnectHandlerOptions): ConnectRequestHandler {
+export function createConnectHandler(
+  node: ApiNode & StreamNode,
+  options: ConnectHandlerOptions,
+): ConnectRequestHandler {
   const impl = createApiService(node);
+  const streams = options.backendStreams;
   const routes = (router: ConnectRouter): void => {
     router.service(ApiService, {
       publish: impl.publish,
@@ -91,7 +131,10 @@ export function createConnectHandler(node: ApiNode, options: ConnectHandlerOptio
       disconnect: impl.disconnect,
       unsubscribe: impl.unsubscribe,
       subscribeUser: impl.subscribeUser,
+      batch: impl.batch,
+      ...(streams === undefined ? {} : { subscribe: (req, ctx) => backendStream(node, streams, req, ctx.signal) }),
     });
+    if (options.reflection === true) reflectionRoutes([file_tidings_api_v1_api])(router);
   };
   return connectNodeAdapter({
     routes,

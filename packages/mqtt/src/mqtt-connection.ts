@@ -20,7 +20,8 @@ import {
   subackReasonForError,
 } from './reason-codes.js';
 import type { StoredSubscription } from './session-store.js';
-import { isWildcardFilter } from './topic-mapping.js';
+import { filterToLevels, isWildcardFilter } from './topic-mapping.js';
+import { WildcardSubscriptions } from './wildcard-subscriptions.js';
 
 type Version = 3 | 4 | 5;
 
@@ -46,6 +47,7 @@ export class MqttConnection implements BridgeSink {
   #nextCommandId = 1;
   readonly #pending = new Map<number, (reply: Reply) => void>();
   readonly #out: OutboundQueue;
+  readonly #wildcards: WildcardSubscriptions;
   readonly #aliases = new Map<number, string>();
   readonly #qos2 = new Set<number>();
   #will: IConnectPacket['will'];
@@ -66,6 +68,12 @@ export class MqttConnection implements BridgeSink {
       get socketBufferedBytes() {
         return socket.writableLength;
       },
+    });
+    const out = this.#out;
+    this.#wildcards = new WildcardSubscriptions(ctx, {
+      session: () => this.#session,
+      out,
+      fail: (reason) => this.#fail(reason),
     });
     this.#parser = mqttPacket.parser();
     this.#parser.on('packet', (packet: Packet) => this.#onPacket(packet));
@@ -278,7 +286,10 @@ export class MqttConnection implements BridgeSink {
 
     const stored = this.#ctx.store.take(clientId);
     let sessionPresent = false;
-    if (!clean && stored !== undefined && stored.subscriptions.length > 0) {
+    if (!clean && stored !== undefined && (stored.wildcardFilters ?? 0) > 0) {
+      // The channels a wildcard filter matched while the client was away have no stored
+      // positions, so no gap check is possible: report a fresh session (the client resubscribes).
+    } else if (!clean && stored !== undefined && stored.subscriptions.length > 0) {
       this.#out.hold();
       sessionPresent = true;
       for (const sub of stored.subscriptions) {
@@ -318,7 +329,7 @@ export class MqttConnection implements BridgeSink {
               retainAvailable: true,
               maximumPacketSize: o.maxPacketSizeBytes,
               topicAliasMaximum: o.topicAliasMaximum,
-              wildcardSubscriptionAvailable: false,
+              wildcardSubscriptionAvailable: this.#wildcardsServed(),
               subscriptionIdentifiersAvailable: false,
               sharedSubscriptionAvailable: false,
               ...(assigned !== undefined ? { assignedClientIdentifier: assigned } : {}),
@@ -382,10 +393,11 @@ export class MqttConnection implements BridgeSink {
     const granted: number[] = [];
     this.#out.hold();
     const retained: Array<[string, Publication[]]> = [];
+    const retainedWild: Array<[string, Publication, string]> = [];
     for (const s of packet.subscriptions) {
       const failure = this.#version === 5 ? null : 0x80;
       if (isWildcardFilter(s.topic)) {
-        granted.push(failure ?? MqttReason.WildcardSubscriptionsNotSupported);
+        granted.push((await this.#subscribeWildcard(s, retainedWild)) ?? failure ?? 0);
         continue;
       }
       const mapped = this.#ctx.mapping.topicToChannel(s.topic);
@@ -422,12 +434,75 @@ export class MqttConnection implements BridgeSink {
     }
     this.#write({ cmd: 'suback', messageId: packet.messageId ?? 0, granted } as Packet);
     for (const [channel, pubs] of retained) for (const pub of pubs) this.#out.deliver(channel, pub, true, undefined);
+    for (const [channel, pub, epoch] of retainedWild) this.#wildcards.deliverRetained(channel, pub, epoch);
     this.#out.release();
+  }
+
+  #wildcardsServed(): boolean {
+    return this.#ctx.node.patternsAvailable && this.#ctx.mapping.namespaceSeparator === ':';
+  }
+
+  /**
+   * Subscribes one wildcard filter; returns the granted QoS, or the 5.0 SUBACK reason of a
+   * refusal (the caller turns it into 0x80 for 3.1.1), and collects its retained messages.
+   */
+  async #subscribeWildcard(
+    s: ISubscribePacket['subscriptions'][number],
+    retained: Array<[string, Publication, string]>,
+  ): Promise<number | null> {
+    const v5 = this.#version === 5;
+    if (!this.#wildcardsServed()) return v5 ? MqttReason.WildcardSubscriptionsNotSupported : null;
+    const mapped = filterToLevels(this.#ctx.mapping, s.topic, this.#ctx.node.rules.maxChannelLength);
+    if (!mapped.ok) return v5 ? MqttReason.TopicFilterInvalid : null;
+    if (this.#session?.mayUsePatterns !== true) return v5 ? MqttReason.NotAuthorized : null;
+    const isNew = !this.#wildcards.has(s.topic);
+    if (isNew && this.#wildcards.size >= this.#ctx.options.maxWildcardSubscriptions) {
+      return v5 ? MqttReason.QuotaExceeded : null;
+    }
+    const qos: 0 | 1 = s.qos >= 1 ? 1 : 0;
+    try {
+      await this.#wildcards.add(s.topic, mapped.levels, qos);
+    } catch (error) {
+      const code = (error as { wireCode?: number }).wireCode;
+      return v5 ? subackReasonForError(code) : null;
+    }
+    // Retain Handling: 0 always, 1 only for a new subscription, 2 never (MQTT 5 §3.8.3.1).
+    if (s.rh !== 2 && (s.rh !== 1 || isNew)) {
+      for (const r of await this.#latestOfMatches(mapped.levels)) retained.push(r);
+    }
+    return qos;
+  }
+
+  /** The latest publication of each existing channel a filter matches (its retained messages). */
+  async #latestOfMatches(levels: readonly string[]): Promise<Array<[string, Publication, string]>> {
+    const node = this.#ctx.node;
+    let channels: string[];
+    try {
+      channels = await node.patternChannels(levels, this.#ctx.options.maxRetainedPerFilter);
+    } catch {
+      return [];
+    }
+    const out: Array<[string, Publication, string]> = [];
+    for (const channel of channels) {
+      if (this.#session?.mayReceiveByPattern(channel) !== true) continue;
+      try {
+        const read = await node.history(channel, { limit: 1, reverse: true });
+        const pub = read.publications[0];
+        if (pub !== undefined) out.push([channel, pub, read.epoch]);
+      } catch {
+        // No history in that namespace, or the engine failed: no retained message for it.
+      }
+    }
+    return out;
   }
 
   async #unsubscribe(packet: IUnsubscribePacket): Promise<void> {
     const codes: number[] = [];
     for (const topic of packet.unsubscriptions) {
+      if (isWildcardFilter(topic)) {
+        codes.push(this.#wildcards.remove(topic) ? 0 : 0x11);
+        continue;
+      }
       const mapped = this.#ctx.mapping.topicToChannel(topic);
       if (mapped.ok && this.#out.subscription(mapped.channel) !== undefined) {
         await this.#dropSubscription(mapped.channel);
@@ -539,10 +614,12 @@ export class MqttConnection implements BridgeSink {
     if (wasConnected && this.#persistent) {
       this.#ctx.store.put(this.#clientId, {
         subscriptions: this.#out.positions(),
+        wildcardFilters: this.#wildcards.size,
         expiresAt: Date.now() + this.#sessionExpiryMs,
       });
     }
     this.#out.close();
+    this.#wildcards.close();
     const session = this.#session;
     const will = this.#will;
     this.#will = undefined;

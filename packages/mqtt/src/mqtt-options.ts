@@ -19,6 +19,10 @@ export interface MqttOptions extends TopicMappingOptions {
   readonly maxStoredSessions: number;
   /** Time allowed between the TCP connection and its CONNECT packet. */
   readonly connectTimeoutMs: number;
+  /** Wildcard (`+`, `#`) filters one client may hold; more are refused in SUBACK (5.0: 0x97). */
+  readonly maxWildcardSubscriptions: number;
+  /** Matching channels a new wildcard filter gets the latest publication of (its retained messages). */
+  readonly maxRetainedPerFilter: number;
 }
 
 /** Defaults of the MQTT edge. */
@@ -31,6 +35,8 @@ export const defaultMqttOptions: MqttOptions = Object.freeze({
   maxSessionExpiryMs: 24 * 3600 * 1000,
   maxStoredSessions: 10_000,
   connectTimeoutMs: 10_000,
+  maxWildcardSubscriptions: 100,
+  maxRetainedPerFilter: 1000,
 });
 
 /** Merge defaults, validate and freeze. Throws `TIDINGS_ERR_CONFIG` naming the option. */
@@ -44,6 +50,8 @@ export function resolveMqttOptions(options: Partial<MqttOptions> = {}): MqttOpti
     'maxSessionExpiryMs',
     'maxStoredSessions',
     'connectTimeoutMs',
+    'maxWildcardSubscriptions',
+    'maxRetainedPerFilter',
   ];
   for (const key of ints) {
     const v = merged[key];

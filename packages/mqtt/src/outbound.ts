@@ -35,6 +35,8 @@ export interface OutboundSink {
 interface Inflight {
   readonly channel: string;
   readonly offset: number;
+  /** The wildcard match state it was sent for; undefined for a subscription by name. */
+  readonly state: SubscriptionState | undefined;
 }
 
 interface Waiting {
@@ -42,6 +44,7 @@ interface Waiting {
   readonly pub: Publication;
   readonly retain: boolean;
   readonly shared: EncodedPush | undefined;
+  readonly state: SubscriptionState | undefined;
 }
 
 /**
@@ -113,22 +116,32 @@ export class OutboundQueue {
   release(): void {
     const held = this.#held;
     this.#held = undefined;
-    if (held !== undefined) for (const w of held) this.deliver(w.channel, w.pub, w.retain, w.shared);
+    if (held !== undefined) for (const w of held) this.deliver(w.channel, w.pub, w.retain, w.shared, w.state);
   }
 
   discardHeld(): void {
     if (this.#held !== undefined) this.#held = [];
   }
 
-  deliver(channel: string, pub: Publication, retain: boolean, shared: EncodedPush | undefined): void {
+  /**
+   * Queue one message for `channel`: on its subscription by name, or — for a wildcard match —
+   * on `state`, the match's own topic, QoS and position (see `WildcardSubscriptions`).
+   */
+  deliver(
+    channel: string,
+    pub: Publication,
+    retain: boolean,
+    shared: EncodedPush | undefined,
+    state?: SubscriptionState,
+  ): void {
     if (this.#closed) return;
-    const sub = this.#subs.get(channel);
+    const sub = state ?? this.#subs.get(channel);
     if (sub === undefined) return;
     const offset = pub.offset ?? 0;
     if (offset !== 0 && offset <= sub.offset && !retain) return; // already delivered (recovery overlap)
     if (this.#held !== undefined) {
       if (this.#held.length >= this.#ctx.options.maxQueuedMessages) this.#sink.fail(MqttReason.QuotaExceeded);
-      else this.#held.push({ channel, pub, retain, shared });
+      else this.#held.push({ channel, pub, retain, shared, state });
       return;
     }
     if (this.#sink.socketBufferedBytes > this.#ctx.options.maxSocketBufferBytes) {
@@ -146,10 +159,10 @@ export class OutboundQueue {
         this.#sink.fail(MqttReason.QuotaExceeded);
         return;
       }
-      this.#waiting.push({ channel, pub, retain, shared });
+      this.#waiting.push({ channel, pub, retain, shared, state });
       return;
     }
-    this.#sendQos1(channel, sub, pub, retain);
+    this.#sendQos1(channel, sub, pub, retain, state);
   }
 
   /** A PUBACK arrived. */
@@ -157,12 +170,12 @@ export class OutboundQueue {
     const entry = this.#inflight.get(id);
     if (entry === undefined) return;
     this.#inflight.delete(id);
-    const sub = this.#subs.get(entry.channel);
+    const sub = entry.state ?? this.#subs.get(entry.channel);
     if (sub !== undefined && entry.offset > sub.offset) sub.offset = entry.offset;
     while (!this.#closed && this.#waiting.length > 0 && this.#inflight.size < this.#receiveMax) {
       const next = this.#waiting.shift()!;
-      const s = this.#subs.get(next.channel);
-      if (s !== undefined) this.#sendQos1(next.channel, s, next.pub, next.retain);
+      const s = next.state ?? this.#subs.get(next.channel);
+      if (s !== undefined) this.#sendQos1(next.channel, s, next.pub, next.retain, next.state);
     }
   }
 
@@ -177,7 +190,13 @@ export class OutboundQueue {
     this.#inflight.clear();
   }
 
-  #sendQos1(channel: string, sub: SubscriptionState, pub: Publication, retain: boolean): void {
+  #sendQos1(
+    channel: string,
+    sub: SubscriptionState,
+    pub: Publication,
+    retain: boolean,
+    state: SubscriptionState | undefined,
+  ): void {
     let id = this.#nextId;
     while (this.#inflight.has(id)) id = id === 65535 ? 1 : id + 1;
     this.#nextId = id === 65535 ? 1 : id + 1;
@@ -191,7 +210,7 @@ export class OutboundQueue {
       if (offset > sub.offset) sub.offset = offset;
       return;
     }
-    this.#inflight.set(id, { channel, offset });
+    this.#inflight.set(id, { channel, offset, state });
     this.#sink.writeBytes(bytes);
   }
 

@@ -10,6 +10,8 @@ export interface StoredSubscription {
 /** What survives a persistent session's disconnect. */
 export interface StoredSession {
   readonly subscriptions: readonly StoredSubscription[];
+  /** Wildcard filters the session had: their matched channels have no stored positions. */
+  readonly wildcardFilters?: number;
   /** Clock ms after which the session is gone. */
   readonly expiresAt: number;
 }

@@ -21,7 +21,10 @@ export interface TestEdge {
 
 const secret = 'mqtt-test-secret-0123456789abcdef0123456789';
 
-/** Namespaces: `chat` (subscribe + publish for clients, history 1000), `ro` (subscribe only), `nohist`. */
+/**
+ * Namespaces: `chat` (subscribe + publish for clients, history 1000), `ro` (subscribe only),
+ * `nohist`, `priv` (history, but clients may not subscribe).
+ */
 export async function startTestEdge(
   options: Partial<MqttOptions> = {},
   client: Partial<ClientOptions> = {},
@@ -43,6 +46,7 @@ export async function startTestEdge(
         },
         ro: { allowSubscribeForClient: true, historySize: 10, historyTtlMs: 600_000, allowRecovery: true },
         nohist: { allowSubscribeForClient: true, allowPublishForClient: true },
+        priv: { historySize: 10, historyTtlMs: 600_000 },
       },
     },
   });

@@ -1,5 +1,13 @@
 /** Why a topic could not be mapped to a channel. */
-export type TopicRefusal = 'empty' | 'nul' | 'wildcard' | 'reserved' | 'prefix' | 'separator';
+export type TopicRefusal =
+  | 'empty'
+  | 'nul'
+  | 'wildcard'
+  | 'reserved'
+  | 'prefix'
+  | 'separator'
+  | 'unsupported'
+  | 'length';
 
 /** Options of the topic ↔ channel mapping. */
 export interface TopicMappingOptions {
@@ -41,6 +49,14 @@ export class TopicMapping {
     }
   }
 
+  get namespaceSeparator(): string {
+    return this.#sep;
+  }
+
+  get topicPrefix(): string {
+    return this.#prefix;
+  }
+
   /** Map a topic name (PUBLISH, or a subscription filter without wildcards) to a channel. */
   topicToChannel(topic: string): TopicMapResult {
     if (topic.length === 0) return { ok: false, reason: 'empty' };
@@ -68,6 +84,43 @@ export class TopicMapping {
     const body = at < 0 ? channel : `${channel.slice(0, at)}/${channel.slice(at + this.#sep.length)}`;
     return this.#prefix + body;
   }
+}
+
+/** A wildcard filter as channel levels (see `channelLevels` in @tidings/server), or why it is refused. */
+export type FilterMapResult =
+  | { readonly ok: true; readonly levels: readonly string[] }
+  | { readonly ok: false; readonly reason: TopicRefusal };
+
+/**
+ * Maps a wildcard filter to the channel levels the node's pattern index matches: the topic
+ * prefix (when configured) must appear literally, then the levels are the topic's levels, the
+ * first one being the namespace. Refused: NUL, `+`/`#` inside a level or `#` before the last
+ * level, a leading `$`, an empty or separator-containing first level, more than `maxLength`
+ * characters, and any wildcard when the namespace separator is not `:` (the node's channel
+ * levels split at `:`).
+ */
+export function filterToLevels(mapping: TopicMapping, filter: string, maxLength: number): FilterMapResult {
+  const sep = mapping.namespaceSeparator;
+  const prefix = mapping.topicPrefix;
+  if (sep !== ':') return { ok: false, reason: 'unsupported' };
+  if (filter.length === 0) return { ok: false, reason: 'empty' };
+  if (filter.includes('\u0000')) return { ok: false, reason: 'nul' };
+  if (filter.startsWith('$')) return { ok: false, reason: 'reserved' };
+  if (!filter.startsWith(prefix)) return { ok: false, reason: 'prefix' };
+  const rest = filter.slice(prefix.length);
+  if (rest.length === 0) return { ok: false, reason: 'empty' };
+  if (rest.length > maxLength) return { ok: false, reason: 'length' };
+  const levels = rest.split('/');
+  const first = levels[0] as string;
+  if (first === '') return { ok: false, reason: 'empty' };
+  if (first.includes(sep)) return { ok: false, reason: 'separator' };
+  for (let i = 0; i < levels.length; i++) {
+    const level = levels[i] as string;
+    if (level === '#' ? i !== levels.length - 1 : level !== '+' && (level.includes('+') || level.includes('#'))) {
+      return { ok: false, reason: 'wildcard' };
+    }
+  }
+  return { ok: true, levels };
 }
 
 /** True when a subscription filter uses MQTT wildcards. */

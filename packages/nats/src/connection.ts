@@ -35,6 +35,7 @@ export interface NatsHandles {
 export class NatsConnector {
   readonly #options: NatsConnectorOptions;
   readonly #reconnectListeners = new Set<() => void>();
+  readonly #connectListeners = new Set<(handles: NatsHandles) => void>();
   #handles: NatsHandles | undefined;
   #connecting: Promise<NatsHandles> | undefined;
   #lastFailure = Number.NEGATIVE_INFINITY;
@@ -54,6 +55,11 @@ export class NatsConnector {
   /** Registers a callback run after each successful reconnect (not the first connect). */
   onReconnect(listener: () => void): void {
     this.#reconnectListeners.add(listener);
+  }
+
+  /** Registers a callback run once the connection is first made (the client resubscribes by itself after reconnects). */
+  onConnect(listener: (handles: NatsHandles) => void): void {
+    this.#connectListeners.add(listener);
   }
 
   /** Counts one more user; each user calls `close` once and the last one closes the connection. */
@@ -118,6 +124,7 @@ export class NatsConnector {
       this.#handles = handles;
       this.#connected = true;
       void this.#watch(handles);
+      for (const listener of this.#connectListeners) listener(handles);
       return handles;
     } catch (err) {
       this.#lastFailure = Date.now();

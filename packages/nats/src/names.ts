@@ -67,9 +67,24 @@ export class NatsNames {
     return `${this.prefix}.r.${token(channel)}`;
   }
 
+  /** The channel of a republished delivery subject (`delivery(channel)`), or undefined. */
+  channelOfDelivery(subject: string): string | undefined {
+    return channelOf(subject, `${this.prefix}.r.`);
+  }
+
+  /** The channel of a history subject (`history(channel)`), or undefined. */
+  channelOfHistory(subject: string): string | undefined {
+    return channelOf(subject, `${this.prefix}.h.`);
+  }
+
   /** The core NATS subject carrying a channel's joins and leaves. */
   events(channel: string): string {
     return `${this.prefix}.e.${token(channel)}`;
+  }
+
+  /** The core NATS subject on which nodes exchange their rate-limit counts (`NatsRateCounter`). */
+  get rateCounts(): string {
+    return `${this.prefix}.rl`;
   }
 
   /** The presence subject of one client in one channel (one message kept per subject). */
@@ -94,4 +109,11 @@ export class NatsNames {
 function token(text: string): string {
   // An empty name would make an empty token, which NATS rejects.
   return text.length === 0 ? '_' : Buffer.from(text, 'utf8').toString('base64url');
+}
+
+function channelOf(subject: string, head: string): string | undefined {
+  if (!subject.startsWith(head)) return undefined;
+  const t = subject.slice(head.length);
+  if (t.length === 0 || t.includes('.')) return undefined;
+  return t === '_' ? '' : Buffer.from(t, 'base64url').toString('utf8');
 }

@@ -63,6 +63,9 @@ export class NatsBroker implements Broker, HistoryStore {
   readonly #log: ChannelLog;
   readonly #maxPerChannel: number;
   readonly #subscriptions = new Map<string, Subscription[]>();
+  /** Subscribed channel prefixes; one wildcard subscription on every delivery subject serves them all. */
+  readonly #prefixes = new Set<string>();
+  #prefixSubscription: Subscription | undefined;
   /** Per channel, the tail of this process's queue of appends (one at a time per channel). */
   readonly #tails = new Map<string, Promise<unknown>>();
   #handler: BrokerEventHandler | undefined;
@@ -76,6 +79,7 @@ export class NatsBroker implements Broker, HistoryStore {
     this.#connector.onReconnect(() => {
       const channels = [...this.#subscriptions.keys()];
       if (channels.length > 0 && !this.#closed) this.#handler?.onDiscontinuity?.(channels);
+      if (this.#prefixes.size > 0 && !this.#closed) this.#handler?.onPrefixDiscontinuity?.();
     });
   }
 
@@ -123,6 +127,58 @@ export class NatsBroker implements Broker, HistoryStore {
       for (const sub of this.#subscriptions.get(channel) ?? []) sub.unsubscribe();
       this.#subscriptions.delete(channel);
     }
+  }
+
+  /**
+   * Channel subjects are base64url tokens, which NATS wildcards cannot cut by name prefix, so
+   * the first prefix subscribes `<prefix>.r.>` (every channel's republished deliveries) and each
+   * message is kept when its decoded channel starts with a subscribed prefix: once per
+   * publication however many prefixes match. The node then receives every publication of the
+   * cluster while it has a wildcard subscriber (documented in docs/mqtt.md).
+   */
+  async subscribePrefixes(prefixes: readonly string[]): Promise<void> {
+    this.#assertOpen('subscribePrefixes');
+    const { nc } = await this.#connector.use();
+    for (const prefix of prefixes) this.#prefixes.add(prefix);
+    if (this.#prefixSubscription === undefined && this.#prefixes.size > 0) {
+      this.#prefixSubscription = nc.subscribe(this.#names.deliveryWildcard, {
+        callback: (err, msg) => {
+          if (err !== null) return;
+          const channel = this.#names.channelOfDelivery(msg.subject);
+          if (channel !== undefined && this.#matchesPrefix(channel)) this.#deliverPublication(channel, msg, true);
+        },
+      });
+    }
+    await nc.flush().catch((err: unknown) => {
+      throw toUnavailable(err, 'subscribing');
+    });
+  }
+
+  /** Stops these prefixes (idempotent; a no-op after close); the wildcard goes with the last one. */
+  async unsubscribePrefixes(prefixes: readonly string[]): Promise<void> {
+    for (const prefix of prefixes) this.#prefixes.delete(prefix);
+    if (this.#prefixes.size === 0 && this.#prefixSubscription !== undefined) {
+      this.#prefixSubscription.unsubscribe();
+      this.#prefixSubscription = undefined;
+    }
+  }
+
+  /** Channels with a history subject under `prefix` (the stream's subject list), at most `limit`. */
+  async channels(prefix: string, limit: number): Promise<string[]> {
+    this.#assertOpen('channels');
+    const h = await this.#connector.use();
+    const info = await h.jsm.streams
+      .info(this.#names.stream, { subjects_filter: this.#names.historyWildcard })
+      .catch((err: unknown) => {
+        throw toUnavailable(err, 'listing channels');
+      });
+    const out: string[] = [];
+    for (const subject of Object.keys(info.state.subjects ?? {})) {
+      const channel = this.#names.channelOfHistory(subject);
+      if (channel !== undefined && channel.startsWith(prefix)) out.push(channel);
+      if (out.length >= limit) break;
+    }
+    return out;
   }
 
   /** Appends and resolves with the stored position, or the first one for a repeated key. */
@@ -191,6 +247,7 @@ export class NatsBroker implements Broker, HistoryStore {
     this.#closed = true;
     this.#handler = undefined;
     await this.unsubscribe([...this.#subscriptions.keys()]);
+    await this.unsubscribePrefixes([...this.#prefixes]);
     await Promise.allSettled([...this.#tails.values()]);
     await this.#connector.close();
   }
@@ -251,7 +308,12 @@ export class NatsBroker implements Broker, HistoryStore {
     return next;
   }
 
-  #deliverPublication(channel: string, msg: Msg): void {
+  #matchesPrefix(channel: string): boolean {
+    for (const prefix of this.#prefixes) if (channel.startsWith(prefix)) return true;
+    return false;
+  }
+
+  #deliverPublication(channel: string, msg: Msg, byPrefix = false): void {
     const handler = this.#handler;
     const record = readRecord(msg.headers);
     if (handler === undefined || record === undefined || record.kind !== 'pub') return;
@@ -263,7 +325,8 @@ export class NatsBroker implements Broker, HistoryStore {
         time: Number.isFinite(time) ? time : Date.now(),
         ...decodePublicationBody(msg.data),
       };
-      handler.onPublication(channel, pub, record.epoch);
+      if (byPrefix) handler.onPrefixPublication?.(channel, pub, record.epoch);
+      else handler.onPublication(channel, pub, record.epoch);
     } catch (err) {
       // A handler or decoding failure must surface without breaking the subscription.
       queueMicrotask(() => {

@@ -5,6 +5,7 @@ import { NatsConnector } from './connection.js';
 import { NatsNames } from './names.js';
 import { NatsBroker } from './nats-broker.js';
 import { NatsPresence } from './nats-presence.js';
+import { NatsRateCounter } from './nats-rate-counter.js';
 
 /** Options of `createNatsEngine`. Durations in ms. */
 export interface NatsEngineOptions {
@@ -45,6 +46,8 @@ export interface NatsEngine {
   /** The same object as `broker`: the NATS broker is its own history store. */
   readonly history: NatsBroker;
   readonly presence: NatsPresence;
+  /** Shared rate-limit counters (`NodeOptions.rateCounter`): per-user, per-IP and per-key limits hold cluster-wide. */
+  readonly rateCounter: NatsRateCounter;
   /** Closes broker and presence, releasing the connection. Idempotent. */
   close(): Promise<void>;
 }
@@ -121,11 +124,14 @@ export function createNatsEngine(options: NatsEngineOptions): NatsEngine {
   });
   const broker = new NatsBroker({ connector, names, maxMessagesPerChannel: maxPerChannel });
   const presenceStore = new NatsPresence({ connector: connector.retain(), names });
+  const rateCounter = new NatsRateCounter(connector, names);
   return {
     broker,
     history: broker,
     presence: presenceStore,
+    rateCounter,
     close: async () => {
+      await rateCounter.close();
       await broker.close();
       await presenceStore.close();
     },

@@ -74,6 +74,8 @@ export interface UnsubscribeRequest {
 export interface PublishRequest {
   channel: string;
   data: Bytes;
+  /** Tidings extension (field 100): the server stores a publish repeated with this key once. */
+  idempotencyKey?: string;
 }
 export interface PresenceRequest {
   channel: string;

@@ -63,13 +63,52 @@ export class KeySpace {
     return `${this.#base(channel)}:c`;
   }
 
+  /** A PSUBSCRIBE glob matching the pub/sub channel of every channel starting with `literal`. */
+  pubsubPattern(literal: string): string {
+    return `${this.#basePattern(literal)}*`;
+  }
+
+  /** A SCAN MATCH glob matching the meta key of every channel starting with `literal`. */
+  metaPattern(literal: string): string {
+    return `${this.#basePattern(literal)}*}:m`;
+  }
+
+  /** The channel of a pub/sub channel name of this key space, or undefined. */
+  channelOfPubsub(name: string): string | undefined {
+    return this.#channelOf(name, ':c');
+  }
+
+  /** The channel of a meta key of this key space, or undefined. */
+  channelOfMeta(key: string): string | undefined {
+    return this.#channelOf(key, ':m');
+  }
+
   /** The shared rate-limit counts of `scope` in window `windowId` (one slot for all of them). */
   rateWindow(scope: string, windowId: number): string {
     return `${this.prefix}{%rl}:${scope}:${windowId}`;
+  }
+
+  #basePattern(literal: string): string {
+    // An empty literal must match escaped channels (`{%…`) too, so it adds nothing after `{`.
+    const escaped = literal !== '' && (literal[0] === '}' || literal[0] === '%');
+    return `${globEscape(this.prefix)}{${escaped ? '%' : ''}${globEscape(literal)}`;
+  }
+
+  #channelOf(name: string, suffix: string): string | undefined {
+    const head = `${this.prefix}{`;
+    const tail = `}${suffix}`;
+    if (!name.startsWith(head) || !name.endsWith(tail) || name.length < head.length + tail.length) return undefined;
+    const inner = name.slice(head.length, name.length - tail.length);
+    return inner.startsWith('%') ? inner.slice(1) : inner;
   }
 
   #base(channel: string): string {
     const escaped = channel === '' || channel[0] === '}' || channel[0] === '%';
     return `${this.prefix}{${escaped ? '%' : ''}${channel}}`;
   }
+}
+
+/** Escapes Redis glob metacharacters (`*`, `?`, `[`, `]`, `\\`) so they match literally. */
+function globEscape(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
 }

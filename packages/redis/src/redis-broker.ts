@@ -15,7 +15,7 @@ import {
 import type { KeySpace } from './keys.js';
 import { asArray, asNumber, asText, decodeEntry, decodePublicationMessage, MessageKind } from './replies.js';
 import { HISTORY_SCRIPT, PUBLISH_SCRIPT } from './scripts.js';
-import type { RedisCommands, RedisSubscriptions } from './transport.js';
+import type { PubSubListener, RedisCommands, RedisSubscriptions } from './transport.js';
 
 /** Stream metadata lifetime when a publish names none: 30 days, as the memory engine. */
 export const DEFAULT_META_TTL_MS = 30 * 24 * 3600 * 1000;
@@ -74,6 +74,8 @@ export class RedisBroker implements Broker, HistoryStore {
   readonly #idempotencyWindowMs: number;
   /** Redis pub/sub channel → Tidings channel, for every channel this node is subscribed to. */
   readonly #channels = new Map<string, string>();
+  /** Subscribed channel prefixes → their PSUBSCRIBE listener; `confirmed` once Redis answered. */
+  readonly #prefixes = new Map<string, { readonly listener: PubSubListener; confirmed: boolean }>();
   // One listener for all channels: node-redis keeps a set of listeners per channel, so a shared
   // function can never be registered twice for one channel.
   readonly #onMessage = (message: Buffer, pubsubChannel: Buffer) => this.#deliver(message, pubsubChannel);
@@ -143,6 +145,71 @@ export class RedisBroker implements Broker, HistoryStore {
     await this.#subscriber.unsubscribe(names, this.#onMessage);
   }
 
+  /** False with sharded pub/sub: SSUBSCRIBE has no patterns, and PSUBSCRIBE never sees SPUBLISH. */
+  prefixesAvailable(): boolean {
+    return !this.#sharded && this.#subscriber.pSubscribe !== undefined;
+  }
+
+  /**
+   * PSUBSCRIBEs one glob per prefix on the subscriber connection: `<prefix>{<literal>*`, with the
+   * glob metacharacters of the literal escaped, which matches the pub/sub channel of every
+   * channel starting with it (see `KeySpace`). A publication matched by several prefixes is
+   * delivered once, by the shortest confirmed one. Rejects with `TIDINGS_ERR_UNAVAILABLE` when
+   * pub/sub is sharded or Redis does not confirm.
+   */
+  async subscribePrefixes(prefixes: readonly string[]): Promise<void> {
+    this.#assertOpen('subscribePrefixes');
+    const pSubscribe = this.#subscriber.pSubscribe;
+    if (!this.prefixesAvailable() || pSubscribe === undefined) {
+      throw new TidingsError(TidingsErrorCode.Unavailable, 'RedisBroker: sharded pub/sub has no pattern subscriptions');
+    }
+    for (const prefix of prefixes) {
+      if (this.#prefixes.has(prefix)) continue;
+      const entry = {
+        listener: ((message: Buffer, pubsubChannel: Buffer) =>
+          this.#deliverPrefix(prefix, message, pubsubChannel)) as PubSubListener,
+        confirmed: false,
+      };
+      this.#prefixes.set(prefix, entry);
+      try {
+        await pSubscribe.call(this.#subscriber, [this.#keys.pubsubPattern(prefix)], entry.listener);
+        entry.confirmed = true;
+      } catch (err) {
+        if (this.#prefixes.get(prefix) === entry) this.#prefixes.delete(prefix);
+        throw err;
+      }
+    }
+  }
+
+  /** Stops these prefixes at once (idempotent; a no-op after close). */
+  async unsubscribePrefixes(prefixes: readonly string[]): Promise<void> {
+    for (const prefix of prefixes) {
+      const entry = this.#prefixes.get(prefix);
+      if (entry === undefined) continue;
+      this.#prefixes.delete(prefix);
+      if (!this.#closed) await this.#subscriber.pUnsubscribe?.([this.#keys.pubsubPattern(prefix)], entry.listener);
+    }
+  }
+
+  /** Channels with stream metadata under `prefix` (SCAN MATCH on the meta keys), at most `limit`. */
+  async channels(prefix: string, limit: number): Promise<string[]> {
+    this.#assertOpen('channels');
+    const found = new Set<string>();
+    let cursor = '0';
+    const match = this.#keys.metaPattern(prefix);
+    do {
+      const reply = await this.#commands.command(['SCAN', cursor, 'MATCH', match, 'COUNT', '1000']);
+      const [next, keys] = asArray(reply, 2);
+      cursor = asText(next);
+      for (const key of asArray(keys)) {
+        const channel = this.#keys.channelOfMeta(asText(key));
+        if (channel !== undefined && channel.startsWith(prefix)) found.add(channel);
+        if (found.size >= limit) return [...found];
+      }
+    } while (cursor !== '0');
+    return [...found];
+  }
+
   /** Runs the publish script; resolves with the stored position, or the first one for a repeated key. */
   async publish(channel: string, data: Uint8Array, options: BrokerPublishOptions = {}): Promise<BrokerPublishResult> {
     this.#assertOpen('publish');
@@ -210,6 +277,7 @@ export class RedisBroker implements Broker, HistoryStore {
     this.#closed = true;
     this.#handler = undefined;
     this.#channels.clear();
+    this.#prefixes.clear();
     this.#subscriber.close();
     this.#commands.close();
   }
@@ -247,8 +315,28 @@ export class RedisBroker implements Broker, HistoryStore {
     }
   }
 
+  #deliverPrefix(prefix: string, message: Buffer, pubsubChannel: Buffer): void {
+    const handler = this.#handler;
+    if (handler === undefined || message[0] !== MessageKind.Publication) return;
+    const channel = this.#keys.channelOfPubsub(pubsubChannel.toString());
+    if (channel === undefined || !channel.startsWith(prefix)) return;
+    for (const [other, entry] of this.#prefixes) {
+      // A shorter confirmed prefix matches too: that one delivers it.
+      if (entry.confirmed && other.length < prefix.length && channel.startsWith(other)) return;
+    }
+    try {
+      const { pub, epoch } = decodePublicationMessage(message);
+      handler.onPrefixPublication?.(channel, pub, epoch);
+    } catch (err) {
+      queueMicrotask(() => {
+        throw err;
+      });
+    }
+  }
+
   #subscriberRestored(): void {
     if (this.#closed) return;
+    if (this.#prefixes.size > 0) this.#handler?.onPrefixDiscontinuity?.();
     // node-redis resubscribes by itself; what was published meanwhile was not delivered.
     const channels = [...new Set(this.#channels.values())];
     if (channels.length > 0) this.#handler?.onDiscontinuity?.(channels);

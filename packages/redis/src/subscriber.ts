@@ -51,6 +51,23 @@ export class RedisSubscriber implements RedisSubscriptions {
       .catch(() => undefined);
   }
 
+  async pSubscribe(patterns: readonly string[], listener: PubSubListener): Promise<void> {
+    const client = this.#connection.client;
+    const list = [...patterns];
+    try {
+      await this.#connection.bounded(client.pSubscribe(list, listener, true), 'PSUBSCRIBE');
+    } catch (err) {
+      client.pUnsubscribe(list, listener, true).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async pUnsubscribe(patterns: readonly string[], listener: PubSubListener): Promise<void> {
+    await this.#connection
+      .bounded(this.#connection.client.pUnsubscribe([...patterns], listener, true), 'PUNSUBSCRIBE')
+      .catch(() => undefined);
+  }
+
   onRestored(callback: () => void): void {
     this.#restored = callback;
   }

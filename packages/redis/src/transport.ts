@@ -45,6 +45,12 @@ export interface RedisSubscriptions {
   subscribe(names: readonly string[], listener: PubSubListener): Promise<void>;
   /** Removes `listener` from these channels at once; the server-side confirmation is bounded. */
   unsubscribe(names: readonly string[], listener: PubSubListener): Promise<void>;
+  /**
+   * PSUBSCRIBE `listener` to these glob patterns (plain pub/sub only: patterns never see
+   * SPUBLISH). Absent on sharded subscribers. Same failure contract as `subscribe`.
+   */
+  pSubscribe?(patterns: readonly string[], listener: PubSubListener): Promise<void>;
+  pUnsubscribe?(patterns: readonly string[], listener: PubSubListener): Promise<void>;
   /** Sets the callback run after a lost subscriber connection is back and resubscribed. */
   onRestored(callback: () => void): void;
   /** Closes every subscriber connection. Idempotent. */

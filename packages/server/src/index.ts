@@ -22,6 +22,8 @@ export { type Clock, FakeClock, systemClock, type TimerHandle } from './internal
 export { type Logger, silentLogger } from './observability/logger.js';
 export type {
   EngineOperation,
+  LimitName,
+  LimitScope,
   MetricsSink,
   PublicationSource,
   RecoveryResult,
@@ -34,6 +36,7 @@ export {
   MetricsRecorder,
   type MetricsSnapshot,
   splitDisconnectKey,
+  splitLimitKey,
   type TransportFigures,
 } from './observability/metrics-recorder.js';
 export * from './proxy/index.js';

@@ -25,9 +25,15 @@ export class EventRecorder implements BrokerEventHandler {
   readonly publications: DeliveredPublication[] = [];
   readonly joins: Array<{ readonly channel: string; readonly info: ClientInfo }> = [];
   readonly leaves: Array<{ readonly channel: string; readonly info: ClientInfo }> = [];
+  /** Publications delivered through `onPrefixPublication` (prefix subscriptions). */
+  readonly prefixPublications: DeliveredPublication[] = [];
 
   onPublication(channel: string, pub: StreamPublication, epoch: string): void {
     this.publications.push({ channel, pub, epoch });
+  }
+
+  onPrefixPublication(channel: string, pub: StreamPublication, epoch: string): void {
+    this.prefixPublications.push({ channel, pub, epoch });
   }
 
   onJoin(channel: string, info: ClientInfo): void {

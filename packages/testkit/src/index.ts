@@ -60,4 +60,5 @@ export {
   type SupervisedState,
   Supervisor,
 } from './nemesis/supervisor.js';
+export { type PrefixConformanceOptions, runPrefixConformance } from './prefix-conformance.js';
 export { runStateStoreConformance, type StateStoreConformanceOptions } from './state-conformance.js';

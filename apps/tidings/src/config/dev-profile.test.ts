@@ -30,6 +30,7 @@ describe('resolveServeConfig', () => {
       allowPublishForAnonymous: false,
     });
     expect(config.channels.defaults.allowSubscribeForAnonymous).toBe(false);
+    expect(config.canary.enabled).toBe(true);
   });
 
   it('generates fresh secrets on every start', () => {

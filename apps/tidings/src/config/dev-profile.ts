@@ -17,6 +17,11 @@ export function generateApiKey(random: RandomBytes = randomBytes): string {
   return random(24).toString('base64url');
 }
 
+/** A fresh admin console password: 12 bytes, base64url (16 characters). */
+export function generateAdminPassword(random: RandomBytes = randomBytes): string {
+  return random(12).toString('base64url');
+}
+
 /** Key id of the development profile's HS256 key. */
 export const devKeyId = 'dev';
 /** Channel the dashboard opens in the development profile. */
@@ -42,6 +47,8 @@ export interface DevSecrets {
   readonly apiKey: string | undefined;
   /** Set when the generated HS256 key is in effect. */
   readonly hmacSecret: string | undefined;
+  /** Set when the generated admin console password is in effect. */
+  readonly adminPassword?: string | undefined;
 }
 
 /** The configuration `tidings serve` runs with, and how it was made. */
@@ -49,13 +56,16 @@ export type ServeConfig =
   | { readonly profile: 'file'; readonly config: TidingsConfig }
   | { readonly profile: 'development'; readonly config: TidingsConfig; readonly secrets: DevSecrets };
 
-function developmentOverlay(apiKey: string, hmacSecret: string): ConfigInput {
+function developmentOverlay(apiKey: string, hmacSecret: string, adminPassword: string): ConfigInput {
   return {
+    admin: { password: adminPassword },
     client: { allowAnonymous: true },
     auth: { keys: [{ kid: devKeyId, alg: 'HS256', secret: hmacSecret }] },
     api: { keys: [apiKey] },
     channels: { namespaces: { demo: { ...demoNamespace } } },
     mqtt: { enabled: true },
+    // Cheap (four loopback connections, one small publish every 5 s) and shows the canary metrics.
+    canary: { enabled: true },
   };
 }
 
@@ -81,7 +91,8 @@ export function resolveServeConfig(options: {
   }
   const apiKey = generateApiKey(options.random);
   const hmacSecret = generateSecret(options.random);
-  const config = loadConfig({ base: developmentOverlay(apiKey, hmacSecret), env: options.env, flags });
+  const adminPassword = generateAdminPassword(options.random);
+  const config = loadConfig({ base: developmentOverlay(apiKey, hmacSecret, adminPassword), env: options.env, flags });
   if (!loopback.test(config.http.host)) {
     throw new TidingsError(
       TidingsErrorCode.Config,
@@ -92,6 +103,7 @@ export function resolveServeConfig(options: {
   const secrets: DevSecrets = {
     apiKey: config.api.keys.includes(apiKey) ? apiKey : undefined,
     hmacSecret: config.auth.keys.some((k) => k.secret === hmacSecret) ? hmacSecret : undefined,
+    adminPassword: config.admin.password === adminPassword ? adminPassword : undefined,
   };
   return { profile: 'development', config, secrets };
 }

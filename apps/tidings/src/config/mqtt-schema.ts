@@ -68,6 +68,16 @@ export const mqttSchema = z
       .default(24 * 3600 * 1000)
       .describe('Longest a persistent session is kept while its client is away (3.1.1 clean session 0 uses this).'),
     maxStoredSessions: z.int().min(1).default(10_000).describe('Persistent sessions kept; the oldest go first.'),
+    maxWildcardSubscriptions: z
+      .int()
+      .min(1)
+      .default(100)
+      .describe('Wildcard (+, #) filters one client may hold; more are refused in SUBACK (5.0: 0x97).'),
+    maxRetainedPerFilter: z
+      .int()
+      .min(1)
+      .default(1000)
+      .describe('Existing channels a new wildcard filter gets the latest publication of (retained messages).'),
   })
   .prefault({})
   .describe('MQTT edge (packages/mqtt, docs/mqtt.md).');

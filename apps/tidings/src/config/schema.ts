@@ -76,7 +76,7 @@ const httpSchema = z
       .boolean()
       .default(false)
       .describe(
-        'Cleartext HTTP/2 with prior knowledge only (e.g. behind a proxy speaking h2c): no HTTP/1.1, so no WebSocket on this listener. Not with tls.',
+        'Also serve cleartext HTTP/2 with prior knowledge (h2c: gRPC without TLS, proxies speaking h2c) on the HTTP/1.1 port; connections are told apart by the HTTP/2 preface, so HTTP/1.1 and WebSocket keep working. Not with tls.',
       ),
     maxStreamsPerConnection: z
       .int()
@@ -493,6 +493,25 @@ const apiSchema = z
   .prefault({})
   .describe('Server HTTP API (/api/*).');
 
+const grpcSchema = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Serve the server API as Connect, gRPC-Web (HTTP/1.1 and HTTP/2) and gRPC (HTTP/2: http.tls with ALPN h2, or http.h2c) on the main port, under /tidings.api.v1.ApiService/. Same API keys as api.keys.',
+      ),
+    maxMessageBytes: z.int().min(kib).default(mib).describe('Largest accepted request message.'),
+    reflection: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Serve gRPC server reflection (grpc.reflection.v1 and v1alpha) so generic tools can list the services.',
+      ),
+  })
+  .prefault({})
+  .describe('Server API over Connect, gRPC and gRPC-Web (docs/grpc.md).');
+
 const namespaceShape = {
   historySize: z.int().min(0).default(0).describe('Publications kept per channel; 0 = no history (and no recovery).'),
   historyTtlMs: z.int().min(0).default(0).describe('How long a publication is kept in history.'),
@@ -706,6 +725,78 @@ const metricsSchema = z
   .prefault({})
   .describe('Prometheus metrics (prom-client).');
 
+const canarySchema = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Run the canary probe: publish into the reserved channel `$tidings:canary.<node id>` every `intervalMs` and measure its delivery through the hub and each enabled transport (metrics `tidings_canary_*`).',
+      ),
+    intervalMs: duration(100).default(5_000).describe('How often the canary publishes.'),
+    timeoutMs: duration(10)
+      .default(2_000)
+      .describe(
+        'A probe that has not received a canary publication this long after it was published counts a `timeout` failure; at most `intervalMs`.',
+      ),
+  })
+  .superRefine((c, ctx) => {
+    if (c.timeoutMs > c.intervalMs) {
+      ctx.addIssue({ code: 'custom', path: ['timeoutMs'], message: 'must not exceed canary.intervalMs' });
+    }
+  })
+  .prefault({})
+  .describe('Canary probe: observed end-to-end delivery, per transport.');
+
+const tracingSchema = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Record OpenTelemetry spans (API request → engine publish → fan-out, proxy calls) and export them over OTLP/HTTP. Also turned on by `otlpEndpoint` or the standard `OTEL_EXPORTER_OTLP_ENDPOINT` / `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` environment variables.',
+      ),
+    otlpEndpoint: z
+      .url()
+      .optional()
+      .describe(
+        'OTLP/HTTP traces URL, e.g. `http://127.0.0.1:4318/v1/traces`. Default: the standard `OTEL_EXPORTER_OTLP_*` environment variables, else `http://localhost:4318/v1/traces`.',
+      ),
+    serviceName: z.string().min(1).default('tidings').describe('`service.name` of the exported spans.'),
+    sampleRatio: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(1)
+      .describe('Share of new traces recorded (0 to 1); a request with a `traceparent` follows its sampled flag.'),
+  })
+  .prefault({})
+  .describe('OpenTelemetry tracing over OTLP/HTTP (JSON).');
+const adminSchema = z
+  .strictObject({
+    password: z
+      .string()
+      .min(12)
+      .optional()
+      .meta({ secret: true })
+      .describe(
+        'Password of the admin console at `/admin` (at least 12 characters). Unset, and no admin.token: the console is off (404).',
+      ),
+    token: z
+      .string()
+      .min(16)
+      .optional()
+      .meta({ secret: true })
+      .describe(
+        'Token for the admin JSON API (`Authorization: Bearer <token>`, for scripts); the login form accepts it too.',
+      ),
+    sessionTtlMs: duration(60_000)
+      .default(8 * 60 * minute)
+      .describe('Lifetime of an admin console login (session cookie).'),
+  })
+  .prefault({})
+  .describe('Admin console at `/admin` (see docs/admin.md).');
+
 /** The Tidings server configuration: every option, its default and its validation. */
 export const configSchema = z
   .strictObject({
@@ -719,11 +810,15 @@ export const configSchema = z
     emulation: emulationSchema,
     auth: authSchema,
     api: apiSchema,
+    grpc: grpcSchema,
     channels: channelsSchema,
     proxy: proxySchema,
     log: logSchema,
     mqtt: mqttSchema,
     metrics: metricsSchema,
+    canary: canarySchema,
+    tracing: tracingSchema,
+    admin: adminSchema,
     idempotencyWindowMs: duration()
       .default(5 * minute)
       .describe('How long a publish idempotency key is remembered; a repeat inside it returns the first result.'),

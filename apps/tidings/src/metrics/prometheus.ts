@@ -1,5 +1,5 @@
 import type { MetricsRecorder, TidingsNode } from '@tidings/server';
-import { splitDisconnectKey } from '@tidings/server';
+import { splitDisconnectKey, splitLimitKey } from '@tidings/server';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { SnapshotHistogram } from './snapshot-histogram.js';
 
@@ -119,6 +119,14 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions): Prom
   counter('tidings_client_recoveries_total', 'Subscribe-with-recover outcomes.', ['result'], (c) => {
     for (const [result, n] of recorder.recoveries) c.inc({ result }, n);
   });
+  counter(
+    'tidings_client_limit_refusals_total',
+    'Commands, publishes and connects refused by a limit (111 or 3504), by limit and by whose budget ran out.',
+    ['limit', 'scope'],
+    (c) => {
+      for (const [key, n] of recorder.limits) c.inc(splitLimitKey(key), n);
+    },
+  );
   counter('tidings_engine_errors_total', 'Failed engine round trips, by operation.', ['op'], (c) => {
     for (const [op, e] of recorder.engine) c.inc({ op }, e.errors);
   });

@@ -43,6 +43,14 @@ export interface BrokerEventHandler {
    * must re-check each subscriber's position against history. Never called by the memory broker.
    */
   onDiscontinuity?(channels: readonly string[]): void;
+  /**
+   * A publication delivered because its channel starts with a prefix passed to
+   * `subscribePrefixes` — once per publication whatever the number of matching prefixes, and
+   * independently of `onPublication` (a channel subscribed both ways arrives on both).
+   */
+  onPrefixPublication?(channel: string, pub: StreamPublication, epoch: string): void;
+  /** The broker may have missed prefix deliveries (e.g. reconnect): pattern subscribers must resync. */
+  onPrefixDiscontinuity?(): void;
 }
 
 /**
@@ -59,6 +67,19 @@ export interface Broker {
   /** Start receiving publications of these channels on this node (idempotent). */
   subscribe(channels: readonly string[]): Promise<void>;
   unsubscribe(channels: readonly string[]): Promise<void>;
+  /**
+   * Start receiving, through `onPrefixPublication`, the publications of every channel whose name
+   * starts with one of these literal prefixes (`''` = every channel); idempotent per prefix.
+   * Joins and leaves are not delivered this way. Serves wildcard subscriptions: the node's
+   * pattern index filters exactly. Optional: a broker without it cannot serve them.
+   */
+  subscribePrefixes?(prefixes: readonly string[]): Promise<void>;
+  unsubscribePrefixes?(prefixes: readonly string[]): Promise<void>;
+  /**
+   * False when this instance cannot serve `subscribePrefixes` although its class has it (e.g.
+   * Redis with sharded pub/sub). Absent: available exactly when `subscribePrefixes` exists.
+   */
+  prefixesAvailable?(): boolean;
   publish(channel: string, data: Uint8Array, options?: BrokerPublishOptions): Promise<BrokerPublishResult>;
   publishJoin(channel: string, info: ClientInfo): Promise<void>;
   publishLeave(channel: string, info: ClientInfo): Promise<void>;
@@ -93,6 +114,12 @@ export interface HistoryReadResult extends StreamPosition {
 export interface HistoryStore {
   history(channel: string, query: HistoryQuery): Promise<HistoryReadResult>;
   removeHistory(channel: string): Promise<void>;
+  /**
+   * Names of channels that have a stream (top offset and epoch) and start with `prefix`, at most
+   * `limit`, in no particular order. Serves the retained messages of wildcard subscriptions.
+   * Optional: without it a wildcard subscription gets no retained messages.
+   */
+  channels?(prefix: string, limit: number): Promise<string[]>;
 }
 
 /** Aggregate presence counts. */

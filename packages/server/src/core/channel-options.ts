@@ -121,6 +121,21 @@ export interface ResolvedChannel {
 }
 
 const channelCharset = /^[A-Za-z0-9_\-:.@#,=+/!$*~]+$/;
+
+/**
+ * The reserved namespace. Config cannot name it (`$` is not allowed in a namespace name); it
+ * holds only the canary probe's channels `$tidings:canary.<id>` (see `canaryChannel`), with
+ * every permission off and no history, so no client can subscribe or publish to them; only a
+ * server-side subscription (a token's `channels` claim) can receive them, and only the node's
+ * own canary (publish source `canary`) can publish into them.
+ */
+export const reservedNamespace = '$tidings';
+const reservedChannel = /^canary\.[A-Za-z0-9_-]{1,64}$/;
+
+/** The canary channel of probe `id` (letters, digits, `_`, `-`; at most 64). */
+export function canaryChannel(id: string): string {
+  return `${reservedNamespace}:canary.${id}`;
+}
 const namespaceName = /^[A-Za-z0-9_\-.]+$/;
 
 /**
@@ -186,7 +201,12 @@ export class ChannelRules {
     if (colon === -1) return { namespace: '', options: this.#top };
     const namespace = channel.slice(0, colon);
     const options = this.#namespaces.get(namespace);
-    if (options === undefined) throw clientError(ErrorCode.UnknownChannel);
+    if (options === undefined) {
+      if (namespace === reservedNamespace && reservedChannel.test(channel.slice(colon + 1))) {
+        return { namespace, options: defaultNamespaceOptions };
+      }
+      throw clientError(ErrorCode.UnknownChannel);
+    }
     const regex = this.#regex.get(namespace);
     if (regex !== undefined && !regex.test(channel.slice(colon + 1))) throw clientError(ErrorCode.UnknownChannel);
     return { namespace, options };

@@ -31,12 +31,18 @@ export class ConnectionLimits {
 
   /**
    * Counts a connection of `userId` (empty: anonymous, not counted per user) from `ip`; false,
-   * counting nothing, when a bound is reached. Each true must be paired with one `release`.
+   * counting nothing (but the refusal, in the node's metrics), when a bound is reached. Each true must be paired with one `release`.
    */
   acquire(userId: string, ip: string | undefined): boolean {
     const { maxConnectionsPerUser: perUser, maxConnectionsPerIp: perIp } = this.#node.client;
-    if (perUser > 0 && userId !== '' && (this.#users.get(userId) ?? 0) >= perUser) return false;
-    if (perIp > 0 && ip !== undefined && (this.#ips.get(ip) ?? 0) >= perIp) return false;
+    if (perUser > 0 && userId !== '' && (this.#users.get(userId) ?? 0) >= perUser) {
+      this.#node.metrics?.limited('connections', 'user');
+      return false;
+    }
+    if (perIp > 0 && ip !== undefined && (this.#ips.get(ip) ?? 0) >= perIp) {
+      this.#node.metrics?.limited('connections', 'ip');
+      return false;
+    }
     if (userId !== '') this.#users.set(userId, (this.#users.get(userId) ?? 0) + 1);
     if (ip !== undefined) this.#ips.set(ip, (this.#ips.get(ip) ?? 0) + 1);
     return true;

@@ -1,6 +1,7 @@
 import type { ClientInfo, StreamPosition } from '@tidings/protocol';
 import type { StreamPublication } from '../broker/types.js';
 import { EncodedPush } from './encoded-push.js';
+import { channelLevels, PatternIndex } from './pattern-index.js';
 
 /** What the hub needs from a session. */
 export interface HubSession {
@@ -11,6 +12,17 @@ export interface HubSession {
   deliverJoinLeave(channel: string, encoded: EncodedPush): void;
   /** The broker may have missed deliveries: compare the subscription's position with `top`. */
   checkPosition(channel: string, top: StreamPosition): void;
+}
+
+/** A wildcard subscription's receiver (one per subscriber, whatever its number of patterns). */
+export interface HubPatternSubscriber {
+  /**
+   * A live publication of a channel matched by at least one of this subscriber's patterns;
+   * called once per publication. `encoded` is shared with every other receiver.
+   */
+  deliverPatternPublication(channel: string, pub: StreamPublication, epoch: string, encoded: EncodedPush): void;
+  /** Prefix deliveries may have been missed (engine reconnect): the subscriber must resync. */
+  patternDiscontinuity(): void;
 }
 
 /**
@@ -24,6 +36,7 @@ export class Hub {
   readonly #channels = new Map<string, ChannelSubscribers>();
   readonly #sessions = new Map<string, HubSession>();
   readonly #users = new Map<string, Set<HubSession>>();
+  readonly #patterns = new PatternIndex<HubPatternSubscriber>();
   #numSubs = 0;
 
   addSession(session: HubSession): void {
@@ -90,6 +103,42 @@ export class Hub {
     const encoded = new EncodedPush({ channel, pub });
     const name = entry.name;
     for (const session of entry.sessions) session.deliverPublication(name, pub, epoch, encoded);
+  }
+
+  /** Adds a wildcard pattern (levels as in `channelLevels`, `+` and `#` allowed) for `subscriber`. */
+  addPattern(levels: readonly string[], subscriber: HubPatternSubscriber): void {
+    this.#patterns.add(levels, subscriber);
+  }
+
+  /** Returns true when the pair was present. */
+  removePattern(levels: readonly string[], subscriber: HubPatternSubscriber): boolean {
+    return this.#patterns.remove(levels, subscriber);
+  }
+
+  /** Number of (pattern, subscriber) pairs. */
+  get numPatterns(): number {
+    return this.#patterns.size;
+  }
+
+  /**
+   * Delivers a publication the engine sent for a subscribed prefix to every pattern subscriber
+   * whose patterns match it: one walk of the pattern trie per publication, never a scan of
+   * patterns or channels.
+   */
+  broadcastPatternPublication(channel: string, pub: StreamPublication, epoch: string): void {
+    if (this.#patterns.size === 0) return;
+    const levels = channelLevels(channel);
+    if (levels === undefined) return;
+    let encoded: EncodedPush | undefined;
+    this.#patterns.match(levels, (subscriber) => {
+      encoded ??= new EncodedPush({ channel, pub });
+      subscriber.deliverPatternPublication(channel, pub, epoch, encoded);
+    });
+  }
+
+  /** Tells every pattern subscriber that prefix deliveries may have been missed. */
+  patternDiscontinuity(): void {
+    for (const subscriber of this.#patterns.values()) subscriber.patternDiscontinuity();
   }
 
   broadcastJoin(channel: string, info: ClientInfo): void {

@@ -1,9 +1,11 @@
 export {
   ChannelRules,
   type ChannelsOptions,
+  canaryChannel,
   defaultNamespaceOptions,
   type NamespaceOptions,
   type ResolvedChannel,
+  reservedNamespace,
   userLimitedUsers,
 } from './channel-options.js';
 export { EncodedPush, type SharedFrameBuilder } from './encoded-push.js';
@@ -25,9 +27,20 @@ export {
   type SubscribeHookResult,
   type TidingsHooks,
 } from './hooks.js';
+export type { HubPatternSubscriber } from './hub.js';
 export { createNode, type NodeInfo, type NodeOptions, type SessionStats, TidingsNode } from './node.js';
 export type { NodePublishOptions } from './node-context.js';
 export { type ClientOptions, defaultClientOptions, type PushFraming, resolveClientOptions } from './options.js';
+export {
+  channelLevels,
+  multiLevelWildcard,
+  PatternIndex,
+  type PatternRefusal,
+  patternPrefix,
+  patternRefusal,
+  singleLevelWildcard,
+} from './pattern-index.js';
+export type { PatternSubscription } from './pattern-subscriptions.js';
 export { type RecoveryOutcome, recoverFromHistory } from './recovery.js';
 export { Session, type SessionState } from './session.js';
 export { type SharedRateCounter, SharedWindowLimiter, type SharedWindowLimiterOptions } from './shared-rate.js';

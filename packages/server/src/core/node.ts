@@ -26,14 +26,16 @@ import { type Clock, systemClock } from '../internal/clock.js';
 import { type Logger, silentLogger } from '../observability/logger.js';
 import type { EngineOperation, MetricsSink } from '../observability/metrics.js';
 import type { SessionContext, Transport } from '../transport/types.js';
-import { ChannelRules, type ChannelsOptions } from './channel-options.js';
+import { ChannelRules, type ChannelsOptions, reservedNamespace } from './channel-options.js';
 import { FlushMeter } from './flush-meter.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import type { TidingsHooks } from './hooks.js';
-import { Hub } from './hub.js';
+import { Hub, type HubPatternSubscriber } from './hub.js';
 import type { NodeContext, NodePublishOptions } from './node-context.js';
 import { NodeRegistry, nodesChannel } from './node-registry.js';
 import { type ClientOptions, resolveClientOptions } from './options.js';
+import { channelLevels, PatternIndex, patternPrefix, patternRefusal } from './pattern-index.js';
+import { type PatternSubscription, PatternSubscriptions } from './pattern-subscriptions.js';
 import { Session } from './session.js';
 import type { SharedRateCounter } from './shared-rate.js';
 import { StatePublisher } from './state-channel.js';
@@ -126,6 +128,7 @@ export class TidingsNode {
   readonly #statePublisher: StatePublisher | undefined;
   readonly #hub = new Hub();
   readonly #brokerChannels = new Map<string, BrokerChannelState>();
+  readonly #patterns: PatternSubscriptions;
   readonly #idempotencyWindowMs: number;
   readonly #logger: Logger;
   readonly #clock: Clock;
@@ -143,7 +146,11 @@ export class TidingsNode {
     this.#broker = options.broker;
     this.#historyStore = options.history;
     this.#presence = options.presence;
+<<<<<<< HEAD
     this.#stateStore = options.state;
+=======
+    this.#patterns = new PatternSubscriptions(this.#hub, this.#broker);
+>>>>>>> main
     this.#logger = options.logger ?? silentLogger;
     this.#clock = options.clock ?? systemClock;
     this.#idempotencyWindowMs = options.idempotencyWindowMs ?? 5 * 60_000;
@@ -217,6 +224,11 @@ export class TidingsNode {
       onJoin: (channel, info) => hub.broadcastJoin(channel, info),
       onLeave: (channel, info) => hub.broadcastLeave(channel, info),
       onDiscontinuity: (channels) => void this.#checkPositions(channels),
+      onPrefixPublication: (channel, pub, epoch) => {
+        // The node announcements are internal, whatever prefix matched them.
+        if (channel !== nodesChannel) hub.broadcastPatternPublication(channel, pub, epoch);
+      },
+      onPrefixDiscontinuity: () => hub.patternDiscontinuity(),
     });
     this.#startedAt = this.#clock.now();
     this.#state = 'running';
@@ -242,7 +254,8 @@ export class TidingsNode {
   }
 
   async publish(channel: string, data: Uint8Array, options: NodePublishOptions = {}): Promise<BrokerPublishResult> {
-    const { options: ns } = this.rules.resolve(channel);
+    const { namespace, options: ns } = this.rules.resolve(channel);
+    if (namespace === reservedNamespace && options.source !== 'canary') throw clientError(ErrorCode.PermissionDenied);
     this.#assertRunning();
     const send = (body: Uint8Array, tags: Readonly<Record<string, string>> | undefined) =>
       this.#broker.publish(channel, body, {
@@ -328,6 +341,50 @@ export class TidingsNode {
     const { options } = this.rules.resolve(channel);
     if (!options.presence) throw clientError(ErrorCode.NotAvailable);
     return this.#timed('presence_stats', () => this.#presence.stats(channel));
+  }
+
+  /** True when the engine can serve wildcard subscriptions (`subscribePattern`). */
+  get patternsAvailable(): boolean {
+    return this.#patterns.available;
+  }
+
+  /**
+   * Subscribes `subscriber` to every channel matched by a wildcard pattern, given as channel
+   * levels (see `channelLevels`; `+` one level, `#` the parent and everything below, MQTT's
+   * rules). Publications reach `subscriber.deliverPatternPublication` once each, live only:
+   * permissions of each matched channel are the caller's to check. Rejects with wire 107 for a
+   * malformed pattern and 108 when the engine cannot serve patterns.
+   */
+  async subscribePattern(levels: readonly string[], subscriber: HubPatternSubscriber): Promise<PatternSubscription> {
+    this.#assertRunning();
+    try {
+      return await this.#patterns.subscribe(levels, subscriber);
+    } catch (error) {
+      throw asUnavailable(error);
+    }
+  }
+
+  /**
+   * Channels of the engine (with a stream) that a wildcard pattern matches, examining at most
+   * `limit` names under the pattern's literal prefix; `[]` when the engine cannot list channels.
+   */
+  async patternChannels(levels: readonly string[], limit: number): Promise<string[]> {
+    const store = this.#historyStore;
+    if (store.channels === undefined || patternRefusal(levels) !== undefined) return [];
+    let names: string[];
+    try {
+      names = await this.#timed('history', async () => (await store.channels?.(patternPrefix(levels), limit)) ?? []);
+    } catch (error) {
+      throw asUnavailable(error);
+    }
+    const index = new PatternIndex<true>();
+    index.add(levels, true);
+    return names.filter((channel) => {
+      const channelLevelList = channelLevels(channel);
+      let hit = false;
+      if (channelLevelList !== undefined) index.match(channelLevelList, () => (hit = true));
+      return hit;
+    });
   }
 
   /** Channels with subscribers on this node; `pattern` is a glob with `*`. */

@@ -4,6 +4,7 @@ import type { Authenticator } from '../auth/types.js';
 import { createMemoryEngine } from '../broker/memory/index.js';
 import { FakeClock } from '../internal/clock.js';
 import { KeyedTokenBuckets } from '../internal/token-bucket.js';
+import { MetricsRecorder } from '../observability/metrics-recorder.js';
 import type { Transport } from '../transport/types.js';
 import { createNode, type TidingsNode } from './node.js';
 import type { ClientOptions } from './options.js';
@@ -50,13 +51,14 @@ afterEach(async () => {
   for (const n of nodes.splice(0)) await n.shutdown();
 });
 
-async function setup(client: Partial<ClientOptions>) {
+async function setup(client: Partial<ClientOptions>, metrics?: MetricsRecorder) {
   const clock = new FakeClock(1_000_000);
   const engine = createMemoryEngine({ clock });
   const node = createNode({
     ...engine,
     authenticator,
     clock,
+    ...(metrics === undefined ? {} : { metrics }),
     channels: { namespaces: { room: { allowPublishForClient: true } } },
     client,
   });
@@ -158,5 +160,32 @@ describe('connection limits (3504)', () => {
     a1.s.close({ code: 3000, reason: 'bye' });
     const a4 = await h.connect('alice', '10.0.0.4');
     expect(a4.t.closed).toBeUndefined();
+  });
+});
+
+describe('limit refusals in the metrics', () => {
+  it('counts each refusal once, against the limit and scope that refused it', async () => {
+    const metrics = new MetricsRecorder();
+    const { connect, pings } = await setup(
+      { commandRatePerConnection: 5, publishRatePerUser: 2, maxConnectionsPerIp: 2 },
+      metrics,
+    );
+    const a = await connect('alice', '10.0.0.7');
+    // A burst of 5 (connect is not counted): of 10 pings, 5 run and 5 are refused.
+    await pings(a.s, 10);
+    expect(a.t.errorsOf(111)).toBe(5);
+    const b = await connect('bob', '10.0.0.8');
+    const publish = (id: number) => JSON.stringify({ id, publish: { channel: 'room:r', data: { n: id } } });
+    b.s.handleFrame(enc.encode([2, 3, 4].map(publish).join('\n')));
+    await flush();
+    expect(b.t.errorsOf(111)).toBe(1);
+    await connect('carol', '10.0.0.7');
+    const refused = await connect('dave', '10.0.0.7');
+    expect(refused.t.closed?.code).toBe(3504);
+    expect(Object.fromEntries(metrics.limits)).toEqual({
+      'command_rate\u0000connection': 5,
+      'publish_rate\u0000user': 1,
+      'connections\u0000ip': 1,
+    });
   });
 });

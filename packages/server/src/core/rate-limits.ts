@@ -1,4 +1,5 @@
 import { KeyedTokenBuckets, TokenBucket } from '../internal/token-bucket.js';
+import type { LimitScope } from '../observability/metrics.js';
 import type { NodeContext } from './node-context.js';
 import { SharedWindowLimiter } from './shared-rate.js';
 
@@ -60,19 +61,29 @@ export class RateLimits {
     return limits;
   }
 
-  /** Spends one token of each applicable bucket for `kind`; false when any is empty. */
+  /**
+   * Spends one token of each applicable bucket for `kind`; false when any is empty, counting the
+   * refusal in the node's metrics (`limited`) against the first limit that refused.
+   */
   allow(kind: RateKind, subject: RateSubject, own: ConnectionBuckets): boolean {
     const c = this.#node.client;
     const now = this.#node.clock.now();
     const rate = kind === 'command' ? c.commandRatePerConnection : c.publishRatePerConnection;
     if (rate > 0) {
       own[kind] ??= new TokenBucket(rate, rate, now);
-      if (!own[kind].take(now)) return false;
+      if (!own[kind].take(now)) return this.#refused(kind, 'connection');
     }
     const users = this.#users[kind];
-    if (users !== undefined && subject.userId !== '' && !take(users, subject.userId)) return false;
+    if (users !== undefined && subject.userId !== '' && !take(users, subject.userId))
+      return this.#refused(kind, 'user');
     const ips = this.#ips[kind];
-    return ips === undefined || subject.ip === undefined || take(ips, subject.ip);
+    if (ips !== undefined && subject.ip !== undefined && !take(ips, subject.ip)) return this.#refused(kind, 'ip');
+    return true;
+  }
+
+  #refused(kind: RateKind, scope: LimitScope): false {
+    this.#node.metrics?.limited(kind === 'command' ? 'command_rate' : 'publish_rate', scope);
+    return false;
   }
 }
 

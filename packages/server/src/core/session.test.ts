@@ -591,6 +591,28 @@ describe('Session', () => {
     expect(t.pushes().some((p) => p.channel === 'room:srv' && p.pub !== undefined)).toBe(true);
   });
 
+  it('stores a client publish repeated with the same idempotency key once, per user', async () => {
+    const { node, connect, send } = await setup();
+    const a = await connect('alice');
+    const b = await connect('bob');
+    await send(a.s, { id: 2, subscribe: { channel: 'room:idem' } });
+    await send(b.s, { id: 2, subscribe: { channel: 'room:idem' } });
+    await send(a.s, { id: 3, publish: { channel: 'room:idem', data: { n: 1 }, idempotency_key: 'k1' } });
+    // The same publish sent again after a lost acknowledgement: answered OK, not stored again.
+    await send(a.s, { id: 4, publish: { channel: 'room:idem', data: { n: 1 }, idempotency_key: 'k1' } });
+    // Another user's key never meets alice's.
+    await send(b.s, { id: 3, publish: { channel: 'room:idem', data: { n: 2 }, idempotency_key: 'k1' } });
+    await send(a.s, { id: 5, publish: { channel: 'room:idem', data: { n: 3 } } });
+    // An empty key is the protocol default, "not set": an ordinary publish.
+    await send(a.s, { id: 6, publish: { channel: 'room:idem', data: { n: 4 }, idempotency_key: '' } });
+    await send(a.s, { id: 7, publish: { channel: 'room:idem', data: 5, idempotency_key: 'x'.repeat(257) } });
+    expect([3, 4, 5, 6].map((id) => replyTo(a.t, id).publish)).toEqual([{}, {}, {}, {}]);
+    expect(replyTo(b.t, 3).publish).toEqual({});
+    expect(replyTo(a.t, 7).error?.code).toBe(107);
+    const read = await node.history('room:idem', { limit: 10 });
+    expect(read.publications.map((p) => dec.decode(p.data))).toEqual(['{"n":1}', '{"n":2}', '{"n":3}', '{"n":4}']);
+  });
+
   it('disconnects every session with 3001 on shutdown', async () => {
     const { node, connect } = await setup();
     const a = await connect('a');

@@ -189,6 +189,22 @@ export class Session implements HubSession, OverflowListener {
     return this.#writer.queuedBytes + this.transport.bufferedBytes;
   }
 
+  /**
+   * Whether this connected session may receive `channel` through a wildcard subscription, which
+   * has no subscribe command (and so no token or hook call) of its own per channel: the
+   * namespace must allow it to subscribe without a token (`allowSubscribeForClient`,
+   * `allowSubscribeForAnonymous`, or a user-limited channel naming its user). When an
+   * `onSubscribe` hook is configured the answer is false, because only the hook may decide.
+   */
+  mayReceiveByPattern(channel: string): boolean {
+    return this.#state === 'connected' && this.#subs.allowsWithoutToken(channel);
+  }
+
+  /** False when an `onSubscribe` hook decides subscriptions: wildcard subscriptions then cannot be served. */
+  get mayUsePatterns(): boolean {
+    return this.#state === 'connected' && !this.#subs.hooked;
+  }
+
   /** Channels this session is subscribed to (active or subscribing). */
   channels(): string[] {
     return this.#subs.channels();
@@ -364,7 +380,7 @@ export class Session implements HubSession, OverflowListener {
       return { unsubscribe: {} };
     }
     if (command.publish !== undefined) {
-      await this.#subs.publish(command.publish.channel, command.publish.data);
+      await this.#subs.publish(command.publish.channel, command.publish.data, command.publish.idempotencyKey);
       return { publish: {} };
     }
     if (command.history !== undefined) return { history: await this.#subs.history(command.history) };

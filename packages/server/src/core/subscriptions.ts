@@ -293,7 +293,15 @@ export class SubscriptionManager {
     }
   }
 
-  async publish(channel: string, data: Uint8Array): Promise<void> {
+  /**
+   * A client publish. With `idempotencyKey` (at most 256 characters, else 107; empty is "not set") it goes through the
+   * engine's idempotency dedupe (as the HTTP API's keys do), scoped to the user: the key becomes
+   * `client:<user>:<key>`, so it never meets an API key or another user's key.
+   */
+  async publish(channel: string, data: Uint8Array, idempotencyKey?: string): Promise<void> {
+    if (idempotencyKey !== undefined && idempotencyKey.length > 256) {
+      throw clientError(ErrorCode.BadRequest, 'idempotency_key: expected 1 to 256 characters');
+    }
     const { options } = this.#node.rules.resolve(channel);
     const hooked = await this.#node.hooks.onPublish?.({ ...this.#session.hookClient(), channel, data });
     if (hooked === undefined) {
@@ -306,6 +314,9 @@ export class SubscriptionManager {
       info: this.#infoFor(channel),
       source: 'client',
       ...(hooked?.skipHistory === true ? { skipHistory: true } : {}),
+      ...(idempotencyKey === undefined
+        ? {}
+        : { idempotencyKey: `client:${this.#session.clientInfo.user}:${idempotencyKey}` }),
     });
   }
 
@@ -382,6 +393,25 @@ export class SubscriptionManager {
       ? options.allowPresenceForAnonymous
       : options.allowPresenceForClient || (options.allowPresenceForSubscriber && this.has(channel));
     if (!allowed) throw clientError(ErrorCode.PermissionDenied);
+  }
+
+  /** True when an `onSubscribe` hook decides every subscription. */
+  get hooked(): boolean {
+    return this.#node.hooks.onSubscribe !== undefined;
+  }
+
+  /** The permission rules of `#authorize` that need no token and no hook (see `Session.mayReceiveByPattern`). */
+  allowsWithoutToken(channel: string): boolean {
+    if (this.#node.hooks.onSubscribe !== undefined) return false;
+    let options: NamespaceOptions;
+    try {
+      options = this.#node.rules.resolve(channel).options;
+    } catch {
+      return false;
+    }
+    const limited = options.allowUserLimitedChannels ? userLimitedUsers(channel) : undefined;
+    if (limited !== undefined && !this.#session.anonymous && limited.includes(this.#session.userId)) return true;
+    return this.#session.anonymous ? options.allowSubscribeForAnonymous : options.allowSubscribeForClient;
   }
 
   async #authorize(channel: string, options: NamespaceOptions, request: SubscribeRequest): Promise<Grant> {

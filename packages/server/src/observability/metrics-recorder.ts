@@ -1,4 +1,12 @@
-import type { EngineOperation, MetricsSink, PublicationSource, peerClosedCode, RecoveryResult } from './metrics.js';
+import type {
+  EngineOperation,
+  LimitName,
+  LimitScope,
+  MetricsSink,
+  PublicationSource,
+  peerClosedCode,
+  RecoveryResult,
+} from './metrics.js';
 
 /** Upper bounds (ms) of the latency histograms; the last bucket is +Inf. */
 export const latencyBucketsMs: readonly number[] = Object.freeze([
@@ -61,6 +69,8 @@ export interface MetricsSnapshot {
   /** Key: `${transport}\u0000${code}`; see `splitDisconnectKey`. */
   readonly disconnects: ReadonlyMap<string, number>;
   readonly recoveries: ReadonlyMap<RecoveryResult, number>;
+  /** Key: `${limit}\u0000${scope}`; see `splitLimitKey`. */
+  readonly limits: ReadonlyMap<string, number>;
   readonly engine: ReadonlyMap<EngineOperation, EngineFigures>;
 }
 
@@ -68,6 +78,12 @@ export interface MetricsSnapshot {
 export function splitDisconnectKey(key: string): { transport: string; code: string } {
   const at = key.indexOf('\u0000');
   return { transport: key.slice(0, at), code: key.slice(at + 1) };
+}
+
+/** Splits a `MetricsSnapshot.limits` key into its limit and scope labels. */
+export function splitLimitKey(key: string): { limit: string; scope: string } {
+  const at = key.indexOf('\u0000');
+  return { limit: key.slice(0, at), scope: key.slice(at + 1) };
 }
 
 /**
@@ -80,6 +96,7 @@ export class MetricsRecorder implements MetricsSink, MetricsSnapshot {
   readonly transports = new Map<string, TransportFigures>();
   readonly disconnects = new Map<string, number>();
   readonly recoveries = new Map<RecoveryResult, number>();
+  readonly limits = new Map<string, number>();
   readonly engine = new Map<EngineOperation, EngineFigures>();
   // One-entry cache: a flush burst is usually all one transport.
   #lastName = '';
@@ -106,6 +123,11 @@ export class MetricsRecorder implements MetricsSink, MetricsSnapshot {
 
   recovery(result: RecoveryResult): void {
     this.recoveries.set(result, (this.recoveries.get(result) ?? 0) + 1);
+  }
+
+  limited(limit: LimitName, scope: LimitScope): void {
+    const key = `${limit}\u0000${scope}`;
+    this.limits.set(key, (this.limits.get(key) ?? 0) + 1);
   }
 
   engineCall(op: EngineOperation, ms: number, ok: boolean): void {

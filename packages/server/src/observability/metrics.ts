@@ -1,5 +1,5 @@
 /** Where a publication entered the node. */
-export type PublicationSource = 'api' | 'client';
+export type PublicationSource = 'api' | 'client' | 'canary';
 
 /**
  * Outcome of a subscribe-with-recover: `recovered`, or why not — the epoch changed, the client
@@ -9,6 +9,12 @@ export type RecoveryResult = 'recovered' | 'epoch_changed' | 'position_ahead' | 
 
 /** The engine operations whose round trips are measured. */
 export type EngineOperation = 'publish' | 'history' | 'subscribe' | 'unsubscribe' | 'presence' | 'presence_stats';
+
+/** A limit that refused something (docs/security.md): rates of commands and publishes, connection counts. */
+export type LimitName = 'command_rate' | 'publish_rate' | 'connections';
+
+/** Whose budget the refusal was counted against. */
+export type LimitScope = 'connection' | 'user' | 'ip';
 
 /** The label value of a disconnect the server did not send: the peer went away. */
 export const peerClosedCode = 'peer';
@@ -37,6 +43,8 @@ export interface MetricsSink {
   /** A session ended: with the disconnect code the server sent, or `peerClosedCode`. */
   disconnected(transport: string, code: number | typeof peerClosedCode): void;
   recovery(result: RecoveryResult): void;
+  /** A command, publish or connect was refused by `limit` of `scope` (answered 111 or 3504). */
+  limited(limit: LimitName, scope: LimitScope): void;
   /** One engine round trip, successful or not. */
   engineCall(op: EngineOperation, ms: number, ok: boolean): void;
 }

@@ -21,6 +21,10 @@ interface Worker {
   attached: boolean;
   /** Set while the port's backlog is past its bound: deliveries are held back, not queued. */
   missed: Set<string> | undefined;
+  /** Prefixes this worker subscribed (see `Broker.subscribePrefixes`). */
+  readonly prefixes: Set<string>;
+  /** Set while held back: prefix deliveries were dropped, so the worker gets a `pgap` on drain. */
+  missedPrefixes: boolean;
   /** Presence entries this worker added (channel → client ids), removed when it goes away. */
   readonly presence: Map<string, Set<string>>;
 }
@@ -46,6 +50,8 @@ interface ChannelState {
 export class IpcEngineHost {
   readonly #engine: IpcHostedEngine;
   readonly #channels = new Map<string, ChannelState>();
+  /** Prefix → workers that subscribed it; the broker is subscribed while a prefix has one. */
+  readonly #prefixes = new Map<string, ChannelState>();
   readonly #workers = new Set<Worker>();
   #state: 'new' | 'running' | 'closed' = 'new';
 
@@ -65,6 +71,10 @@ export class IpcEngineHost {
       onPublication: (channel, pub, epoch) => this.#relay(channel, { ipc: 'pub', channel, pub, epoch }),
       onJoin: (channel, info) => this.#relay(channel, { ipc: 'join', channel, info }),
       onLeave: (channel, info) => this.#relay(channel, { ipc: 'leave', channel, info }),
+      onPrefixPublication: (channel, pub, epoch) => this.#relayPrefix(channel, { ipc: 'ppub', channel, pub, epoch }),
+      onPrefixDiscontinuity: () => {
+        for (const worker of this.#workers) if (worker.prefixes.size > 0) worker.port.send({ ipc: 'pgap' });
+      },
     });
     this.#state = 'running';
   }
@@ -72,7 +82,15 @@ export class IpcEngineHost {
   /** Serves the worker at the other end of `port` until `detach()` or the port closes. */
   attach(port: IpcPort): IpcAttachment {
     if (this.#state === 'closed') throw new TidingsError(TidingsErrorCode.State, 'IpcEngineHost.attach: closed');
-    const worker: Worker = { port, channels: new Set(), attached: true, missed: undefined, presence: new Map() };
+    const worker: Worker = {
+      port,
+      channels: new Set(),
+      attached: true,
+      missed: undefined,
+      prefixes: new Set(),
+      missedPrefixes: false,
+      presence: new Map(),
+    };
     this.#workers.add(worker);
     const detach = () => this.#detach(worker);
     port.onMessage((message) => {
@@ -83,6 +101,8 @@ export class IpcEngineHost {
       const missed = worker.missed;
       worker.missed = undefined;
       if (missed !== undefined && missed.size > 0 && worker.attached) port.send({ ipc: 'gap', channels: [...missed] });
+      if (worker.missedPrefixes && worker.attached) port.send({ ipc: 'pgap' });
+      worker.missedPrefixes = false;
     });
     return { detach };
   }
@@ -103,6 +123,14 @@ export class IpcEngineHost {
     if (state === undefined) return;
     for (const worker of state.workers) {
       if (worker.missed !== undefined) worker.missed.add(channel);
+      else if (!worker.port.send(message) && worker.port.onDrain !== undefined) worker.missed = new Set();
+    }
+  }
+
+  #relayPrefix(channel: string, message: IpcMessage): void {
+    for (const worker of this.#workers) {
+      if (worker.prefixes.size === 0 || !startsWithAny(channel, worker.prefixes)) continue;
+      if (worker.missed !== undefined) worker.missedPrefixes = true;
       else if (!worker.port.send(message) && worker.port.onDrain !== undefined) worker.missed = new Set();
     }
   }
@@ -133,6 +161,10 @@ export class IpcEngineHost {
         return Promise.all(r.channels.map((ch) => this.#subscribe(worker, ch)));
       case 'unsubscribe':
         return Promise.all(r.channels.map((ch) => this.#unsubscribe(worker, ch)));
+      case 'subscribePrefixes':
+        return Promise.all(r.prefixes.map((p) => this.#subscribePrefix(worker, p)));
+      case 'unsubscribePrefixes':
+        return Promise.all(r.prefixes.map((p) => this.#unsubscribePrefix(worker, p)));
       case 'publish':
         return broker.publish(r.channel, r.data, r.options);
       case 'publishJoin':
@@ -143,6 +175,8 @@ export class IpcEngineHost {
         return history.history(r.channel, r.query as HistoryQuery);
       case 'removeHistory':
         return history.removeHistory(r.channel);
+      case 'channels':
+        return history.channels?.(r.prefix, r.limit) ?? Promise.resolve([]);
       case 'presenceAdd': {
         const clients = worker.presence.get(r.channel) ?? new Set();
         worker.presence.set(r.channel, clients.add(r.clientId));
@@ -197,15 +231,59 @@ export class IpcEngineHost {
     return op;
   }
 
+  #subscribePrefix(worker: Worker, prefix: string): Promise<void> {
+    const broker = this.#engine.broker;
+    if (broker.subscribePrefixes === undefined) {
+      return Promise.reject(new TidingsError(TidingsErrorCode.Unavailable, 'the engine has no prefix subscriptions'));
+    }
+    let state = this.#prefixes.get(prefix);
+    if (state === undefined) {
+      state = { workers: new Set(), op: Promise.resolve() };
+      this.#prefixes.set(prefix, state);
+    }
+    worker.prefixes.add(prefix);
+    const first = state.workers.size === 0;
+    state.workers.add(worker);
+    if (!first) return state.op;
+    const op = state.op.then(() => broker.subscribePrefixes?.([prefix]));
+    state.op = op.catch(() => {
+      state.workers.delete(worker);
+      worker.prefixes.delete(prefix);
+    });
+    return op;
+  }
+
+  #unsubscribePrefix(worker: Worker, prefix: string): Promise<void> {
+    worker.prefixes.delete(prefix);
+    const state = this.#prefixes.get(prefix);
+    if (state === undefined || !state.workers.delete(worker) || state.workers.size > 0) return Promise.resolve();
+    const op = state.op.then(async () => {
+      if (state.workers.size > 0) return;
+      await this.#engine.broker.unsubscribePrefixes?.([prefix]);
+    });
+    const settled = op.catch(() => undefined);
+    state.op = settled;
+    void settled.then(() => {
+      if (state.workers.size === 0 && state.op === settled) this.#prefixes.delete(prefix);
+    });
+    return op;
+  }
+
   #detach(worker: Worker): void {
     if (!worker.attached) return;
     worker.attached = false;
     this.#workers.delete(worker);
     for (const channel of [...worker.channels]) void this.#unsubscribe(worker, channel).catch(() => undefined);
+    for (const prefix of [...worker.prefixes]) void this.#unsubscribePrefix(worker, prefix).catch(() => undefined);
     // Its clients are gone with it: drop their presence now rather than when the TTLs run out.
     for (const [channel, clients] of worker.presence) {
       for (const clientId of clients) void this.#engine.presence.remove(channel, clientId).catch(() => undefined);
     }
     worker.presence.clear();
   }
+}
+
+function startsWithAny(channel: string, prefixes: ReadonlySet<string>): boolean {
+  for (const prefix of prefixes) if (channel.startsWith(prefix)) return true;
+  return false;
 }

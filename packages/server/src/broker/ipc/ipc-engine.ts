@@ -75,6 +75,7 @@ function closedError(method: string): TidingsError {
 export class IpcBroker implements Broker, HistoryStore {
   readonly #link: IpcLink;
   readonly #subscribed = new Set<string>();
+  readonly #prefixes = new Set<string>();
   #handler: BrokerEventHandler | undefined;
   #closed = false;
 
@@ -109,6 +110,24 @@ export class IpcBroker implements Broker, HistoryStore {
     await this.#link.request({ op: 'unsubscribe', channels: removed });
   }
 
+  async subscribePrefixes(prefixes: readonly string[]): Promise<void> {
+    if (this.#closed) throw closedError('subscribePrefixes');
+    const added = prefixes.filter((p) => !this.#prefixes.has(p));
+    for (const p of added) this.#prefixes.add(p);
+    try {
+      await this.#link.request({ op: 'subscribePrefixes', prefixes });
+    } catch (error) {
+      for (const p of added) this.#prefixes.delete(p);
+      throw error;
+    }
+  }
+
+  async unsubscribePrefixes(prefixes: readonly string[]): Promise<void> {
+    const removed = prefixes.filter((p) => this.#prefixes.delete(p));
+    if (this.#closed || removed.length === 0 || !this.#link.connected) return;
+    await this.#link.request({ op: 'unsubscribePrefixes', prefixes: removed });
+  }
+
   async publish(channel: string, data: Uint8Array, options: BrokerPublishOptions = {}): Promise<BrokerPublishResult> {
     if (this.#closed) throw closedError('publish');
     return (await this.#link.request({ op: 'publish', channel, data, options })) as BrokerPublishResult;
@@ -129,6 +148,11 @@ export class IpcBroker implements Broker, HistoryStore {
     return (await this.#link.request({ op: 'history', channel, query })) as HistoryReadResult;
   }
 
+  async channels(prefix: string, limit: number): Promise<string[]> {
+    if (this.#closed) throw closedError('channels');
+    return (await this.#link.request({ op: 'channels', prefix, limit })) as string[];
+  }
+
   async removeHistory(channel: string): Promise<void> {
     if (this.#closed) throw closedError('removeHistory');
     await this.#link.request({ op: 'removeHistory', channel });
@@ -147,6 +171,11 @@ export class IpcBroker implements Broker, HistoryStore {
     if (channels.length > 0 && this.#link.connected) {
       await this.#link.request({ op: 'unsubscribe', channels }).catch(() => undefined);
     }
+    const prefixes = [...this.#prefixes];
+    this.#prefixes.clear();
+    if (prefixes.length > 0 && this.#link.connected) {
+      await this.#link.request({ op: 'unsubscribePrefixes', prefixes }).catch(() => undefined);
+    }
     this.#link.stop();
   }
 
@@ -157,6 +186,20 @@ export class IpcBroker implements Broker, HistoryStore {
     if (event.ipc === 'gap') {
       const channels = event.channels.filter((ch) => this.#subscribed.has(ch));
       if (channels.length > 0) handler.onDiscontinuity?.(channels);
+      return;
+    }
+    if (event.ipc === 'pgap') {
+      if (this.#prefixes.size > 0) handler.onPrefixDiscontinuity?.();
+      return;
+    }
+    if (event.ipc === 'ppub') {
+      // The host relays by worker, not by prefix: a prefix dropped meanwhile filters here.
+      for (const p of this.#prefixes) {
+        if (event.channel.startsWith(p)) {
+          handler.onPrefixPublication?.(event.channel, event.pub, event.epoch);
+          return;
+        }
+      }
       return;
     }
     if (!this.#subscribed.has(event.channel)) return;

@@ -3,7 +3,7 @@ import type { Clock, TimerHandle } from '../../internal/clock.js';
 import { errorOf, type IpcMessage, type IpcOperation, type IpcPort } from './messages.js';
 
 /** Deliveries pushed by the primary: publications, joins and leaves. */
-export type IpcEvent = Extract<IpcMessage, { ipc: 'pub' | 'join' | 'leave' | 'gap' }>;
+export type IpcEvent = Extract<IpcMessage, { ipc: 'pub' | 'join' | 'leave' | 'gap' | 'ppub' | 'pgap' }>;
 
 /** Options of an `IpcLink`. */
 export interface IpcLinkOptions {
@@ -92,6 +92,8 @@ export class IpcLink {
       case 'join':
       case 'leave':
       case 'gap':
+      case 'ppub':
+      case 'pgap':
         this.#options.onEvent(message);
         return;
       default:

@@ -29,10 +29,12 @@ export type IpcOperation =
   | { readonly op: 'ping' }
   | { readonly op: 'subscribe'; readonly channels: readonly string[] }
   | { readonly op: 'unsubscribe'; readonly channels: readonly string[] }
+  | { readonly op: 'subscribePrefixes' | 'unsubscribePrefixes'; readonly prefixes: readonly string[] }
   | { readonly op: 'publish'; readonly channel: string; readonly data: Uint8Array; readonly options: object }
   | { readonly op: 'publishJoin' | 'publishLeave'; readonly channel: string; readonly info: ClientInfo }
   | { readonly op: 'history'; readonly channel: string; readonly query: object }
   | { readonly op: 'removeHistory'; readonly channel: string }
+  | { readonly op: 'channels'; readonly prefix: string; readonly limit: number }
   | {
       readonly op: 'presenceAdd';
       readonly channel: string;
@@ -53,10 +55,14 @@ export type IpcMessage =
   | { readonly ipc: 'err'; readonly id: number; readonly code: string; readonly message: string }
   | { readonly ipc: 'pub'; readonly channel: string; readonly pub: StreamPublication; readonly epoch: string }
   | { readonly ipc: 'join' | 'leave'; readonly channel: string; readonly info: ClientInfo }
+  /** A publication relayed for a subscribed prefix (`Broker.onPrefixPublication`). */
+  | { readonly ipc: 'ppub'; readonly channel: string; readonly pub: StreamPublication; readonly epoch: string }
+  /** Prefix deliveries were not relayed (the worker fell behind): pattern subscribers resync. */
+  | { readonly ipc: 'pgap' }
   /** Publications of these channels were not relayed (the worker fell behind): check positions. */
   | { readonly ipc: 'gap'; readonly channels: readonly string[] };
 
-const kinds: ReadonlySet<unknown> = new Set(['req', 'res', 'err', 'pub', 'join', 'leave', 'gap']);
+const kinds: ReadonlySet<unknown> = new Set(['req', 'res', 'err', 'pub', 'join', 'leave', 'gap', 'ppub', 'pgap']);
 
 /** True for a message of the IPC engine protocol, so a shared channel can route other messages elsewhere. */
 export function isIpcMessage(value: unknown): value is IpcMessage {

@@ -63,6 +63,7 @@ export class MemoryBroker implements Broker, HistoryStore {
   readonly #streams: StreamStore;
   readonly #idempotency: IdempotencyCache;
   readonly #subscribed = new Set<string>();
+  readonly #prefixes = new Set<string>();
   readonly #sweeper: PeriodicTask;
   #handler: BrokerEventHandler | undefined;
   #closed = false;
@@ -114,6 +115,17 @@ export class MemoryBroker implements Broker, HistoryStore {
     for (const ch of channels) this.#subscribed.delete(ch);
   }
 
+  /** Delivers publications of channels starting with these prefixes through `onPrefixPublication` (idempotent). */
+  async subscribePrefixes(prefixes: readonly string[]): Promise<void> {
+    this.#assertOpen('subscribePrefixes');
+    for (const prefix of prefixes) this.#prefixes.add(prefix);
+  }
+
+  /** Stops prefix delivery for these prefixes (idempotent; a no-op after close). */
+  async unsubscribePrefixes(prefixes: readonly string[]): Promise<void> {
+    for (const prefix of prefixes) this.#prefixes.delete(prefix);
+  }
+
   /** Assigns the next offset, stores per `options.history` and delivers, in one synchronous step. */
   async publish(channel: string, data: Uint8Array, options: BrokerPublishOptions = {}): Promise<BrokerPublishResult> {
     this.#assertOpen('publish');
@@ -139,6 +151,9 @@ export class MemoryBroker implements Broker, HistoryStore {
     if (handler !== undefined && this.#subscribed.has(channel)) {
       guard(() => handler.onPublication(channel, pub, epoch));
     }
+    if (handler !== undefined && this.#prefixes.size > 0 && matchesPrefix(this.#prefixes, channel)) {
+      guard(() => handler.onPrefixPublication?.(channel, pub, epoch));
+    }
     return result;
   }
 
@@ -163,6 +178,12 @@ export class MemoryBroker implements Broker, HistoryStore {
   }
 
   /** Drops the stored publications of `channel`, keeping its top offset and epoch. */
+  /** Channels with live stream metadata starting with `prefix`, at most `limit`. */
+  async channels(prefix: string, limit: number): Promise<string[]> {
+    this.#assertOpen('channels');
+    return this.#streams.names(prefix, limit, this.#clock.now());
+  }
+
   async removeHistory(channel: string): Promise<void> {
     this.#assertOpen('removeHistory');
     this.#streams.removeHistory(channel);
@@ -175,6 +196,7 @@ export class MemoryBroker implements Broker, HistoryStore {
     this.#sweeper.stop();
     this.#handler = undefined;
     this.#subscribed.clear();
+    this.#prefixes.clear();
     this.#streams.clear();
     this.#idempotency.clear();
   }
@@ -194,4 +216,9 @@ function guard(fn: () => void): void {
       throw err;
     });
   }
+}
+
+function matchesPrefix(prefixes: ReadonlySet<string>, channel: string): boolean {
+  for (const prefix of prefixes) if (channel.startsWith(prefix)) return true;
+  return false;
 }

@@ -96,6 +96,16 @@ export class StreamStore {
     this.#streams.get(channel)?.buffer.clear();
   }
 
+  /** Names of live streams starting with `prefix`, at most `limit`. */
+  names(prefix: string, limit: number, now: number): string[] {
+    const out: string[] = [];
+    for (const [name, stream] of this.#streams) {
+      if (out.length >= limit) break;
+      if (name.startsWith(prefix) && stream.metaExpiresAt > now) out.push(name);
+    }
+    return out;
+  }
+
   /** Drops expired publications and streams, visiting at most one sweep batch of channels. */
   sweep(now: number): void {
     this.#sweep.run((_, stream) => {

@@ -1,5 +1,7 @@
-// Rate limits shared across nodes through Redis (issue 15): per-API-key and per-user limits hold
-// cluster-wide, not per node. Two in-process nodes on the shared Redis with a private key prefix.
+// Rate limits shared across nodes (issue 15): per-API-key and per-user limits hold cluster-wide,
+// not per node. Two in-process nodes on the shared Redis (a private key prefix: counters in a
+// Redis hash per window) and two on the shared NATS (a private stream and subject prefix:
+// counts gossiped between the nodes).
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { signToken } from '@tidings/server';
@@ -13,51 +15,65 @@ import { requireTool } from './system-tools.js';
 
 const secret = 'shared-limits-secret-0123456789abcdef';
 const apiKey = 'shared-limits-api-key-0123456789';
-const prefix = `tidings-test-limits:${randomBytes(6).toString('hex')}:`;
-const nodes: RunningServer[] = [];
+const suffix = randomBytes(6).toString('hex');
+const prefix = `tidings-test-limits:${suffix}:`;
+const engines = {
+  redis: { type: 'redis', url: 'redis://127.0.0.1:6379', prefix },
+  nats: {
+    type: 'nats',
+    servers: ['127.0.0.1:4222'],
+    streamName: `LIMITS_${suffix}`,
+    subjectPrefix: `limits-${suffix}`,
+  },
+} as const;
 
-beforeAll(async () => {
-  requireTool('redis-cli', 'redis-tools');
-  for (let i = 0; i < 2; i++) {
-    nodes.push(
-      await startServer(
-        loadConfig({
-          base: {
-            http: { host: '127.0.0.1', port: 0 },
-            engine: { type: 'redis', url: 'redis://127.0.0.1:6379', prefix },
-            auth: { keys: [{ alg: 'HS256', secret }] },
-            api: { keys: [apiKey], requestRatePerKey: 10 },
-            client: { publishRatePerUser: 5 },
-            channels: { namespaces: { chat: { allowSubscribeForClient: true, allowPublishForClient: true } } },
-            log: { level: 'error' },
-          },
-        }),
-        { logger: silentLogger },
-      ),
-    );
-  }
-});
-
-afterAll(async () => {
-  for (const n of nodes.splice(0)) await n.close();
+afterAll(() => {
   spawnSync('sh', ['-c', `redis-cli -p 6379 --scan --pattern '${prefix}*' | xargs -r redis-cli -p 6379 unlink`]);
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+describe.each(Object.keys(engines) as Array<keyof typeof engines>)('limits shared through %s', (engineName) => {
+  const nodes: RunningServer[] = [];
 
-/** Waits for the start of a wall-clock second: the shared windows are whole seconds. */
-async function windowStart(): Promise<void> {
-  while (Date.now() % 1000 > 30) await sleep(5);
-}
-
-const info = (node: RunningServer) =>
-  fetch(`${node.url}/api/info`, {
-    method: 'POST',
-    headers: { 'x-api-key': apiKey, 'content-type': 'application/json' },
-    body: '{}',
+  beforeAll(async () => {
+    if (engineName === 'redis') requireTool('redis-cli', 'redis-tools');
+    for (let i = 0; i < 2; i++) {
+      nodes.push(
+        await startServer(
+          loadConfig({
+            base: {
+              http: { host: '127.0.0.1', port: 0 },
+              engine: engines[engineName],
+              auth: { keys: [{ alg: 'HS256', secret }] },
+              api: { keys: [apiKey], requestRatePerKey: 10 },
+              client: { publishRatePerUser: 5 },
+              channels: { namespaces: { chat: { allowSubscribeForClient: true, allowPublishForClient: true } } },
+              log: { level: 'error' },
+            },
+          }),
+          { logger: silentLogger },
+        ),
+      );
+    }
   });
 
-describe('limits shared through Redis', () => {
+  afterAll(async () => {
+    for (const n of nodes.splice(0)) await n.close();
+  });
+
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  /** Waits for the start of a wall-clock second: the shared windows are whole seconds. */
+  async function windowStart(): Promise<void> {
+    while (Date.now() % 1000 > 30) await sleep(5);
+  }
+
+  const info = (node: RunningServer) =>
+    fetch(`${node.url}/api/info`, {
+      method: 'POST',
+      headers: { 'x-api-key': apiKey, 'content-type': 'application/json' },
+      body: '{}',
+    });
+
   it('an API key spent on node A is refused on node B within the same second (429, code 111, Retry-After)', async () => {
     const [a, b] = nodes as [RunningServer, RunningServer];
     for (let attempt = 0; ; attempt++) {
