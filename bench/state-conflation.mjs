@@ -67,7 +67,10 @@ class RecordingTransport {
       const key = pub.tags.key;
       const sec = Math.floor(now / 1000);
       let m = this.perKeySecond.get(key);
-      if (m === undefined) this.perKeySecond.set(key, (m = new Map()));
+      if (m === undefined) {
+        m = new Map();
+        this.perKeySecond.set(key, m);
+      }
       m.set(sec, (m.get(sec) ?? 0) + 1);
       this.last.set(key, pub.data.reading.seq);
       if (pub.time !== undefined && this.ages.length < 200_000) this.ages.push(now - pub.time);
