@@ -20,6 +20,7 @@ const prefix = `tidings-state-it:${randomBytes(4).toString('hex')}:`;
 const namespaces = {
   st: { state: true, allowSubscribeForClient: true, allowDelta: true, maxRate: 50 },
 };
+// (allowDelta also lets one-way streams ask for ?delta=merge-patch.)
 
 function start(engine?: object): Promise<RunningServer> {
   return startServer(
@@ -161,6 +162,53 @@ describe('state channel over SSE and GET /api/state', () => {
     expect(live.length).toBeLessThan(20);
     const vs = live.map((e) => e.data.v);
     expect([...vs].sort((x, y) => x - y)).toEqual(vs);
+  });
+
+  it('an NDJSON stream with ?delta=merge-patch gets whole documents first, then merge patches it can apply', async () => {
+    const server = await start();
+    servers.push(server);
+    const base = `http://127.0.0.1:${server.port}`;
+    await publish(base, 'st:mp', device(1, 0), { key: 'd1' });
+    const res = await fetch(`${base}/connection/stream?channel=st:mp&delta=merge-patch&token=${await token('dan')}`);
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    let buffered = '';
+    const lines: Array<{ type: string; data?: unknown; delta?: string; tags?: { key: string } }> = [];
+    const pump = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buffered += new TextDecoder().decode(value);
+        let nl = buffered.indexOf('\n');
+        while (nl >= 0) {
+          const line = buffered.slice(0, nl);
+          buffered = buffered.slice(nl + 1);
+          if (line.startsWith('{')) lines.push(JSON.parse(line));
+          nl = buffered.indexOf('\n');
+        }
+      }
+    })();
+    const pubs = () => lines.filter((l) => l.type === 'publication');
+    await until(() => pubs().length === 1);
+    // 30 ms apart: under the namespace cap of 50/s, so none is conflated away.
+    for (let i = 1; i <= 5; i++) {
+      await publish(base, 'st:mp', device(1, i), { key: 'd1' });
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    await publish(base, 'st:mp', device(2, 0), { key: 'd2' });
+    await until(() => pubs().length === 7);
+    await reader.cancel();
+    await pump.catch(() => {});
+    const { applyMergePatch } = await import('../../packages/server/src/internal/merge-patch.js');
+    const docs = new Map<string, unknown>();
+    for (const p of pubs()) {
+      const key = p.tags!.key;
+      docs.set(key, p.delta === 'merge-patch' ? applyMergePatch(docs.get(key) as never, p.data as never) : p.data);
+    }
+    expect(pubs().map((p) => p.delta ?? 'whole')).toEqual(['whole', ...Array(5).fill('merge-patch'), 'whole']);
+    expect(docs.get('d1')).toEqual(device(1, 5));
+    expect(docs.get('d2')).toEqual(device(2, 0));
+    expect(JSON.stringify(pubs()[1]!.data).length).toBeLessThan(JSON.stringify(device(1, 1)).length / 2);
   });
 
   it('GET /api/state answers documents with an ETag and 304 until the next write', async () => {

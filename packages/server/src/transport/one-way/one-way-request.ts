@@ -14,6 +14,8 @@ export interface OneWayRequest {
   readonly resume: Readonly<Record<string, StreamPosition>>;
   /** `?maxRate=`: updates a second per key on every channel (within each namespace's cap). */
   readonly maxRate?: number;
+  /** `?delta=merge-patch`: state documents as RFC 7396 merge patches against the last one sent per key. */
+  readonly delta?: 'merge-patch';
 }
 
 /** A request refused before any stream starts: answered with `status` and `{ error: { code, message } }`. */
@@ -62,12 +64,21 @@ export function parseOneWayRequest(req: IncomingMessage, tokenCookie = defaultTo
     throw error;
   }
   const rateText = nonEmpty(query.get('maxRate'));
-  if (rateText === undefined) return { channels, token, resume };
-  const maxRate = Number(rateText);
-  if (!Number.isFinite(maxRate) || maxRate <= 0 || maxRate > 1000) {
+  const maxRate = rateText === undefined ? undefined : Number(rateText);
+  if (maxRate !== undefined && (!Number.isFinite(maxRate) || maxRate <= 0 || maxRate > 1000)) {
     throw new OneWayRequestError(400, badRequest, 'maxRate must be a number of updates a second in (0, 1000]');
   }
-  return { channels, token, resume, maxRate };
+  const delta = nonEmpty(query.get('delta'));
+  if (delta !== undefined && delta !== 'merge-patch') {
+    throw new OneWayRequestError(400, badRequest, 'delta must be merge-patch');
+  }
+  return {
+    channels,
+    token,
+    resume,
+    ...(maxRate !== undefined ? { maxRate } : {}),
+    ...(delta !== undefined ? { delta } : {}),
+  };
 }
 
 function nonEmpty(value: string | null | undefined): string | undefined {
