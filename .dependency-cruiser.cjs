@@ -108,6 +108,15 @@ module.exports = {
       },
     },
     {
+      name: 'ingest-imports-only-protocol',
+      comment:
+        'Ingest sources (outbox, Redis Streams, JetStream, RabbitMQ) publish through an injected ' +
+        'IngestPublisher (a TidingsNode fits it); they import protocol only, never the server, an engine or an app.',
+      severity: 'error',
+      from: { path: '^packages/ingest/src/', pathNot: SOURCE_ONLY },
+      to: { path: '^(packages|apps)/', pathNot: ['^packages/ingest/src/', '^packages/protocol/(src|dist)/'] },
+    },
+    {
       name: 'broker-types-not-core',
       comment: 'The broker contract is imported by core, so it must not import core back.',
       severity: 'error',

@@ -12,6 +12,7 @@ const alias = {
   '@tidings/redis': src('./packages/redis/src/index.ts'),
   '@tidings/nats': src('./packages/nats/src/index.ts'),
   '@tidings/mqtt': src('./packages/mqtt/src/index.ts'),
+  '@tidings/ingest': src('./packages/ingest/src/index.ts'),
   '@tidings/client': src('./packages/client/src/index.ts'),
   '@tidings/connect': src('./packages/connect/src/index.ts'),
 };

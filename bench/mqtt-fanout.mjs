@@ -6,8 +6,12 @@
 // run, deliveries per broker CPU-second (user + system, from /proc), and delivery latency
 // p50/p99 (sampled 1 in 16). Ratios are Tidings / Mosquitto.
 //
+// With `--filter 'bench/#' --channels C` the subscribers hold one wildcard filter and the
+// publications go round-robin to C topics `bench/fan/<i>` (Tidings: the hub's pattern index).
+//
 // Usage: npm run build && node bench/mqtt-fanout.mjs [--subscribers 5000] [--procs 2]
-//        [--publications 100] [--rate 20] [--payload 100] [--json out.json]
+//        [--publications 100] [--rate 20] [--payload 100] [--filter bench/fan] [--channels 1]
+//        [--json out.json]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
@@ -27,7 +31,9 @@ const publications = Number(arg('publications', '100'));
 const rate = Number(arg('rate', '20'));
 const payloadBytes = Number(arg('payload', '100'));
 const jsonOut = arg('json', undefined);
-const topic = 'bench/fan';
+const channels = Number(arg('channels', '1'));
+const topicOf = (i) => (channels > 1 ? `bench/fan/${i % channels}` : 'bench/fan');
+const filter = arg('filter', topicOf(0));
 const here = new URL('.', import.meta.url).pathname;
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -117,7 +123,7 @@ async function runPeer(start) {
     const n = Math.floor(subscribers / procs) + (k < subscribers % procs ? 1 : 0);
     const child = spawn(
       process.execPath,
-      [join(here, 'mqtt/subscribers.mjs'), String(broker.port), String(n), topic, `127.0.0.${2 + k}`],
+      [join(here, 'mqtt/subscribers.mjs'), String(broker.port), String(n), filter, `127.0.0.${2 + k}`],
       {
         stdio: ['pipe', 'pipe', 'inherit'],
       },
@@ -134,7 +140,7 @@ async function runPeer(start) {
     const wait = due - now();
     if (wait > 0) await sleep(wait);
     const payload = `${now().toFixed(3)} ${pad}`.slice(0, Math.max(payloadBytes, 20));
-    pub.write(mqttPacket.generate({ cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false }));
+    pub.write(mqttPacket.generate({ cmd: 'publish', topic: topicOf(i), payload, qos: 0, retain: false, dup: false }));
   }
   const expected = publications * subscribers;
   let received = 0;
@@ -176,7 +182,9 @@ async function runPeer(start) {
 const results = [await runPeer(startTidings), await runPeer(startMosquitto)];
 const [t, m] = results;
 const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d }) : 'n/a');
-console.log(`subscribers ${subscribers}, publications ${publications} at ${rate}/s, payload ${payloadBytes} B, QoS 0`);
+console.log(
+  `subscribers ${subscribers} on ${filter}, publications ${publications} at ${rate}/s over ${channels} topic(s), payload ${payloadBytes} B, QoS 0`,
+);
 console.log('| broker | delivered | deliveries/s | deliveries per CPU-s | CPU s | p50 ms | p99 ms |');
 console.log('|---|---:|---:|---:|---:|---:|---:|');
 for (const r of results) {
@@ -188,5 +196,8 @@ console.log(
   `| ratio tidings/mosquitto | | ${fmt(t.deliveriesPerSecond / m.deliveriesPerSecond, 2)}× | ${fmt(t.deliveriesPerCpuSecond / m.deliveriesPerCpuSecond, 2)}× | | ${fmt(t.p50Ms / m.p50Ms, 2)}× | ${fmt(t.p99Ms / m.p99Ms, 2)}× |`,
 );
 if (jsonOut !== undefined)
-  writeFileSync(jsonOut, JSON.stringify({ subscribers, publications, rate, payloadBytes, results }, null, 2));
+  writeFileSync(
+    jsonOut,
+    JSON.stringify({ subscribers, filter, channels, publications, rate, payloadBytes, results }, null, 2),
+  );
 process.exit(0);

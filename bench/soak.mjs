@@ -202,8 +202,10 @@ function startCanary(base, wsUrl, token, rate) {
             headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
             body: JSON.stringify({ channel: 'canary:probe', data: { seq: n } }),
           });
-          if (res.ok) acked++;
-          else failedPublishes++;
+          if (res.ok) {
+            acked++;
+            ackedSeqs.push(n);
+          } else failedPublishes++;
           await res.arrayBuffer();
         } catch {
           failedPublishes++;
@@ -383,7 +385,7 @@ async function main() {
   console.log(
     [
       '',
-      `soak: ${connections} connections held ${holdMs / 1000} s: ${heldFinal.unexpectedCloses} unexpected closes, ${heldFinal.pings} pings answered`,
+      `soak: ${connections} connections held ${holdMs / 1000} s: ${heldFinal.unexpectedCloses} unexpected closes, ${heldFinal.pings} pings answered (${heldFinal.connectRetries} connects retried before being held)`,
       `soak: RSS ${rss.beforeMiB.toFixed(1)} → ${rss.connectedMiB.toFixed(1)} (all subscribed) → ${rss.endMiB.toFixed(1)} MiB (end, with the slowloris sockets), peak ${rss.peakMiB.toFixed(1)}; ${perConnectionKiB.toFixed(2)} KiB per held connection`,
       slowFinal === undefined
         ? 'soak: no slowloris sockets'

@@ -33,9 +33,16 @@ function configWith(extra: ConfigInput = {}) {
 
 let server: RunningServer;
 let cookie = '';
+const logged: string[] = [];
+const recordingLogger = {
+  debug: (obj: object, msg?: string) => logged.push(`${msg} ${JSON.stringify(obj)}`),
+  info: (obj: object, msg?: string) => logged.push(`${msg} ${JSON.stringify(obj)}`),
+  warn: (obj: object, msg?: string) => logged.push(`${msg} ${JSON.stringify(obj)}`),
+  error: (obj: object, msg?: string) => logged.push(`${msg} ${JSON.stringify(obj)}`),
+};
 
 beforeAll(async () => {
-  server = await startServer(configWith({ admin: { password, token } }), { logger: silentLogger });
+  server = await startServer(configWith({ admin: { password, token } }), { logger: recordingLogger });
 });
 afterAll(async () => {
   await server?.close();
@@ -227,6 +234,19 @@ describe('admin operations', () => {
   it('logs out: the cookie is cleared', async () => {
     const res = await call('logout', { cookie, body: {} });
     expect(res.headers.get('set-cookie')).toContain('Max-Age=0');
+  });
+});
+
+describe('admin audit log', () => {
+  it('logs logins, publishes and disconnects, never the password, the token or a session', () => {
+    const text = logged.join('\n');
+    expect(text).toContain('admin: failed login');
+    expect(text).toContain('admin: login');
+    expect(text).toContain('admin: publish');
+    expect(text).toContain('admin: disconnect');
+    expect(text).not.toContain(password);
+    expect(text).not.toContain(token);
+    expect(text).not.toContain(cookie.split('=')[1] as string);
   });
 });
 

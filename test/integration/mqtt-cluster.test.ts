@@ -1,6 +1,7 @@
 // Two `tidings serve` nodes on the shared Redis, each with its MQTT edge: an MQTT client on node A
 // gets what an MQTT client publishes on node B, and a persistent session kept on node A resumes
-// there after 100 publications made through node B (checked by the ledger checker).
+// there after 100 publications made through node B (checked by the ledger checker), or reports
+// session present 0 once node B published past its history.
 
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -33,6 +34,7 @@ async function startNode(): Promise<RunningServer> {
               allowSubscribeForClient: true,
               allowPublishForClient: true,
             },
+            tiny: { historySize: 5, historyTtlMs: 300_000, allowRecovery: true, allowSubscribeForClient: true },
           },
         },
         mqtt: { enabled: true, port: 0 },
@@ -126,5 +128,30 @@ it('a persistent session on node A resumes all 100 publications made on node B, 
   expect(report.ok, report.details.join('\n')).toBe(true);
   expect(report.lost).toBe(0);
   expect(got).toHaveLength(100);
+  await again.endAsync();
+});
+
+it('a persistent session on node A reports session present 0 once node B published past its history', async () => {
+  const [a, b] = nodes as [RunningServer, RunningServer];
+  const opts = {
+    clientId: `gap-${prefix}`,
+    clean: false,
+    protocolVersion: 5 as const,
+    properties: { sessionExpiryInterval: 300 },
+  };
+  const [first] = await client(a, opts);
+  await first.subscribeAsync('tiny/fleet', { qos: 1 });
+  await first.endAsync();
+  // History keeps 5: after 10 publications the first missed ones are gone.
+  for (let i = 0; i < 10; i++) await b.node.publish('tiny:fleet', Buffer.from(`m${i}`));
+  const [again, present] = await client(a, opts);
+  expect(present).toBe(false);
+  // The old subscription was dropped, not resumed with a hole: nothing arrives until it subscribes again.
+  const got: string[] = [];
+  again.on('message', (_t, p) => got.push(p.toString()));
+  await b.node.publish('tiny:fleet', Buffer.from('after'));
+  await again.subscribeAsync('tiny/fleet', { qos: 1 });
+  await until(() => got.length >= 1);
+  expect(got).toEqual(['after']);
   await again.endAsync();
 });

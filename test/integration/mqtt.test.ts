@@ -155,16 +155,28 @@ describe.each(['mqttv311', 'mqttv5'] as const)('mosquitto clients (%s)', (versio
     }
   });
 
-  it('mosquitto_sub with a wildcard filter is refused (no silent empty subscription)', async () => {
-    const result = await run('mosquitto_sub', [
-      ...['-h', '127.0.0.1', '-p', String(mqttPort), '-V', version, '-t', 'chat/#', '-C', '1', '-W', '10'],
-      ...['-u', 'w', '-P', await token('w')],
-    ]).then(
-      (r) => ({ code: 0, err: r.stderr }),
-      (e: { code?: number; stderr?: string }) => ({ code: e.code ?? -1, err: e.stderr ?? '' }),
-    );
-    // mosquitto_sub reports the refused SUBACK on stderr and exits.
-    expect(result.err).toMatch(/denied|not supported|Unspecified|refused|rejected/i);
+  it('mosquitto_sub -t chat/# -q 1 gets the latest of each chat channel as retained, then live ones', async () => {
+    const room = `w${version}-${Date.now()}`;
+    await apiPublish(`chat:${room}/a`, { n: 1 });
+    const child = spawn('mosquitto_sub', [
+      ...['-h', '127.0.0.1', '-p', String(mqttPort), '-V', version, '-q', '1', '-t', `chat/${room}/#`],
+      ...['-C', '3', '-W', '20', '-F', '%r %t %p', '-u', 'w', '-P', await token('w')],
+    ]);
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    // The retained message comes right after the SUBACK: from then on the filter is live.
+    await until(() => stdout.includes('\n'));
+    await apiPublish(`chat:${room}/b/c`, { n: 2 });
+    await apiPublish(`chat:${room}`, { n: 3 });
+    expect(await exited).toBe(0);
+    expect(stdout.trim().split('\n')).toEqual([
+      `1 chat/${room}/a {"n":1}`,
+      `0 chat/${room}/b/c {"n":2}`,
+      `0 chat/${room} {"n":3}`,
+    ]);
   });
 });
 

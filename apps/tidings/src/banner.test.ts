@@ -35,6 +35,16 @@ describe('development banner', () => {
     expect(text).toContain(body);
   });
 
+  it("names the admin console and its generated password, or only the console when the password is the user's", () => {
+    const generated = renderBanner({ ...base, secrets: { ...base.secrets, adminPassword: 'GeneratedAdmin16' } });
+    expect(generated).toContain('  Admin        http://127.0.0.1:8000/admin');
+    expect(generated).toContain('  Admin pass   GeneratedAdmin16   (log in at /admin)');
+    const own = renderBanner({ ...base, admin: true });
+    expect(own).toContain('  Admin        http://127.0.0.1:8000/admin');
+    expect(own).not.toContain('Admin pass');
+    expect(renderBanner(base)).not.toContain('/admin');
+  });
+
   it('has no curl line when no API key is known', () => {
     const text = renderBanner({ ...base, secrets: { apiKey: undefined, hmacSecret: undefined }, devToken: undefined });
     expect(text).not.toContain('curl');

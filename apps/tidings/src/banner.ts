@@ -13,6 +13,8 @@ export interface BannerInfo {
   readonly channel: string;
   /** Server processes on the port (`--workers`); the banner names them when above 1. */
   readonly workers?: number;
+  /** The admin console is on (a password or token is configured): the banner names `/admin`. */
+  readonly admin?: boolean;
   /** The engine type, shown beside the workers. */
   readonly engine?: string;
   /**
@@ -46,7 +48,7 @@ export function renderBanner(info: BannerInfo): string {
     `  Tidings ${info.version} — development profile (no --config). Not for production.`,
     '',
     `  Dashboard    ${info.url}/`,
-    ...(info.secrets.adminPassword === undefined ? [] : [`  Admin        ${info.url}/admin`]),
+    ...(info.admin === true || info.secrets.adminPassword !== undefined ? [`  Admin        ${info.url}/admin`] : []),
     `  WebSocket    ${ws}`,
     `  Health       ${info.url}/healthz   ${info.url}/readyz`,
     ...(info.workers !== undefined && info.workers > 1

@@ -14,6 +14,12 @@ export interface MqttListener {
   readonly tlsPort: number | undefined;
   /** MQTT over WebSocket on the HTTP server: true when it took the upgrade. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  /**
+   * Re-reads `mqtt.tls`'s certificate and key files for new handshakes; open connections are
+   * kept. A no-op without `mqtt.tls`. @throws TidingsError `TIDINGS_ERR_CONFIG` when the files
+   * cannot be read or do not form a valid pair (the previous pair stays in use).
+   */
+  reloadTls(): void;
   close(): Promise<void>;
 }
 
@@ -45,6 +51,7 @@ export async function startMqttListener(
     maxStoredSessions: m.maxStoredSessions,
     maxWildcardSubscriptions: m.maxWildcardSubscriptions,
     maxRetainedPerFilter: m.maxRetainedPerFilter,
+    positionProperties: m.positionProperties,
   });
   const host = m.host ?? config.http.host;
   let port: number | undefined;
@@ -80,6 +87,14 @@ export async function startMqttListener(
     port,
     tlsPort,
     handleUpgrade: (req, socket, head) => ws.handleUpgrade(req, socket, head),
+    reloadTls: () => {
+      if (m.tls === undefined) return;
+      try {
+        edge.reloadTls({ cert: readFileSync(m.tls.certFile), key: readFileSync(m.tls.keyFile) });
+      } catch (error) {
+        throw new TidingsError(TidingsErrorCode.Config, `mqtt.tls: ${(error as Error).message}`, { cause: error });
+      }
+    },
     close: async () => {
       await ws.close();
       await edge.close();

@@ -7,6 +7,7 @@ import type { ConfigOverride } from './config/env.js';
 import { generateConfigText } from './config/genconfig.js';
 import { loadConfig } from './config/load.js';
 import { generateToken } from './gentoken.js';
+import { registerOutboxCommand } from './outbox-command.js';
 import { runServe } from './run-serve.js';
 import { packageVersion } from './version.js';
 
@@ -154,6 +155,7 @@ export function createProgram(io: CliIo): Command {
     );
 
   registerBenchCommand(program, io);
+  registerOutboxCommand(program, io);
 
   program
     .command('version')

@@ -80,6 +80,7 @@ export async function runServe(options: {
           channel: devDemoChannel,
           workers,
           engine: config.engine.type,
+          admin: config.admin.password !== undefined || config.admin.token !== undefined,
           ...(dev.apiKey === undefined && config.api.keys.length > 0 && io.env.TIDINGS_API_KEYS !== undefined
             ? { apiKeyEnv: 'TIDINGS_API_KEYS' }
             : {}),
@@ -104,10 +105,11 @@ export async function runServe(options: {
   const server = await startServer(config, { logger, profile: resolved.profile, ...dashboard });
   announce(server.url, server.port);
   stopOnSignals(server, { logger, timeoutMs: config.http.shutdownTimeoutMs, secondSignalExits: true });
-  if (config.http.tls !== undefined) reloadTlsOnSighup(server, logger);
+  if (config.http.tls !== undefined || (config.mqtt.enabled && config.mqtt.tls !== undefined))
+    reloadTlsOnSighup(server, logger);
 }
 
-/** SIGHUP re-reads the TLS certificate and key; a bad pair is logged and the old one kept. */
+/** SIGHUP re-reads the TLS certificates and keys (HTTP and MQTT); a bad pair is logged and the old one kept. */
 function reloadTlsOnSighup(
   server: { reloadTls(): void },
   logger: { info(o: object, m?: string): void; error(o: object, m?: string): void },

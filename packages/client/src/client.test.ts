@@ -132,6 +132,12 @@ describe('TidingsClient with a fake clock and transport', () => {
     t.reply(0, { id: 1, connect: { client: 'c1' } });
     await tick();
     await tick();
+    // Every subscribe asks for a positioned, recoverable stream (regression: without it a
+    // namespace without forceRecovery gave no position, and a reconnect skipped publications).
+    expect(t.opened[0]?.sent[1]).toMatchObject({
+      id: 2,
+      subscribe: { channel: 'ch', recoverable: true, positioned: true },
+    });
     const data = new TextEncoder().encode('{}');
     // The push for offset 3 arrives before the subscribe reply that recovers 1 and 2.
     t.reply(0, { push: { channel: 'ch', pub: { data, offset: 3 } } });

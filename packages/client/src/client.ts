@@ -310,6 +310,10 @@ export class TidingsClient extends Emitter<ClientEvents> {
       const reply = await this.#call({
         subscribe: {
           channel: sub.channel,
+          // Always ask for a positioned, recoverable stream: the server grants it where the
+          // namespace allows (allowRecovery / allowPositioning) and ignores it elsewhere.
+          recoverable: true,
+          positioned: true,
           ...(token === undefined ? {} : { token }),
           ...(pos === undefined ? {} : { recover: true, epoch: pos.epoch, offset: pos.offset }),
         },

@@ -22,6 +22,8 @@ export {
   fetchStreamTransport,
 } from './fetch-stream-transport.js';
 export type { FetchLike, ResponseLike } from './http.js';
+export { IndexedDbOutboxStore, type IndexedDbOutboxStoreOptions } from './indexeddb-store.js';
+export { lightJsonCodec } from './light-json-codec.js';
 export {
   checkOutboxLimits,
   defaultOutboxLimits,

@@ -16,6 +16,7 @@ export class OutboxSender {
   readonly #call: (command: Command) => Promise<Reply>;
   readonly #waiters = new Map<string, { resolve: () => void; reject: (e: Error) => void }>();
   #flushing: Promise<void> | undefined;
+  #again = false;
   #tail: Promise<unknown> = Promise.resolve();
 
   constructor(store: OutboxStore, limits: OutboxLimits, call: (command: Command) => Promise<Reply>) {
@@ -40,9 +41,22 @@ export class OutboxSender {
     return done;
   }
 
-  /** Sends queued entries until the store is empty or the connection fails; one flush at a time. */
+  /**
+   * Sends queued entries until the store is empty or the connection fails; one flush at a time. A
+   * flush asked for while one runs makes it go round once more, so an entry queued just as the
+   * running one found the store empty is not left behind.
+   */
   flush(): Promise<void> {
-    this.#flushing ??= this.#run().finally(() => {
+    if (this.#flushing !== undefined) {
+      this.#again = true;
+      return this.#flushing;
+    }
+    this.#flushing = (async () => {
+      do {
+        this.#again = false;
+        await this.#run();
+      } while (this.#again);
+    })().finally(() => {
       this.#flushing = undefined;
     });
     return this.#flushing;

@@ -54,4 +54,23 @@ describe('outbox stores', () => {
     expect(sent.map((c) => c.publish?.idempotencyKey)).toEqual([entry?.id, entry?.id]);
     expect(await store.load()).toEqual([]);
   });
+  it('a publish queued as the running flush finds the store empty is still sent (regression)', async () => {
+    const store = new MemoryOutboxStore();
+    const sent: string[] = [];
+    const sender = new OutboxSender(store, { maxEntries: 10, maxBytes: 1000 }, async (cmd) => {
+      sent.push(cmd.publish?.channel ?? '');
+      return { publish: {} } as Reply;
+    });
+    let second: Promise<void> | undefined;
+    // As an application does: the next publish right after the previous one was acknowledged,
+    // while the flush that acknowledged it is still running.
+    const first = sender.enqueue('a', '1').then(() => {
+      second = sender.enqueue('b', '2');
+      void sender.flush();
+    });
+    await sender.flush();
+    await first;
+    await second;
+    expect(sent).toEqual(['a', 'b']);
+  });
 });

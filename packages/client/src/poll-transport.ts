@@ -16,6 +16,11 @@ export interface PollTransportOptions {
    * `nextPollMs` says (from the channel's change rate); above 0 is long-polling.
    */
   readonly waitMs?: number;
+  /**
+   * Poll at least this often whatever the server advises (it advises up to `poll.maxIntervalMs`,
+   * 30 s by default, for a quiet channel). Default: as the server advises.
+   */
+  readonly maxIntervalMs?: number;
   /** Test seam. */
   readonly clock?: Clock;
 }
@@ -112,7 +117,7 @@ export function pollTransport(options: PollTransportOptions): TransportFactory {
       const schedule = (channel: string, ms: number) => {
         const loop = loops.get(channel);
         if (loop === undefined || closed) return;
-        loop.timer = clock.setTimeout(() => void next(channel), ms);
+        loop.timer = clock.setTimeout(() => void next(channel), Math.min(ms, options.maxIntervalMs ?? ms));
       };
       const next = async (channel: string) => {
         const loop = loops.get(channel);

@@ -1,6 +1,7 @@
 import type { Publication, SubscribeResult } from '@tidings/protocol';
 import { ChannelStream } from './channel-stream.js';
 import { Emitter } from './emitter.js';
+import { parsedData } from './light-json-codec.js';
 import {
   nextSubscriptionState,
   type SubscriptionInput,
@@ -138,8 +139,10 @@ export class Subscription extends Emitter<SubscriptionEvents> {
     this.emit('publication', {
       channel: this.channel,
       offset: pub.offset,
-      data: parseData(pub.data),
-      bytes: pub.data,
+      data: parsedData in pub ? (pub as { [parsedData]: unknown })[parsedData] : parseData(pub.data),
+      get bytes() {
+        return pub.data;
+      },
       tags: pub.tags,
     });
     return 'ok';

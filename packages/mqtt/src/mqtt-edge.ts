@@ -31,6 +31,7 @@ export interface MqttTlsOptions {
 export class MqttEdge {
   readonly #ctx: EdgeContext;
   readonly #servers: Server[] = [];
+  readonly #tlsServers: ReturnType<typeof createTlsServer>[] = [];
   readonly #sockets = new Set<Duplex>();
   #closed = false;
 
@@ -65,11 +66,7 @@ export class MqttEdge {
   /** Listen for MQTT over TCP (`tls` given: over TLS). Resolves with the bound address. */
   listen(port: number, host = '0.0.0.0', tls?: MqttTlsOptions): Promise<AddressInfo> {
     const server: Server =
-      tls === undefined
-        ? createServer((socket: Socket) => this.handle(socket, socket.remoteAddress))
-        : createTlsServer({ cert: tls.cert, key: tls.key }, (socket: TLSSocket) =>
-            this.handle(socket, socket.remoteAddress),
-          );
+      tls === undefined ? createServer((socket: Socket) => this.handle(socket, socket.remoteAddress)) : this.#tls(tls);
     this.#servers.push(server);
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -78,6 +75,24 @@ export class MqttEdge {
         resolve(server.address() as AddressInfo);
       });
     });
+  }
+
+  /**
+   * Replaces the certificate and key of every TLS listener (e.g. on SIGHUP): new handshakes use
+   * them, open connections keep theirs. Throws when the pair is not valid; the old one stays.
+   */
+  reloadTls(tls: MqttTlsOptions): void {
+    for (const server of this.#tlsServers)
+      server.setSecureContext({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' });
+  }
+
+  #tls(tls: MqttTlsOptions): Server {
+    // TLS 1.0 and 1.1 are refused (RFC 8996), whatever Node's default is.
+    const server = createTlsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, (socket: TLSSocket) =>
+      this.handle(socket, socket.remoteAddress),
+    );
+    this.#tlsServers.push(server);
+    return server;
   }
 
   /** Serve one MQTT client over an already open duplex stream (TCP, TLS or WebSocket). */

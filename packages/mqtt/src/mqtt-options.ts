@@ -23,6 +23,12 @@ export interface MqttOptions extends TopicMappingOptions {
   readonly maxWildcardSubscriptions: number;
   /** Matching channels a new wildcard filter gets the latest publication of (its retained messages). */
   readonly maxRetainedPerFilter: number;
+  /**
+   * Send each publication's stream position to MQTT 5 clients as the user properties
+   * `tidings-offset` and `tidings-epoch` (3.1.1 has no properties). Off by default: the bytes of a
+   * PUBLISH are then the payload and topic only.
+   */
+  readonly positionProperties: boolean;
 }
 
 /** Defaults of the MQTT edge. */
@@ -37,6 +43,7 @@ export const defaultMqttOptions: MqttOptions = Object.freeze({
   connectTimeoutMs: 10_000,
   maxWildcardSubscriptions: 100,
   maxRetainedPerFilter: 1000,
+  positionProperties: false,
 });
 
 /** Merge defaults, validate and freeze. Throws `TIDINGS_ERR_CONFIG` naming the option. */
@@ -62,6 +69,9 @@ export function resolveMqttOptions(options: Partial<MqttOptions> = {}): MqttOpti
   if (merged.maxInflight > 65535) throw new TidingsError(TidingsErrorCode.Config, 'mqtt.maxInflight must be ≤ 65535');
   if (!Number.isInteger(merged.topicAliasMaximum) || merged.topicAliasMaximum < 0 || merged.topicAliasMaximum > 65535) {
     throw new TidingsError(TidingsErrorCode.Config, 'mqtt.topicAliasMaximum must be an integer in 0..65535');
+  }
+  if (typeof merged.positionProperties !== 'boolean') {
+    throw new TidingsError(TidingsErrorCode.Config, 'mqtt.positionProperties must be true or false');
   }
   if (merged.maxPacketSizeBytes > 268_435_455) {
     throw new TidingsError(TidingsErrorCode.Config, 'mqtt.maxPacketSizeBytes must be ≤ 268435455 (the MQTT limit)');

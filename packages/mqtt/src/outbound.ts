@@ -149,7 +149,7 @@ export class OutboundQueue {
       return;
     }
     if (sub.qos === 0) {
-      const bytes = this.#qos0Bytes(channel, pub, retain, shared);
+      const bytes = this.#qos0Bytes(channel, sub.epoch, pub, retain, shared);
       if (offset > sub.offset) sub.offset = offset;
       if (bytes.length <= this.#clientMaxPacket) this.#sink.writeBytes(bytes);
       return;
@@ -201,7 +201,16 @@ export class OutboundQueue {
     while (this.#inflight.has(id)) id = id === 65535 ? 1 : id + 1;
     this.#nextId = id === 65535 ? 1 : id + 1;
     const bytes = mqttPacket.generate(
-      { cmd: 'publish', topic: sub.topic, payload: asBuffer(pub.data), qos: 1, retain, dup: false, messageId: id },
+      {
+        cmd: 'publish',
+        topic: sub.topic,
+        payload: asBuffer(pub.data),
+        qos: 1,
+        retain,
+        dup: false,
+        messageId: id,
+        ...this.#positionProperties(pub, sub.epoch),
+      },
       { protocolVersion: this.#version },
     );
     const offset = pub.offset ?? 0;
@@ -214,7 +223,21 @@ export class OutboundQueue {
     this.#sink.writeBytes(bytes);
   }
 
-  #qos0Bytes(channel: string, pub: Publication, retain: boolean, shared: EncodedPush | undefined): Buffer {
+  /** `tidings-offset` / `tidings-epoch` user properties, when on and the client speaks 5.0. */
+  #positionProperties(pub: Publication, epoch: string): { properties?: { userProperties: Record<string, string> } } {
+    if (!this.#ctx.options.positionProperties || this.#version !== 5 || pub.offset === undefined) return {};
+    return { properties: { userProperties: { 'tidings-offset': String(pub.offset), 'tidings-epoch': epoch } } };
+  }
+
+  // The shared packet carries the channel's epoch: every subscriber of one channel follows the
+  // same stream, so the bytes are the same for all of them.
+  #qos0Bytes(
+    channel: string,
+    epoch: string,
+    pub: Publication,
+    retain: boolean,
+    shared: EncodedPush | undefined,
+  ): Buffer {
     const cache =
       shared === undefined || retain
         ? undefined
@@ -231,6 +254,7 @@ export class OutboundQueue {
         qos: 0,
         retain,
         dup: false,
+        ...this.#positionProperties(pub, epoch),
       },
       { protocolVersion: this.#version },
     );

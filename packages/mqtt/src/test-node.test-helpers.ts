@@ -5,6 +5,7 @@ import {
   createMemoryEngine,
   createNode,
   signToken,
+  type TidingsHooks,
   type TidingsNode,
 } from '@tidings/server';
 import { createMqttEdge, type MqttEdge } from './mqtt-edge.js';
@@ -28,12 +29,14 @@ const secret = 'mqtt-test-secret-0123456789abcdef0123456789';
 export async function startTestEdge(
   options: Partial<MqttOptions> = {},
   client: Partial<ClientOptions> = {},
+  hooks: TidingsHooks = {},
 ): Promise<TestEdge> {
   const engine = createMemoryEngine();
   const node = createNode({
     ...engine,
     authenticator: createJwtAuthenticator({ keys: [{ alg: 'HS256', secret }] }),
     client,
+    hooks,
     channels: {
       namespaces: {
         chat: {

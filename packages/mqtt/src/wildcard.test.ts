@@ -188,6 +188,17 @@ describe('wildcard subscriptions, MQTT 5 specifics', () => {
     expect(got.map((g) => g.text)).toEqual(['live']);
   });
 
+  it('refuses wildcard filters with 0x87 when an onSubscribe hook decides subscriptions', async () => {
+    await t.close();
+    t = await startTestEdge({}, {}, { onSubscribe: async () => ({}) });
+    const client = await connect(5);
+    const err = await client.subscribeAsync(['chat/+', 'chat/named'], { qos: 0 }).then(
+      () => undefined,
+      (e: { packet?: { granted?: number[] } }) => e,
+    );
+    expect(err?.packet?.granted).toEqual([0x87, 0]);
+  });
+
   it('refuses `$` filters, a separator in the first level and an empty namespace with 0x8F', async () => {
     const client = await connect(5);
     const err = await client.subscribeAsync(['$SYS/#', 'chat:x/+', '/+'], { qos: 0 }).then(

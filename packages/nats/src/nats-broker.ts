@@ -175,7 +175,7 @@ export class NatsBroker implements Broker, HistoryStore {
     const out: string[] = [];
     for (const subject of Object.keys(info.state.subjects ?? {})) {
       const channel = this.#names.channelOfHistory(subject);
-      if (channel !== undefined && channel.startsWith(prefix)) out.push(channel);
+      if (channel?.startsWith(prefix)) out.push(channel);
       if (out.length >= limit) break;
     }
     return out;

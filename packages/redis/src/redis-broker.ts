@@ -203,7 +203,7 @@ export class RedisBroker implements Broker, HistoryStore {
       cursor = asText(next);
       for (const key of asArray(keys)) {
         const channel = this.#keys.channelOfMeta(asText(key));
-        if (channel !== undefined && channel.startsWith(prefix)) found.add(channel);
+        if (channel?.startsWith(prefix)) found.add(channel);
         if (found.size >= limit) return [...found];
       }
     } while (cursor !== '0');

@@ -44,7 +44,10 @@ export function Chart(props: {
     };
     const u = new uPlot(options, data, el);
     plot.current = u;
+    const resize = new ResizeObserver(() => u.setSize({ width: Math.max(280, el.clientWidth), height: 180 }));
+    resize.observe(el);
     return () => {
+      resize.disconnect();
       u.destroy();
       plot.current = null;
     };
@@ -54,8 +57,11 @@ export function Chart(props: {
     plot.current?.setData(data);
   });
 
+  let max = 0;
+  for (const s of props.series) for (const v of s.values) if (v !== null && v > max) max = v;
+  // data-points and data-max let tests (and curious operators) see what is drawn.
   return (
-    <section class="chart" data-chart={props.name} data-points={props.times.length}>
+    <section class="chart" data-chart={props.name} data-points={props.times.length} data-max={max}>
       <h3>{props.title}</h3>
       <div ref={box} />
     </section>

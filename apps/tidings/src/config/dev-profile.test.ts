@@ -31,6 +31,15 @@ describe('resolveServeConfig', () => {
     });
     expect(config.channels.defaults.allowSubscribeForAnonymous).toBe(false);
     expect(config.canary.enabled).toBe(true);
+    expect(secrets.adminPassword).toMatch(/^[\w-]{16}$/);
+    expect(config.admin.password).toBe(secrets.adminPassword);
+  });
+
+  it('takes the admin password from TIDINGS_ADMIN_PASSWORD, and then shows none', () => {
+    const resolved = resolveServeConfig({ env: { TIDINGS_ADMIN_PASSWORD: 'my-own-admin-password' } });
+    if (resolved.profile !== 'development') throw new Error('expected the development profile');
+    expect(resolved.config.admin.password).toBe('my-own-admin-password');
+    expect(resolved.secrets.adminPassword).toBeUndefined();
   });
 
   it('generates fresh secrets on every start', () => {

@@ -78,6 +78,12 @@ export const mqttSchema = z
       .min(1)
       .default(1000)
       .describe('Existing channels a new wildcard filter gets the latest publication of (retained messages).'),
+    positionProperties: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Send each publication's stream position to MQTT 5 clients as user properties `tidings-offset` and `tidings-epoch`, so a client can order, deduplicate and spot gaps (3.1.1 has no properties).",
+      ),
   })
   .prefault({})
   .describe('MQTT edge (packages/mqtt, docs/mqtt.md).');

@@ -1,5 +1,6 @@
 import type { NamespaceOptions } from '@tidings/server';
 import { z } from 'zod';
+import { ingestSchema, outboxSchema } from './ingest-schema.js';
 import { mqttSchema } from './mqtt-schema.js';
 
 // The one source of defaults, validation, env names (config/fields.ts) and docs (config/docs.ts).
@@ -819,6 +820,8 @@ export const configSchema = z
     canary: canarySchema,
     tracing: tracingSchema,
     admin: adminSchema,
+    outbox: outboxSchema,
+    ingest: ingestSchema,
     idempotencyWindowMs: duration()
       .default(5 * minute)
       .describe('How long a publish idempotency key is remembered; a repeat inside it returns the first result.'),

@@ -6,6 +6,8 @@ import { SeededRandom } from '../chaos/seeded-random.js';
 import { createLedger } from '../ledger.js';
 import { formatLedgerReport, type LedgerReport } from '../ledger-report.js';
 import { Balancer } from './balancer.js';
+import { grpcSubscriber } from './grpc-subscriber.js';
+import { mqttSubscriber } from './mqtt-subscriber.js';
 import { type PublishersOutcome, startPublishers } from './publishers.js';
 import { pollSubscriber, streamSubscriber } from './stream-adapters.js';
 import {
@@ -172,6 +174,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
         base: () => base,
         token: () => signToken({ sub: id }, { alg: 'HS256', secret }, { expiresInSec: 3600 }),
         reconnectDelayMs: 100,
+        apiKey,
       };
       subscribers.push(adapter(transport, ctx));
     }
@@ -280,6 +283,10 @@ function adapter(transport: NemesisTransport, ctx: SubscriberContext): NemesisSu
       return streamSubscriber(transport, ctx);
     case 'poll':
       return pollSubscriber(ctx);
+    case 'grpc':
+      return grpcSubscriber(ctx);
+    case 'mqtt':
+      return mqttSubscriber(ctx);
   }
 }
 
@@ -325,6 +332,8 @@ function nodeConfig(engine: EngineSection): Record<string, unknown> {
     engine,
     auth: { keys: [{ alg: 'HS256', secret }] },
     api: { keys: [apiKey] },
+    // MQTT 5 subscribers over WebSocket (/mqtt, through the balancer) read positions from user properties.
+    mqtt: { enabled: true, port: 0, positionProperties: true },
     channels: {
       namespaces: {
         feed: { historySize: 50_000, historyTtlMs: 600_000, allowRecovery: true, allowSubscribeForClient: true },

@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import type { Ledger } from '../ledger.js';
 
 /** The transports a nemesis subscriber can use. */
-export const nemesisTransports = ['ws-json', 'ws-protobuf', 'sse', 'ndjson', 'poll'] as const;
+export const nemesisTransports = ['ws-json', 'ws-protobuf', 'sse', 'ndjson', 'poll', 'grpc', 'mqtt'] as const;
 export type NemesisTransport = (typeof nemesisTransports)[number];
 
 /** What every subscriber adapter is given. */
@@ -18,6 +18,8 @@ export interface SubscriberContext {
   /** A connection token for `id`. */
   readonly token: () => Promise<string>;
   readonly reconnectDelayMs: number;
+  /** An API key of the nodes, for backend transports (gRPC `Subscribe`). */
+  readonly apiKey?: string;
 }
 
 /**
