@@ -209,6 +209,18 @@ describe('state channel over SSE and GET /api/state', () => {
     expect(JSON.stringify(pubs()[1]!.data).length).toBeLessThan(JSON.stringify(device(1, 1)).length / 2);
   });
 
+  it('refuses a stream with a bad ?maxRate= or ?delta= with 400 and code 107', async () => {
+    const server = await start();
+    servers.push(server);
+    const base = `http://127.0.0.1:${server.port}`;
+    const t = await token('eve');
+    for (const q of ['maxRate=0', 'maxRate=abc', 'maxRate=5000', 'delta=fossil']) {
+      const res = await fetch(`${base}/connection/stream?channel=st:bad&${q}&token=${t}`);
+      expect(res.status, q).toBe(400);
+      expect(((await res.json()) as { error: { code: number } }).error.code).toBe(107);
+    }
+  });
+
   it('GET /api/state answers documents with an ETag and 304 until the next write', async () => {
     const server = await start();
     servers.push(server);
