@@ -1,5 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger, TidingsNode } from '@tidings/server';
+import {
+  apiPrefix,
+  dashboardPaths,
+  docsPath,
+  type HealthBody,
+  healthPath,
+  openApiPath,
+  readyPath,
+} from './openapi/index.js';
 
 /** Handles `/api/*`; resolves true when it answered the request. */
 export type ApiHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
@@ -20,6 +29,8 @@ export interface RoutesOptions {
   readonly admin?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
   /** `GET /metrics` when metrics are served on the main port; resolves true when it answered. */
   readonly metrics?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+  /** `GET /api/openapi.json` (the document as JSON text) and `GET /api/docs` (its HTML page), served without an API key. */
+  readonly openApi?: { readonly json: string; readonly html: string };
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -36,6 +47,25 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
 
 function sendError(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
   sendJson(res, status, { error: { code: status, message } }, headers);
+}
+
+function sendOpenApi(res: ServerResponse, type: 'json' | 'html', text: string): void {
+  res.writeHead(200, {
+    'content-type': type === 'json' ? 'application/json; charset=utf-8' : 'text/html; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-cache',
+    'x-content-type-options': 'nosniff',
+    'access-control-allow-origin': '*',
+    ...(type === 'html'
+      ? {
+          'x-frame-options': 'DENY',
+          'referrer-policy': 'no-referrer',
+          'content-security-policy':
+            "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        }
+      : {}),
+  });
+  res.end(res.req.method === 'HEAD' ? undefined : text);
 }
 
 function sendDashboard(res: ServerResponse, html: string): void {
@@ -56,7 +86,8 @@ function sendDashboard(res: ServerResponse, html: string): void {
 /**
  * The request listener of `tidings serve`: `/healthz` (liveness: 200 while the process runs),
  * `/readyz` (200 when the node is ready, else 503), `/api/*`, the one-way streams (SSE, NDJSON),
- * the dashboard at `/`, and a JSON 404 for everything else. Never throws: an unexpected error answers 500 and is logged.
+ * `/api/openapi.json` and `/api/docs` (no key needed), the dashboard at `/`, and a JSON 404 for
+ * everything else (openapi/routes.ts lists them all). Never throws: an unexpected error answers 500 and is logged.
  */
 export function createRoutes(options: RoutesOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { node, api, dashboardHtml, logger } = options;
@@ -68,29 +99,35 @@ export function createRoutes(options: RoutesOptions): (req: IncomingMessage, res
     const path = q === -1 ? url : url.slice(0, q);
     const readOnly = req.method === 'GET' || req.method === 'HEAD';
 
-    if (path === '/healthz' || path === '/readyz') {
+    if (path === healthPath || path === readyPath) {
       if (!readOnly) return sendError(res, 405, 'method not allowed', { allow: 'GET, HEAD' });
       const ready = node.ready();
-      const state = {
+      const state: Omit<HealthBody, 'status'> = {
         version: node.version,
         node: node.name,
         engine: { type: options.engine ?? 'unknown', ready },
         nodes: node.nodes().length,
       };
-      if (path === '/healthz') return sendJson(res, 200, { status: 'ok', ...state });
+      if (path === healthPath) return sendJson(res, 200, { status: 'ok', ...state } satisfies HealthBody);
       return ready
         ? sendJson(res, 200, { status: 'ready', ...state })
         : sendJson(res, 503, { status: 'unavailable', ...state }, { 'retry-after': '1' });
     }
     if (options.metrics !== undefined && (await options.metrics(req, res))) return;
+    if (options.openApi !== undefined && (path === openApiPath || path === docsPath)) {
+      if (!readOnly) return sendError(res, 405, 'method not allowed', { allow: 'GET, HEAD' });
+      return path === openApiPath
+        ? sendOpenApi(res, 'json', options.openApi.json)
+        : sendOpenApi(res, 'html', options.openApi.html);
+    }
     if (options.admin !== undefined && (await options.admin(req, res))) return;
-    if (path === '/api' || path.startsWith('/api/')) {
+    if (path === apiPrefix || path.startsWith(`${apiPrefix}/`)) {
       if (api === undefined) return sendError(res, 401, 'the server API is disabled: configure api.keys');
       if (await api(req, res)) return;
       return sendError(res, 404, 'unknown API method');
     }
     for (const stream of streams) if (stream(req, res)) return;
-    if (path === '/' || path === '/index.html') {
+    if ((dashboardPaths as readonly string[]).includes(path)) {
       if (!readOnly) return sendError(res, 405, 'method not allowed', { allow: 'GET, HEAD' });
       if (dashboardHtml === undefined) return sendError(res, 404, 'the dashboard is not installed');
       return sendDashboard(res, dashboardHtml);

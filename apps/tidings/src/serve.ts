@@ -48,6 +48,7 @@ import { planIngest, type RunningIngest, startIngest } from './ingest.js';
 import { createLogger } from './logger.js';
 import { startMetrics } from './metrics/start-metrics.js';
 import { type MqttListener, startMqttListener } from './mqtt-listener.js';
+import { openApiPages } from './openapi/pages.js';
 import { withRequestLog } from './request-log.js';
 import { packageVersion } from './version.js';
 
@@ -328,6 +329,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
           dashboardHtml,
           logger,
           engine: config.engine.type,
+          openApi: openApiPages(config),
           admin,
           ...metrics.mainRoute,
         }),

@@ -46,6 +46,12 @@ export class MqttConnection implements BridgeSink {
   #chain: Promise<void> = Promise.resolve();
   #nextCommandId = 1;
   readonly #pending = new Map<number, (reply: Reply) => void>();
+  /**
+   * Live publications of channels whose subscribe command is in flight: the session sends them
+   * right after its reply, before this connection has recorded the subscription, so they wait
+   * here and go out after the reply's own (recovered or retained) publications.
+   */
+  readonly #subscribing = new Map<string, Array<[Publication, EncodedPush | undefined]>>();
   readonly #out: OutboundQueue;
   readonly #wildcards: WildcardSubscriptions;
   readonly #aliases = new Map<number, string>();
@@ -200,7 +206,9 @@ export class MqttConnection implements BridgeSink {
     const channel = push.channel;
     if (channel === undefined) return;
     if (push.pub !== undefined) {
-      this.#out.deliver(channel, push.pub, false, shared);
+      const waiting = this.#subscribing.get(channel);
+      if (waiting !== undefined) waiting.push([push.pub, shared]);
+      else this.#out.deliver(channel, push.pub, false, shared);
     } else if (push.unsubscribe !== undefined) {
       // Insufficient state (a gap) or a server-side unsubscribe: MQTT cannot signal either
       // inside a connection, so the client reconnects and its session resumes or reports
@@ -293,6 +301,7 @@ export class MqttConnection implements BridgeSink {
       this.#out.hold();
       sessionPresent = true;
       for (const sub of stored.subscriptions) {
+        this.#subscribing.set(sub.channel, []);
         const r = await this.#command({
           subscribe: {
             channel: sub.channel,
@@ -305,6 +314,7 @@ export class MqttConnection implements BridgeSink {
         });
         if (r.error !== undefined || r.subscribe?.recovered !== true) sessionPresent = false;
         if (r.subscribe !== undefined) this.#addSubscription(sub, r, false);
+        this.#flushSubscribing(sub.channel);
       }
       if (!sessionPresent) {
         // History no longer covers the gap: report a fresh session and drop what resumed.
@@ -393,6 +403,7 @@ export class MqttConnection implements BridgeSink {
     const granted: number[] = [];
     this.#out.hold();
     const retained: Array<[string, Publication[]]> = [];
+    const liveAfterRetained: Array<[string, Array<[Publication, EncodedPush | undefined]>]> = [];
     const retainedWild: Array<[string, Publication, string]> = [];
     for (const s of packet.subscriptions) {
       const failure = this.#version === 5 ? null : 0x80;
@@ -418,8 +429,10 @@ export class MqttConnection implements BridgeSink {
         top !== undefined && top.offset > 0
           ? { channel, recover: true, epoch: top.epoch, offset: top.offset - 1, positioned: true, recoverable: true }
           : { channel, positioned: true, recoverable: true };
+      this.#subscribing.set(channel, []);
       const r = await this.#command({ subscribe: request });
       if (r.error !== undefined || r.subscribe === undefined) {
+        this.#subscribing.delete(channel);
         granted.push(failure ?? subackReasonForError(r.error?.code));
         continue;
       }
@@ -430,10 +443,15 @@ export class MqttConnection implements BridgeSink {
         true,
         retained,
       );
+      // Live ones that came with the reply follow the retained ones, after the SUBACK.
+      liveAfterRetained.push([channel, this.#subscribing.get(channel) ?? []]);
+      this.#subscribing.delete(channel);
       granted.push(qos);
     }
     this.#write({ cmd: 'suback', messageId: packet.messageId ?? 0, granted } as Packet);
     for (const [channel, pubs] of retained) for (const pub of pubs) this.#out.deliver(channel, pub, true, undefined);
+    for (const [channel, live] of liveAfterRetained)
+      for (const [pub, shared] of live) this.#out.deliver(channel, pub, false, shared);
     for (const [channel, pub, epoch] of retainedWild) this.#wildcards.deliverRetained(channel, pub, epoch);
     this.#out.release();
   }
@@ -532,6 +550,13 @@ export class MqttConnection implements BridgeSink {
     const pubs = reply.subscribe?.publications ?? [];
     if (retainedFromRecovery && retained !== undefined) retained.push([sub.channel, pubs]);
     else for (const pub of pubs) this.#out.deliver(sub.channel, pub, false, undefined);
+  }
+
+  /** Delivers what waited for `channel`'s subscribe reply (see `#subscribing`). */
+  #flushSubscribing(channel: string): void {
+    const live = this.#subscribing.get(channel);
+    this.#subscribing.delete(channel);
+    if (live !== undefined) for (const [pub, shared] of live) this.#out.deliver(channel, pub, false, shared);
   }
 
   async #dropSubscription(channel: string): Promise<void> {

@@ -98,7 +98,7 @@ describe('RedisBroker against the real Redis', () => {
     expect(h.publications.map((p) => fromUtf8(p.data))).toEqual(['c']);
   });
 
-  it('resubscribes after its pub/sub connection is killed and reports a discontinuity; delivery resumes', async () => {
+  it('resubscribes after its pub/sub connection is killed and reports a discontinuity (prefixes too); delivery resumes', async () => {
     const prefix = testPrefix();
     const clientName = `tidings-test-${prefix.replace(/[^a-z0-9]/gi, '')}`;
     const engine = testEngine({ prefix, clientName });
@@ -110,9 +110,13 @@ describe('RedisBroker against the real Redis', () => {
       onJoin: (c, i) => events.onJoin(c, i),
       onLeave: (c, i) => events.onLeave(c, i),
       onDiscontinuity: (chs) => gaps.push([...chs]),
+      onPrefixPublication: (c, p, e) => events.onPrefixPublication(c, p, e),
+      onPrefixDiscontinuity: () => prefixGaps++,
     });
+    let prefixGaps = 0;
     const ch = uniqueChannel('resubscribe');
     await engine.broker.subscribe([ch]);
+    await engine.broker.subscribePrefixes([ch]);
     await engine.broker.publish(ch, utf8('before'));
     await waitFor(() => events.of(ch).length === 1, 2000, 'the first delivery');
     const raw = createClient({ url: REDIS_URL });
@@ -128,8 +132,10 @@ describe('RedisBroker against the real Redis', () => {
     }
     await waitFor(() => gaps.length === 1, 3000, 'the discontinuity signal');
     expect(gaps).toEqual([[ch]]);
+    expect(prefixGaps).toBe(1);
     await engine.broker.publish(ch, utf8('after'));
     await waitFor(() => events.of(ch).length === 2, 2000, 'delivery after resubscribing');
+    await waitFor(() => events.prefixPublications.length === 2, 2000, 'prefix delivery after resubscribing');
     expect(events.of(ch).map((d) => [d.pub.offset, fromUtf8(d.pub.data)])).toEqual([
       [1, 'before'],
       [2, 'after'],

@@ -67,9 +67,12 @@ function sendError(res: ServerResponse, error: AdminHttpError): void {
   sendJson(res, error.status, { error: { code: error.code, message: error.message } }, error.headers);
 }
 
-const loginBody = z.object({ password: z.string().min(1).max(1024) });
-const publishBody = z.object({ channel: z.string().min(1), data: z.unknown() });
-const disconnectBody = z.object({ user: z.string().min(1), client: z.string().min(1).optional() });
+/** Body of `POST /admin/api/login` (also documented from it in /api/openapi.json). */
+export const loginBody = z.object({ password: z.string().min(1).max(1024) });
+/** Body of `POST /admin/api/publish`. */
+export const publishBody = z.object({ channel: z.string().min(1), data: z.unknown() });
+/** Body of `POST /admin/api/disconnect`. */
+export const disconnectBody = z.object({ user: z.string().min(1), client: z.string().min(1).optional() });
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];

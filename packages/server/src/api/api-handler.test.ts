@@ -7,6 +7,7 @@ import { createMemoryEngine } from '../broker/memory/memory-engine.js';
 import type { Broker } from '../broker/types.js';
 import { createNode, type TidingsNode } from '../core/node.js';
 import { createApiHandler } from './api-handler.js';
+import { interfaceVersions } from './versions.js';
 
 const apiKey = 'test-api-key-0123456789';
 
@@ -158,6 +159,32 @@ describe('server API: publish', () => {
       result: { publications: unknown[] };
     };
     expect(history.result.publications).toHaveLength(2);
+    // A header key outside 1..256 characters is refused before anything runs.
+    const tooLong = await h.call('publish', { channel: 'chat:a', data: 3 }, { 'Idempotency-Key': 'k'.repeat(257) });
+    expect(tooLong.status).toBe(400);
+    expect(await tooLong.json()).toEqual({
+      error: { code: 107, message: 'bad request: Idempotency-Key header: expected 1 to 256 characters' },
+    });
+    const empty = await h.call('publish', { channel: 'chat:a', data: 3 }, { 'Idempotency-Key': '' });
+    expect(empty.status).toBe(400);
+    const after = (await (await h.call('history', { channel: 'chat:a', limit: -1 })).json()) as {
+      result: { publications: unknown[] };
+    };
+    expect(after.result.publications).toHaveLength(2);
+  });
+
+  it('info reports the server version and the interface versions', async () => {
+    const h = await start();
+    const body = (await (await h.call('info', {})).json()) as {
+      result: { nodes: { version: string }[]; versions: Record<string, string> };
+    };
+    expect(body.result.versions).toEqual({
+      server: body.result.nodes[0]!.version,
+      http_api: interfaceVersions.httpApi,
+      client_protocol: 'centrifuge-v2',
+      protobuf_api: 'tidings.api.v1',
+      one_way_streams: interfaceVersions.oneWayStreams,
+    });
   });
 
   it('answers protocol errors with 200 and a Centrifugo error object', async () => {

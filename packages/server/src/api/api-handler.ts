@@ -14,6 +14,7 @@ import {
   apiMethods,
   batchSchema,
   describeIssues,
+  idempotencyHeaderSchema,
   isApiMethod,
   methodSchemas,
 } from './api-schemas.js';
@@ -96,12 +97,9 @@ function parseBatch(body: unknown): { commands: Parsed[]; parallel: boolean } {
 }
 
 function idempotencyHeader(req: IncomingMessage): string | undefined {
-  const value = req.headers['idempotency-key'];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.length === 0 || value.length > 256) {
-    throw new BadRequest('Idempotency-Key header: expected 1 to 256 characters');
-  }
-  return value;
+  const parsed = idempotencyHeaderSchema.safeParse(req.headers['idempotency-key']);
+  if (!parsed.success) throw new BadRequest('Idempotency-Key header: expected 1 to 256 characters');
+  return parsed.data;
 }
 
 /**

@@ -3,6 +3,7 @@ import type { TidingsNode } from '../core/node.js';
 import { type ApiFailure, type FailureKind, toFailure } from './api-errors.js';
 import type { ApiMethod, ApiRequest } from './api-schemas.js';
 import { clientInfoOut, type JsonOut, publicationOut } from './json-output.js';
+import { versionsOut } from './versions.js';
 
 /** What the server API needs from a node. `TidingsNode` satisfies it. */
 export type ApiNode = Pick<
@@ -139,6 +140,7 @@ const handlers: { readonly [M in ApiMethod]: Handler<M> } = {
         num_subs: i.numSubs,
         uptime: i.uptimeSeconds,
       })),
+      versions: versionsOut(node.info().version),
     });
   },
 

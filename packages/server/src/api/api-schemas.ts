@@ -13,6 +13,9 @@ const notSupported = (what: string) => z.never({ error: `${what} is not supporte
 const tags = z.record(z.string(), z.string());
 const idempotencyKey = z.string().min(1).max(256);
 
+/** The `Idempotency-Key` header of publish and broadcast: one value of 1 to 256 characters. */
+export const idempotencyHeaderSchema = idempotencyKey.optional();
+
 /** `data` is any JSON value; `b64data` carries binary. Exactly one of them. */
 const payloadFields = {
   data: z.unknown().optional(),
@@ -121,6 +124,23 @@ export const batchSchema = z.object({
   commands: z.array(z.record(z.string(), z.unknown())).max(maxBatchCommands),
   parallel: z.boolean().optional(),
 });
+
+/** The query of `GET <prefix>/history/stream`: exactly one non-empty `channel`. */
+export const historyStreamQuerySchema = z.object({
+  channel: z
+    .array(z.string().min(1))
+    .length(1)
+    .meta({ description: 'the channel to export (exactly one)', examples: [['chat:lobby']] }),
+});
+
+/**
+ * One command of a batch as the document describes it: an object with exactly one method name
+ * as its key and that method's request. The handler checks the same thing in two steps
+ * (`batchSchema`, then the method's schema), so its error messages can name the command.
+ */
+export const batchCommandSchema = z.union(
+  Object.entries(methodSchemas).map(([name, schema]) => z.object({ [name]: schema }).strict()),
+);
 
 /** `commands[2].publish.channel: expected string` from zod issues; never echoes input values. */
 export function describeIssues(error: z.ZodError, prefix: readonly PropertyKey[] = []): string {

@@ -5,6 +5,7 @@ import type { Logger } from '../observability/logger.js';
 import { type ApiErrorBody, toFailure, wireError } from './api-errors.js';
 import { sendError } from './api-http.js';
 import type { ApiNode } from './api-methods.js';
+import { historyStreamQuerySchema } from './api-schemas.js';
 import { clientInfoOut, jsonOf, stringifyJson } from './json-output.js';
 
 /** Options of `exportHistory`. */
@@ -64,10 +65,11 @@ function writable(res: ServerResponse, chunk: string): Promise<boolean> {
 
 function channelOf(req: IncomingMessage): string | ApiErrorBody {
   const params = new URL(req.url ?? '/', 'http://x').searchParams.getAll('channel');
-  if (params.length !== 1 || params[0] === '') {
+  const parsed = historyStreamQuerySchema.safeParse({ channel: params });
+  if (!parsed.success) {
     return wireError(ErrorCode.BadRequest, 'bad request: expected exactly one channel query parameter');
   }
-  return params[0]!;
+  return parsed.data.channel[0]!;
 }
 
 /**

@@ -5,9 +5,11 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatNemesisReport, type NemesisEngine, nemesisEngines, runNemesis } from './run-nemesis.js';
+import { type NemesisTransport, nemesisTransports } from './subscriber.js';
 
 const usage = `usage: npm run chaos -- [--engine memory|redis|redis-aof|nats|all] [--minutes M | --seconds S]
-                      [--seed N] [--nodes N] [--subscribers N] [--publishers N] [--report-dir DIR]`;
+                      [--seed N] [--nodes N] [--subscribers N] [--publishers N] [--report-dir DIR]
+                      [--transports ${nemesisTransports.join(',')}]`;
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n${usage}\n`);
@@ -30,6 +32,7 @@ const { values } = parseArgs({
     nodes: { type: 'string' },
     subscribers: { type: 'string' },
     publishers: { type: 'string' },
+    transports: { type: 'string' },
     'report-dir': { type: 'string', default: 'nemesis-reports' },
     help: { type: 'boolean', default: false },
   },
@@ -49,6 +52,11 @@ const durationMs =
   values.seconds !== undefined
     ? positive('seconds', values.seconds, 60) * 1000
     : positive('minutes', values.minutes, 1) * 60_000;
+const transports = values.transports?.split(',').map((t) => {
+  if (!nemesisTransports.includes(t as NemesisTransport))
+    fail(`--transports: "${t}" is not one of ${nemesisTransports.join(', ')}`);
+  return t as NemesisTransport;
+});
 const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : positive('seed', values.seed, 1);
 const tidingsBin = fileURLToPath(new URL('../../../../apps/tidings/bin/tidings.js', import.meta.url));
 if (!existsSync(fileURLToPath(new URL('../../../../apps/tidings/dist/cli.js', import.meta.url)))) {
@@ -67,6 +75,7 @@ for (const engine of engines) {
     ...(values.nodes === undefined ? {} : { nodes: positive('nodes', values.nodes, 2) }),
     ...(values.subscribers === undefined ? {} : { subscribers: positive('subscribers', values.subscribers, 200) }),
     ...(values.publishers === undefined ? {} : { publishers: positive('publishers', values.publishers, 4) }),
+    ...(transports === undefined ? {} : { transports }),
     log: (line) => process.stdout.write(`${line}\n`),
   });
   process.stdout.write(`${formatNemesisReport(report)}\n`);

@@ -48,6 +48,8 @@ export interface NemesisOptions {
   /** Nodes behind the balancer; default 1 on memory, 2 otherwise. */
   readonly nodes?: number;
   readonly subscribers?: number;
+  /** Transports the subscribers are spread over, round-robin; default all of `nemesisTransports`. */
+  readonly transports?: readonly NemesisTransport[];
   readonly publishers?: number;
   readonly channels?: number;
   readonly publishIntervalMs?: number;
@@ -138,6 +140,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
     ...(options.natsServer === undefined ? {} : { natsServer: options.natsServer }),
   });
   const nodeCount = options.nodes ?? (options.engine === 'memory' ? 1 : 2);
+  const transports = options.transports ?? nemesisTransports;
   const channels = Array.from({ length: options.channels ?? 4 }, (_, i) => `feed:n${options.seed}-${i}`);
   const subscribers: NemesisSubscriber[] = [];
   let proxy: ChaosProxy | undefined;
@@ -164,7 +167,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
     const base = await balancer.listen();
     const count = options.subscribers ?? 200;
     for (let i = 0; i < count; i++) {
-      const transport = nemesisTransports[i % nemesisTransports.length] as NemesisTransport;
+      const transport = transports[i % transports.length] as NemesisTransport;
       const channel = channels[i % channels.length] as string;
       const id = `${transport}-${i}`;
       const ctx: SubscriberContext = {
@@ -178,7 +181,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
       };
       subscribers.push(adapter(transport, ctx));
     }
-    log(`${count} subscribers on ${channels.length} channels over ${nemesisTransports.join(', ')}`);
+    log(`${count} subscribers on ${channels.length} channels over ${transports.join(', ')}`);
     await sleep(3000);
     publishers = startPublishers({
       count: options.publishers ?? 4,
@@ -219,7 +222,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
     const { perSubscriber, ...summary } = report;
     const discontinuities = Object.values(perSubscriber).reduce((n, s) => n + s.discontinuities, 0);
     const byTransport = Object.fromEntries(
-      nemesisTransports.map((t) => [t, subscribers.filter((s) => s.transport === t).length]),
+      transports.map((t) => [t, subscribers.filter((s) => s.transport === t).length]),
     ) as Record<NemesisTransport, number>;
     const ok = report.ok && caughtUp && outcome.unexpected.length === 0 && outcome.acked > 0;
     let result: NemesisReport = {

@@ -1,3 +1,20 @@
+import { z } from 'zod';
+
+/**
+ * The JSON body of `POST /emulation` as the centrifuge SDKs send it. Checked in this order, each
+ * with its own message: `session` (a non-empty string), `node` (a string when present), `data`.
+ */
+export const emulationJsonBodySchema = z.object({
+  session: z
+    .string({ error: 'session is missing' })
+    .min(1, 'session is missing')
+    .meta({ description: '`session` of the connect result (a secret, not the client id)' }),
+  node: z.string({ error: 'node is not a string' }).optional().meta({ description: '`node` of the connect result' }),
+  data: z
+    .string({ error: 'data is not a string' })
+    .meta({ description: "the commands, as the session's codec writes them (JSON text, one command a line)" }),
+});
+
 /** One command batch a client POSTs to the emulation endpoint for its streaming session. */
 export interface EmulationRequest {
   /** Id of the node that holds the session (`node` of the connect result). */
@@ -39,10 +56,9 @@ function parseJson(body: Uint8Array): EmulationRequest {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new EmulationRequestError('body is not a JSON object');
   }
-  const { node, session, data } = value as Record<string, unknown>;
-  if (typeof session !== 'string' || session === '') throw new EmulationRequestError('session is missing');
-  if (node !== undefined && typeof node !== 'string') throw new EmulationRequestError('node is not a string');
-  if (typeof data !== 'string') throw new EmulationRequestError('data is not a string');
+  const parsed = emulationJsonBodySchema.safeParse(value);
+  if (!parsed.success) throw new EmulationRequestError(parsed.error.issues[0]?.message ?? 'bad request');
+  const { node, session, data } = parsed.data;
   return { node: node ?? '', session, data: utf8.encode(data) };
 }
 

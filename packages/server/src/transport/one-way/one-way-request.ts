@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { decodeCursor, isTidingsError, parsePosition, type StreamPosition } from '@tidings/protocol';
+import { maxRateValueSchema, readOneWayQuery } from './one-way-query.js';
 
 /** Default name of the cookie that may carry a connection token. */
 export const defaultTokenCookie = 'tidings_token';
@@ -41,14 +42,17 @@ const badRequest = 107;
  */
 export function parseOneWayRequest(req: IncomingMessage, tokenCookie = defaultTokenCookie): OneWayRequest {
   const url = new URL(req.url ?? '/', 'http://localhost');
-  const query = url.searchParams;
-  const channels = [...new Set(query.getAll('channel'))];
-  const token = bearerToken(req) ?? nonEmpty(query.get('token')) ?? cookieValue(req, tokenCookie);
+  const parsed = readOneWayQuery(url.searchParams);
+  // Every member is a string read from URLSearchParams, so this holds; kept as a guard against a stricter schema.
+  if (!parsed.success) throw new OneWayRequestError(400, badRequest, parsed.error.issues[0]?.message ?? 'bad query');
+  const query = parsed.data;
+  const channels = [...new Set(query.channel)];
+  const token = bearerToken(req) ?? query.token ?? cookieValue(req, tokenCookie);
 
   let resume: Record<string, StreamPosition> = {};
   const header = req.headers['last-event-id'];
-  const cursor = nonEmpty(typeof header === 'string' ? header.trim() : undefined) ?? nonEmpty(query.get('cursor'));
-  const since = nonEmpty(query.get('since'));
+  const cursor = nonEmpty(typeof header === 'string' ? header.trim() : undefined) ?? query.cursor;
+  const since = query.since;
   try {
     if (cursor !== undefined) resume = decodeCursor(cursor);
     else if (since !== undefined) {
@@ -63,15 +67,18 @@ export function parseOneWayRequest(req: IncomingMessage, tokenCookie = defaultTo
     if (isTidingsError(error)) throw new OneWayRequestError(400, badRequest, error.message);
     throw error;
   }
-  const rateText = nonEmpty(query.get('maxRate'));
-  const maxRate = rateText === undefined ? undefined : Number(rateText);
-  if (maxRate !== undefined && (!Number.isFinite(maxRate) || maxRate <= 0 || maxRate > 1000)) {
-    throw new OneWayRequestError(400, badRequest, 'maxRate must be a number of updates a second in (0, 1000]');
+  let maxRate: number | undefined;
+  if (query.maxRate !== undefined) {
+    const parsedRate = maxRateValueSchema.safeParse(Number(query.maxRate));
+    if (!parsedRate.success) {
+      throw new OneWayRequestError(400, badRequest, 'maxRate must be a number of updates a second in (0, 1000]');
+    }
+    maxRate = parsedRate.data;
   }
-  const delta = nonEmpty(query.get('delta'));
-  if (delta !== undefined && delta !== 'merge-patch') {
+  if (query.delta !== undefined && query.delta !== 'merge-patch') {
     throw new OneWayRequestError(400, badRequest, 'delta must be merge-patch');
   }
+  const delta = query.delta === 'merge-patch' ? ('merge-patch' as const) : undefined;
   return {
     channels,
     token,

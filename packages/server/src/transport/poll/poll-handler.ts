@@ -6,6 +6,7 @@ import { disconnectFailure, sendError, statusOfWire } from '../one-way/http-erro
 import { OneWayClosedError, OneWayRequestError, parseOneWayRequest } from '../one-way/index.js';
 import { corsHeaders } from '../origin.js';
 import { ChangeRateTracker } from './change-rate.js';
+import { pollParamsSchema } from './poll-query.js';
 import { PollReader } from './poll-reader.js';
 import { writePollReply } from './poll-reply.js';
 import { PollTransport } from './poll-transport.js';
@@ -37,11 +38,19 @@ export interface PollHandler {
 
 const badRequest = (message: string) => new OneWayRequestError(400, ErrorCode.BadRequest, message);
 
-function intParam(query: URLSearchParams, name: string, min: number, max: number, fallback: number): number {
-  const raw = query.get(name);
-  if (raw === null || raw === '') return fallback;
-  if (!/^\d{1,9}$/.test(raw)) throw badRequest(`${name} must be a whole number`);
-  return Math.min(max, Math.max(min, Number(raw)));
+function intParam(raw: string | undefined, min: number, max: number, fallback: number): number {
+  return raw === undefined ? fallback : Math.min(max, Math.max(min, Number(raw)));
+}
+
+function pollParams(query: URLSearchParams): { wait?: string | undefined; limit?: string | undefined } {
+  const raw: Record<string, string> = {};
+  for (const name of ['wait', 'limit'] as const) {
+    const v = query.get(name);
+    if (v !== null && v !== '') raw[name] = v;
+  }
+  const parsed = pollParamsSchema.safeParse(raw);
+  if (!parsed.success) throw badRequest(parsed.error.issues[0]?.message ?? 'bad query');
+  return parsed.data;
 }
 
 /**
@@ -79,8 +88,9 @@ export function createPollHandler(node: TidingsNode, options: PollHandlerOptions
     }
     const request = parseOneWayRequest(req, options.tokenCookie);
     const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
-    const wait = intParam(query, 'wait', 0, timeoutMs, timeoutMs);
-    const limit = intParam(query, 'limit', 1, maxPublications, maxPublications);
+    const params = pollParams(query);
+    const wait = intParam(params.wait, 0, timeoutMs, timeoutMs);
+    const limit = intParam(params.limit, 1, maxPublications, maxPublications);
 
     const transport = new PollTransport();
     const session = node.openSession(transport, {
