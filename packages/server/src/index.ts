@@ -40,6 +40,7 @@ export {
   splitLimitKey,
   type TransportFigures,
 } from './observability/metrics-recorder.js';
+export type { NodeSpanName, SpanAttributes, TraceHooks } from './observability/tracing.js';
 export * from './openapi/index.js';
 export * from './proxy/index.js';
 export * from './transport/emulation/index.js';

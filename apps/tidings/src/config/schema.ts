@@ -732,7 +732,7 @@ const canarySchema = z
       .boolean()
       .default(false)
       .describe(
-        'Run the canary probe: publish into the reserved channel `$tidings:canary.<node id>` every `intervalMs` and measure its delivery through the hub and each enabled transport (metrics `tidings_canary_*`).',
+        'Run the canary probe: publish into its reserved channel `$tidings:canary.<id>` every `intervalMs` and measure its delivery through the hub and each enabled transport (metrics `tidings_canary_*`).',
       ),
     intervalMs: duration(100).default(5_000).describe('How often the canary publishes.'),
     timeoutMs: duration(10)
