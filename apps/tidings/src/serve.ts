@@ -257,6 +257,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
               maxBodyBytes: config.api.maxBodyBytes,
               logger,
               requestRatePerKey: config.api.requestRatePerKey,
+              stateMaxAgeSec: config.api.stateMaxAgeSec,
               ...(engine.rateCounter === undefined ? {} : { rateCounter: engine.rateCounter }),
             }),
           ),

@@ -19,6 +19,7 @@ export type * from './broker/types.js';
 export * from './core/index.js';
 export * from './embed/index.js';
 export { type Clock, FakeClock, systemClock, type TimerHandle } from './internal/clock.js';
+export { applyMergePatch, createMergePatch, type JsonValue, jsonEqual } from './internal/merge-patch.js';
 export { type Logger, silentLogger } from './observability/logger.js';
 export type {
   EngineOperation,

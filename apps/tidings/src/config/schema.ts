@@ -483,6 +483,13 @@ const apiSchema = z
       .describe(
         'API requests a second per API key; beyond it 429 (code 111) with Retry-After. Cluster-wide on the Redis engine. 0 = no limit.',
       ),
+    stateMaxAgeSec: z
+      .int()
+      .min(0)
+      .default(0)
+      .describe(
+        '`Cache-Control: max-age` of `GET /api/state` answers, in seconds; 0 = `no-cache` (caches revalidate with the ETag).',
+      ),
   })
   .prefault({})
   .describe('Server HTTP API (/api/*).');

@@ -156,8 +156,8 @@ export class TidingsNode {
     this.#broker = options.broker;
     this.#historyStore = options.history;
     this.#presence = options.presence;
-    this.#patterns = new PatternSubscriptions(this.#hub, this.#broker);
     this.#stateStore = options.state;
+    this.#patterns = new PatternSubscriptions(this.#hub, this.#broker);
     this.#logger = options.logger ?? silentLogger;
     this.#clock = options.clock ?? systemClock;
     this.#idempotencyWindowMs = options.idempotencyWindowMs ?? 5 * 60_000;
