@@ -1,5 +1,11 @@
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { createJwtAuthenticator, createMemoryEngine, createNode, type TidingsNode } from '@tidings/server';
+import {
+  createJwtAuthenticator,
+  createMemoryEngine,
+  createNode,
+  interfaceVersions,
+  type TidingsNode,
+} from '@tidings/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiCallError, createApiService } from './api-service.js';
 import { PublishRequestSchema } from './gen/tidings/api/v1/api_pb.js';
@@ -98,6 +104,14 @@ describe('createApiService', () => {
     const info = await api.info();
     expect(info.nodes).toHaveLength(1);
     expect(info.nodes[0]?.uid).not.toBe('');
+    // The same versions as the JSON API's info (docs/versioning.md).
+    expect(info.versions).toMatchObject({
+      server: info.nodes[0]?.version,
+      httpApi: interfaceVersions.httpApi,
+      clientProtocol: interfaceVersions.clientProtocol,
+      protobufApi: 'tidings.api.v1',
+      oneWayStreams: interfaceVersions.oneWayStreams,
+    });
     const channels = await api.channels({ $typeName: 'tidings.api.v1.ChannelsRequest', pattern: '' });
     expect(channels.channels).toEqual({});
     await api.historyRemove({ $typeName: 'tidings.api.v1.HistoryRemoveRequest', channel: 'chat:x' });

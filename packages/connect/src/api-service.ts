@@ -259,7 +259,15 @@ const specs = {
           uptime: num(o.uptime),
         };
       });
-      return create(InfoResponseSchema, { nodes });
+      const v = obj(r.versions);
+      const versions = {
+        server: str(v.server),
+        httpApi: str(v.http_api),
+        clientProtocol: str(v.client_protocol),
+        protobufApi: str(v.protobuf_api),
+        oneWayStreams: str(v.one_way_streams),
+      };
+      return create(InfoResponseSchema, { nodes, versions });
     },
   }),
 
