@@ -2,9 +2,11 @@
 // delivery through the hub, WebSocket, SSE and NDJSON streams. Its metrics must move; a broken
 // delivery path (the canary's connections cut by the server API) must show as failures, then
 // recover; and no client or API call may publish into the reserved namespace.
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { loadConfig } from '../../apps/tidings/src/config/load.js';
+import { createLogger } from '../../apps/tidings/src/logger.js';
 import { type RunningServer, startServer } from '../../apps/tidings/src/serve.js';
 import { silentLogger } from '../../packages/server/src/observability/logger.js';
 
@@ -128,5 +130,39 @@ describe('canary probe', () => {
     expect(replies.find((r) => r.id === 1)?.connect).toBeDefined();
     expect(replies.find((r) => r.id === 2)?.error).toMatchObject({ code: 103 });
     expect(replies.find((r) => r.id === 3)?.error).toMatchObject({ code: 103 });
+  });
+});
+
+describe('canary secret', () => {
+  it('never reaches the log, even at debug level with connections cut', async () => {
+    const canarySecret = 'canary-secret-known-to-this-test-0123456789';
+    let output = '';
+    const stream = new PassThrough();
+    stream.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const config = loadConfig({
+      base: {
+        http: { host: '127.0.0.1', port: 0 },
+        api: { keys: [apiKey] },
+        metrics: { enabled: true, defaultMetrics: false },
+        canary: { enabled: true, intervalMs: 200, timeoutMs: 200 },
+        log: { level: 'debug', pretty: false },
+      },
+    });
+    const logged = await startServer(config, { logger: createLogger(config.log, stream, false), canarySecret });
+    try {
+      await until(async () => output.includes('client connected'), 'canary connections logged');
+      await fetch(`${logged.url}/api/disconnect`, {
+        method: 'POST',
+        headers: { 'X-API-Key': apiKey, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ user: '$tidings-canary' }),
+      });
+      await until(async () => output.includes('canary delivery recovered'), 'the canary reconnected');
+    } finally {
+      await logged.close();
+    }
+    expect(output).toContain('$tidings-canary');
+    expect(output).not.toContain(canarySecret);
   });
 });

@@ -472,6 +472,35 @@ describe.each(Object.entries(transports))('%s', (name, transport) => {
   });
 });
 
+describe('bad input on the wire', () => {
+  it('answers malformed Protobuf with a parse error, an unknown method with UNIMPLEMENTED, and stays healthy', async () => {
+    // Connect unary, binary: the body is not a PublishRequest (field 1 claims 100 bytes, has 3).
+    // connect-node reports request parse failures as `internal` (see docs/grpc.md).
+    const res = await fetch(`${url}/tidings.api.v1.ApiService/Publish`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/proto', 'x-api-key': apiKey },
+      body: new Uint8Array([0x0a, 0x64, 0x61, 0x62, 0x63]),
+    });
+    expect(res.status).toBe(500);
+    expect(await res.json()).toEqual({ code: 'internal', message: 'parse binary: premature EOF' });
+
+    const client = grpcClient();
+    const unknown = await new Promise<grpc.ServiceError>((resolve) => {
+      client.makeUnaryRequest(
+        '/tidings.api.v1.ApiService/NoSuchMethod',
+        (arg: Buffer) => arg,
+        (buf: Buffer) => buf,
+        Buffer.alloc(0),
+        metadata(),
+        (error) => resolve(error as grpc.ServiceError),
+      );
+    });
+    expect(unknown.code).toBe(grpc.status.UNIMPLEMENTED);
+    expect((await call<{ nodes: unknown[] }>(client, 'info', {})).nodes).toHaveLength(1);
+    client.close();
+  });
+});
+
 describe('one cleartext port for HTTP/1.1 and h2c', () => {
   it('still serves HTTP/1.1 requests and WebSocket upgrades beside gRPC', async () => {
     expect((await fetch(`${url}/healthz`)).status).toBe(200);

@@ -108,12 +108,15 @@ describe('redis streams', () => {
       }),
     );
     await redis.xAdd(stream, '*', { data: json({ id: 'no-device' }) });
+    await redis.xAdd(stream, '*', { device: 'x', payload: 'not in the data field' });
     await redis.xAdd(stream, '*', { device: 'x', data: json({ id: 'ok' }) });
     await source.start();
-    await until(async () => source.stats.published === 1 && source.stats.unmapped === 1, 5000, 'both handled');
+    await until(async () => source.stats.published === 1 && source.stats.unmapped === 2, 5000, 'all handled');
     const dead = await redis.xRange(`${stream}:dead`, '-', '+');
-    expect(dead).toHaveLength(1);
-    expect(dead[0]?.message.error).toBe('{field.device} is empty or missing');
+    expect(dead.map((d) => d.message.error)).toEqual([
+      '{field.device} is empty or missing',
+      'entry has no "data" field',
+    ]);
     expect(dead[0]?.message.data).toBe(json({ id: 'no-device' }));
     expect((await redis.xPending(stream, 'tidings')).pending).toBe(0);
     expect(logger.warnings.some((w) => w.msg === 'ingest: entry dead-lettered')).toBe(true);
@@ -139,6 +142,38 @@ describe('redis streams', () => {
     expect(await redis.exists(`${dropStream}:dead`)).toBe(0);
     expect(logger.warnings.some((w) => w.msg === 'ingest: unmapped entry dropped')).toBe(true);
     await until(async () => (await redis.xPending(dropStream, 'tidings')).pending === 0, 5000, 'acked');
+  });
+
+  it('a consumer restarted under the same name re-reads its own pending entries at once (a deleted one is acked)', async () => {
+    const stream = unique('ingest-rs-own');
+    cleanupKeys(stream);
+    const down = flakyPublisher(node);
+    const options = {
+      url: 'redis://127.0.0.1:6379',
+      streams: [stream],
+      group: 'tidings',
+      consumer: 'stable-name',
+      startId: '0',
+      channel: 'feed:own-{field.k}',
+      blockMs: 100,
+      retryDelayMs: 50,
+      claimIdleMs: 600_000,
+      logger: recordingLogger(),
+    };
+    for (let i = 0; i < 5; i++) await redis.xAdd(stream, '*', { k: stream, data: json({ id: `o${i}` }) });
+    const first = createRedisStreamsSource({ ...options, publisher: down.publisher });
+    await first.start();
+    await until(() => down.state.attempts >= 2, 5000, 'first run tried');
+    await first.close();
+    expect((await redis.xPending(stream, 'tidings')).pending).toBe(5);
+    // An entry deleted while pending comes back without fields: acked, nothing published.
+    const [gone] = await redis.xRange(stream, '-', '+', { COUNT: 1 });
+    await redis.xDel(stream, gone?.id ?? '');
+    const again = track(createRedisStreamsSource({ ...options, publisher: node }));
+    await again.start();
+    await until(async () => (await historyIds(node, `feed:own-${stream}`)).length === 4, 5000, 'own pending re-read');
+    expect(await historyIds(node, `feed:own-${stream}`)).toEqual(['o1', 'o2', 'o3', 'o4']);
+    await until(async () => (await redis.xPending(stream, 'tidings')).pending === 0, 5000, 'all acked');
   });
 
   it('keeps entries pending while the engine is down, and another consumer claims them once idle (XAUTOCLAIM)', async () => {
@@ -246,6 +281,34 @@ describe('nats jetstream', () => {
     // The dead-letter subject `<subject>.dead` is inside the stream's `base.>`, so it is stored.
     const dead = await jsm.streams.getMessage(stream, { last_by_subj: `${base}.refused.x.dead` });
     expect(dead?.json()).toEqual({ id: 'refused' });
+  });
+
+  it('terminates an unmapped message whose dead-letter subject no stream captures, and goes on', async () => {
+    const base = unique('ingest.jsdl').replaceAll('-', '_');
+    const { stream, js, jsm } = await withStream([`${base}.>`]);
+    await js.publish(`${base}.a`, json({ id: 'unmapped' }));
+    await js.publish(`${base}.a`, json({ id: 'behind', room: 'after-dl' }));
+    const logger = recordingLogger();
+    const source = track(
+      createJetStreamSource({
+        servers,
+        stream,
+        durable: 'tidings',
+        channel: 'feed:{data.room}',
+        deadLetterSubject: `nowhere-${tag}.dead`,
+        publisher: node,
+        logger,
+      }),
+    );
+    await source.start();
+    await until(() => source.stats.published === 1, 5000, 'the message behind published');
+    expect(await historyIds(node, 'feed:after-dl')).toEqual(['behind']);
+    expect(logger.warnings.some((w) => w.msg === 'ingest: dead-letter publish failed; message terminated')).toBe(true);
+    await until(
+      async () => (await jsm.consumers.info(stream, 'tidings')).num_ack_pending === 0,
+      5000,
+      'nothing pending',
+    );
   });
 
   it('a message left unacked by a consumer that stopped is redelivered after ackWait and published once', async () => {

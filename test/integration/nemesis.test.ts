@@ -1,6 +1,7 @@
 // The short seeded nemesis runs of CI (issue 15): for each engine, private broker and nodes under
 // the testkit supervisor, 200 subscribers over WebSocket JSON/Protobuf (centrifuge SDK), SSE,
-// NDJSON, long-poll and the typed API's gRPC/Connect `Subscribe` stream behind a balancer, 4 publishers with idempotent retries, and a seeded
+// NDJSON, long-poll, the typed API's gRPC/Connect `Subscribe` stream and MQTT 5 (over WebSocket)
+// behind a balancer, 4 publishers with idempotent retries, and a seeded
 // sequence of kill -9, SIGSTOP, broker restarts and partitions, client flaps and stalls. The
 // ledger must find nothing lost, duplicated, reordered, silently skipped or forked. Long runs:
 // `npm run chaos -- --minutes 30 --seed S`.

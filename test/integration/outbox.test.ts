@@ -7,7 +7,7 @@ import { createPostgresOutbox, defaultOutboxNames, outboxMigrationSql } from '@t
 import type { TidingsNode } from '@tidings/server';
 import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { historyIds, recordingLogger, repeats, startFeedNode, until } from './ingest-helpers.js';
+import { historyIds, recordingLogger, repeats, sleep, startFeedNode, until } from './ingest-helpers.js';
 
 const url = 'postgres://postgres@127.0.0.1:5432/test';
 const admin = postgres(url, { max: 2, onnotice: () => undefined });
@@ -80,12 +80,11 @@ describe('postgres outbox', () => {
     await outbox.init();
     await outbox.init();
     await outbox.start();
-    await insert(schema, [
-      { channel: 'feed:wake', id: 'w1' },
-      { channel: 'feed:wake', id: 'w2' },
-    ]);
-    await until(async () => (await historyIds(node, 'feed:wake')).length === 2, 5000, 'rows published');
-    expect(await historyIds(node, 'feed:wake')).toEqual(['w1', 'w2']);
+    // 12 rows: ids 1..12 must be published in numeric order (regression: "10" sorted before "2").
+    const wake = Array.from({ length: 12 }, (_, i) => ({ channel: 'feed:wake', id: `w${i + 1}` }));
+    await insert(schema, wake);
+    await until(async () => (await historyIds(node, 'feed:wake')).length === 12, 5000, 'rows published');
+    expect(await historyIds(node, 'feed:wake')).toEqual(wake.map((r) => r.id));
     await until(async () => (await remaining(schema)) === 0, 5000, 'rows deleted');
   });
 
@@ -132,6 +131,32 @@ describe('postgres outbox', () => {
     expect(Math.min(...stats.map((s) => s.published))).toBeGreaterThan(0);
   });
 
+  it('with ordered: true, two consumers publish the rows of a channel in id order', async () => {
+    const schema = await freshSchema();
+    // Each publish takes a millisecond, as a round trip to a Redis engine would, so two batches
+    // taken at once would interleave.
+    const slow = {
+      publish: async (c: string, d: Uint8Array, o: { idempotencyKey?: string }) => {
+        await sleep(1);
+        return node.publish(c, d, o);
+      },
+    } as unknown as TidingsNode;
+    const first = await outboxOn(slow, schema, { batchSize: 10, pollIntervalMs: 50, ordered: true });
+    const second = await outboxOn(slow, schema, { batchSize: 10, pollIntervalMs: 50, ordered: true });
+    await first.outbox.init();
+    // Everything is committed before the consumers start, so both race for the same backlog.
+    const ids: string[] = [];
+    for (let t = 0; t < 100; t++) {
+      const rows = Array.from({ length: 10 }, (_, i) => ({ channel: 'feed:ordered', id: `t${t}-${i}` }));
+      await insert(schema, rows);
+      ids.push(...rows.map((r) => r.id));
+    }
+    await Promise.all([first.outbox.start(), second.outbox.start()]);
+    await until(async () => (await remaining(schema)) === 0, 20_000, 'outbox drained');
+    expect(await historyIds(node, 'feed:ordered')).toEqual(ids);
+    expect(first.outbox.stats.published + second.outbox.stats.published).toBe(1000);
+  });
+
   it('moves a row whose channel the node refuses to tidings_outbox_failed with the reason', async () => {
     const schema = await freshSchema();
     const { outbox, logger } = await outboxOn(node, schema, { pollIntervalMs: 100 });
@@ -142,6 +167,8 @@ describe('postgres outbox', () => {
       { channel: 'feed:after-bad', id: 'good' },
     ]);
     await until(async () => (await historyIds(node, 'feed:after-bad')).length === 1, 5000, 'good row published');
+    // The failed-table insert commits with the batch, after the publishes.
+    await until(async () => (await remaining(schema)) === 0, 5000, 'batch committed');
     const failed = await admin.unsafe(
       `SELECT channel, data->>'id' AS id, error FROM "${schema}".tidings_outbox_failed`,
     );

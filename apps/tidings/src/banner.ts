@@ -49,6 +49,7 @@ export function renderBanner(info: BannerInfo): string {
     '',
     `  Dashboard    ${info.url}/`,
     ...(info.admin === true || info.secrets.adminPassword !== undefined ? [`  Admin        ${info.url}/admin`] : []),
+    `  Live ticker  ${info.url}/examples/live-ticker/   (examples/live-ticker, fed by a demo price feed)`,
     `  WebSocket    ${ws}`,
     `  Health       ${info.url}/healthz   ${info.url}/readyz`,
     ...(info.workers !== undefined && info.workers > 1

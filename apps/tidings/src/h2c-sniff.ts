@@ -38,6 +38,8 @@ export function shareCleartextPort(http1: HttpServer, h2: Http2Server, headersTi
       socket.pause();
       if (seen.length > 0) socket.unshift(seen);
       if (isH2) {
+        // As the HTTP/1.1 server does for its connections (its `noDelay`): small frames leave at once.
+        socket.setNoDelay(true);
         http1.emit(h2cConnectionEvent, socket);
         // The session takes the socket's handle and first reads what the socket buffered.
         h2.emit('connection', socket);

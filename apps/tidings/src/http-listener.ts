@@ -169,14 +169,23 @@ function trackConnections(
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
   });
+  // Set by the first closeIdle (shutdown): a keep-alive connection whose response ends after it
+  // is closed then, instead of idling until the shutdown deadline (a gRPC or Connect stream
+  // ends a few ticks after its session is closed).
+  let draining = false;
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     if (req.httpVersionMajor !== 1) return;
-    busy.add(req.socket);
-    res.once('close', () => busy.delete(req.socket));
+    const socket = req.socket;
+    busy.add(socket);
+    res.once('close', () => {
+      busy.delete(socket);
+      if (draining && !selfClosing.has(socket)) socket.end();
+    });
   });
   server.on('upgrade', (req: IncomingMessage) => selfClosing.add(req.socket));
   server.on(h2cConnectionEvent, (socket: Socket) => selfClosing.add(socket));
   const closeIdle = (): void => {
+    draining = true;
     for (const session of sessions) session.close();
     for (const socket of handshaking.values()) socket.destroy();
     for (const socket of all) if (!busy.has(socket) && !selfClosing.has(socket)) socket.destroy();

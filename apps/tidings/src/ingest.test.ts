@@ -1,9 +1,9 @@
 import { PassThrough } from 'node:stream';
 import { isTidingsError } from '@tidings/protocol';
 import { silentLogger } from '@tidings/server';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { loadConfig } from './config/load.js';
-import { planIngest } from './ingest.js';
+import { planIngest, startIngest } from './ingest.js';
 import { createProgram } from './program.js';
 
 const publisher = { publish: () => Promise.resolve({}) };
@@ -57,6 +57,31 @@ describe('outbox and ingest config', () => {
     expect(
       configError(() => loadConfig({ base: { ingest: { sources: [{ type: 'kafka', channel: 'x' }] } } } as never)),
     ).toContain('ingest.sources');
+  });
+
+  it('retries a source that cannot start on a fresh instance, and closes the one that started', async () => {
+    const events: string[] = [];
+    let made = 0;
+    const make = () => {
+      const n = ++made;
+      return {
+        name: `fake:${n}`,
+        start: async () => {
+          events.push(`start ${n}`);
+          if (n < 3) throw new Error('broker unreachable');
+        },
+        close: async () => {
+          events.push(`close ${n}`);
+        },
+      };
+    };
+    const errors: string[] = [];
+    const logger = { ...silentLogger, error: (_o: object, msg?: string) => errors.push(msg ?? '') };
+    const running = startIngest([make], 5, logger);
+    await vi.waitFor(() => expect(events).toContain('start 3'));
+    expect(errors).toEqual(['ingest: cannot start source; retrying', 'ingest: cannot start source; retrying']);
+    await running.close();
+    expect(events).toEqual(['start 1', 'close 1', 'start 2', 'close 2', 'start 3', 'close 3']);
   });
 
   it('`tidings outbox sql` prints the migration for the configured names', async () => {

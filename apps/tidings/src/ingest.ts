@@ -38,6 +38,7 @@ export function planIngest(config: TidingsConfig, publisher: IngestPublisher, lo
         pollIntervalMs: outbox.pollIntervalMs,
         retryDelayMs: outbox.retryDelayMs,
         maxConnections: outbox.maxConnections,
+        ordered: outbox.ordered,
         publisher,
         logger,
       }),
@@ -114,8 +115,9 @@ export function startIngest(
         else running.add(source);
         return;
       } catch (error) {
-        logger.error({ source: source.name, err: String(error) }, 'ingest: cannot start source; retrying');
         await source.close().catch(() => undefined);
+        if (stopping.signal.aborted) return;
+        logger.error({ source: source.name, err: String(error) }, 'ingest: cannot start source; retrying');
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, retryDelayMs);
           stopping.signal.addEventListener('abort', () => {

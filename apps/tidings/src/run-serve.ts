@@ -1,5 +1,6 @@
 import { signToken } from '@tidings/server';
 import { renderBanner } from './banner.js';
+import { createCanarySecret } from './canary/canary-login.js';
 import { workerSlotEnv } from './cluster/messages.js';
 import { runPrimary } from './cluster/primary.js';
 import { isClusterWorker, runWorker } from './cluster/worker.js';
@@ -95,7 +96,12 @@ export async function runServe(options: {
   };
   if (workers > 1) {
     await runPrimary({
-      setup: { config, profile: resolved.profile, ...dashboard },
+      setup: {
+        config,
+        profile: resolved.profile,
+        ...dashboard,
+        ...(config.canary.enabled ? { canarySecret: createCanarySecret() } : {}),
+      },
       workers,
       logger,
       onListening: announce,

@@ -32,6 +32,7 @@ import { loadAdminAssets } from './admin/admin-static.js';
 import { AdminTail } from './admin/admin-tail.js';
 import type { Canary } from './canary/canary.js';
 import { createCanaryIdentity, startCanary } from './canary/start-canary.js';
+import { workerSlotEnv } from './cluster/messages.js';
 import type { TidingsConfig } from './config/schema.js';
 import {
   toAuthenticatorOptions,
@@ -41,6 +42,7 @@ import {
   toRedisEngineOptions,
 } from './config/to-library.js';
 import { renderDashboard } from './dashboard.js';
+import { liveTickerRoute, startTickerFeed } from './examples/live-ticker.js';
 import { createGrpcRoute } from './grpc-mount.js';
 import { createHttpListener } from './http-listener.js';
 import { createRoutes } from './http-routes.js';
@@ -50,6 +52,7 @@ import { startMetrics } from './metrics/start-metrics.js';
 import { type MqttListener, startMqttListener } from './mqtt-listener.js';
 import { openApiPages } from './openapi/pages.js';
 import { withRequestLog } from './request-log.js';
+import { createTracing } from './tracing/otel-tracing.js';
 import { packageVersion } from './version.js';
 
 /** Options of `startServer`. */
@@ -71,6 +74,10 @@ export interface StartServerOptions {
   readonly nodeName?: string;
   /** What `/metrics` answers instead of this process's registry (a `--workers` worker asks the primary). */
   readonly metricsScrape?: () => Promise<string>;
+  /** The canary secret shared by the workers of `--workers`; default a fresh one. */
+  readonly canarySecret?: string;
+  /** Environment for the standard `OTEL_*` tracing variables; default `process.env`. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** A running server. */
@@ -171,8 +178,18 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
   const adminTail = new AdminTail();
   // The console charts this node's figures, so it measures when either it or /metrics is on.
   const recorder = config.metrics.enabled || adminAuth.enabled ? new MetricsRecorder() : undefined;
-  const canaryIdentity = createCanaryIdentity(config.canary);
-  const proxyHooks = proxy === undefined ? undefined : createHttpProxyHooks({ ...proxy, logger });
+  const canaryIdentity = createCanaryIdentity(config.canary, options.canarySecret);
+  const tracing = createTracing({
+    config: config.tracing,
+    env: options.env ?? process.env,
+    version: packageVersion(),
+    ...(options.nodeName === undefined ? {} : { nodeName: options.nodeName }),
+    logger,
+  });
+  const proxyHooks =
+    proxy === undefined
+      ? undefined
+      : createHttpProxyHooks({ ...proxy, logger, ...(tracing === undefined ? {} : { fetch: tracing.fetch }) });
   const jwt = config.mqtt.enabled
     ? withApiKeyLogin(createJwtAuthenticator(toAuthenticatorOptions(config)), config.api.keys)
     : createJwtAuthenticator(toAuthenticatorOptions(config));
@@ -184,6 +201,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
       : { hooks: canaryIdentity === undefined ? proxyHooks : canaryIdentity.login.wrapHooks(proxyHooks) }),
     ...engine,
     ...(recorder === undefined ? {} : { metrics: recorder }),
+    ...(tracing === undefined ? {} : { tracing: tracing.hooks }),
     ...(options.nodeName === undefined ? {} : { name: options.nodeName }),
     // MQTT clients may log in with an API key (user name `api-key`); see docs/mqtt.md. The canary's
     // own clients log in with its per-process token. The admin console's live tail authenticates
@@ -226,19 +244,23 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
   } catch (error) {
     await edge.close();
     await node.shutdown();
+    await tracing?.shutdown();
     throw error;
   }
   const api =
     config.api.keys.length === 0
       ? undefined
       : metrics.countApi(
-          createApiHandler(node, {
-            apiKeys: [...config.api.keys],
-            maxBodyBytes: config.api.maxBodyBytes,
-            logger,
-            requestRatePerKey: config.api.requestRatePerKey,
-            ...(engine.rateCounter === undefined ? {} : { rateCounter: engine.rateCounter }),
-          }),
+          ((handler) => (tracing === undefined ? handler : tracing.traceApi(handler)))(
+            createApiHandler(node, {
+              apiKeys: [...config.api.keys],
+              maxBodyBytes: config.api.maxBodyBytes,
+              logger,
+              requestRatePerKey: config.api.requestRatePerKey,
+              stateMaxAgeSec: config.api.stateMaxAgeSec,
+              ...(engine.rateCounter === undefined ? {} : { rateCounter: engine.rateCounter }),
+            }),
+          ),
         );
   const dashboardHtml = renderDashboard({
     websocketPath: config.websocket.path,
@@ -263,8 +285,16 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     secureCookie: config.http.tls !== undefined,
   });
 
-  const grpc = createGrpcRoute(config, node, backendStreams);
+  const grpcRoute = createGrpcRoute(config, node, backendStreams);
+  const grpc = grpcRoute === undefined || tracing === undefined ? grpcRoute : tracing.traceRpc(grpcRoute);
+  // The development profile also serves examples/live-ticker with a demo price feed; with
+  // `--workers`, only the first worker runs the feed (one publisher, as a backend would be).
+  const development = options.profile === 'development';
+  const ticker = development ? liveTickerRoute(logger) : undefined;
+  const stopTickerFeed =
+    development && (process.env[workerSlotEnv] ?? '0') === '0' ? startTickerFeed(node, logger) : undefined;
   const streams = [
+    ...(ticker === undefined ? [] : [ticker]),
     // The Connect / gRPC / gRPC-Web server API: only paths `/<package>.<Service>/<Method>`.
     ...(grpc === undefined ? [] : [grpc]),
     // First: it claims the SDK's `GET <ssePath>?cf_connect=` before the one-way SSE endpoint sees it.
@@ -340,6 +370,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     await metrics.close();
     await edge.close();
     await node.shutdown();
+    await tracing?.shutdown();
     throw error;
   }
   const server = listener.server;
@@ -364,6 +395,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     await metrics.close();
     await edge.close();
     await node.shutdown();
+    await tracing?.shutdown();
     throw listenError(error as NodeJS.ErrnoException, config);
   }
   server.on('error', (error) => logger.error({ err: error }, 'http server error'));
@@ -391,6 +423,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     const deadline = Date.now() + config.http.shutdownTimeoutMs;
     canary?.stop();
     sampler?.stop();
+    stopTickerFeed?.();
     const serverClosed = listener.close();
     listener.closeIdle();
     // Sources stop before the node: a message in delivery is stored and acked, or left unacked.
@@ -398,6 +431,7 @@ export async function startServer(config: TidingsConfig, options: StartServerOpt
     await mqtt?.close();
     await edge.close();
     await node.shutdown();
+    await tracing?.shutdown();
     await metrics.close();
     // Connections with no request in flight (idle keep-alive, or connected and silent) go now;
     // WebSockets close themselves after the 3001 close handshake, h2 sessions after GOAWAY.

@@ -4,3 +4,4 @@ export { NatsBroker, type NatsBrokerOptions } from './nats-broker.js';
 export { createNatsEngine, type NatsEngine, type NatsEngineOptions } from './nats-engine.js';
 export { NatsPresence } from './nats-presence.js';
 export { NatsRateCounter } from './nats-rate-counter.js';
+export { NatsStateStore } from './nats-state.js';

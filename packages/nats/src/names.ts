@@ -18,6 +18,8 @@ export class NatsNames {
   readonly stream: string;
   readonly presenceStream: string;
   readonly idempotencyStream: string;
+  /** Latest documents of state channels: one message per (channel, key), one per channel's expiry marker. */
+  readonly stateStream: string;
   readonly prefix: string;
 
   /** Throws `TIDINGS_ERR_CONFIG` for a stream name or subject prefix NATS would reject. */
@@ -29,6 +31,7 @@ export class NatsNames {
     this.stream = streamName;
     this.presenceStream = `${streamName}_PRESENCE`;
     this.idempotencyStream = `${streamName}_IDEMPOTENCY`;
+    this.stateStream = `${streamName}_STATE`;
     this.prefix = subjectPrefix;
   }
 
@@ -45,6 +48,31 @@ export class NatsNames {
   /** The stream subject holding a channel's publications (and its top marker). */
   history(channel: string): string {
     return `${this.prefix}.h.${token(channel)}`;
+  }
+
+  /** Every state subject: the state stream's only subject filters. */
+  get stateWildcards(): string[] {
+    return [`${this.prefix}.s.>`, `${this.prefix}.sm.>`];
+  }
+
+  /** The subject of one key's document in a state channel (one message kept per subject). */
+  state(channel: string, key: string): string {
+    return `${this.prefix}.s.${token(channel)}.${token(key)}`;
+  }
+
+  /** Every key subject of a state channel. */
+  stateOf(channel: string): string {
+    return `${this.prefix}.s.${token(channel)}.*`;
+  }
+
+  /** A state channel's marker of its last write, carrying its TTL (only written when it has one). */
+  stateMeta(channel: string): string {
+    return `${this.prefix}.sm.${token(channel)}`;
+  }
+
+  /** The key of a state subject made by `state()`. */
+  stateKeyOf(subject: string): string {
+    return untoken(subject.slice(subject.lastIndexOf('.') + 1));
   }
 
   /** Every idempotency subject: the idempotency stream's only subject filter. */
@@ -115,5 +143,9 @@ function channelOf(subject: string, head: string): string | undefined {
   if (!subject.startsWith(head)) return undefined;
   const t = subject.slice(head.length);
   if (t.length === 0 || t.includes('.')) return undefined;
+  return t === '_' ? '' : Buffer.from(t, 'base64url').toString('utf8');
+}
+
+function untoken(t: string): string {
   return t === '_' ? '' : Buffer.from(t, 'base64url').toString('utf8');
 }

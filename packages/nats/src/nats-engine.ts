@@ -6,6 +6,7 @@ import { NatsNames } from './names.js';
 import { NatsBroker } from './nats-broker.js';
 import { NatsPresence } from './nats-presence.js';
 import { NatsRateCounter } from './nats-rate-counter.js';
+import { NatsStateStore } from './nats-state.js';
 
 /** Options of `createNatsEngine`. Durations in ms. */
 export interface NatsEngineOptions {
@@ -48,7 +49,9 @@ export interface NatsEngine {
   readonly presence: NatsPresence;
   /** Shared rate-limit counters (`NodeOptions.rateCounter`): per-user, per-IP and per-key limits hold cluster-wide. */
   readonly rateCounter: NatsRateCounter;
-  /** Closes broker and presence, releasing the connection. Idempotent. */
+  /** Latest documents of state channels (`NodeOptions.state`), in the `<streamName>_STATE` stream. */
+  readonly state: NatsStateStore;
+  /** Closes broker, presence and state, releasing the connection. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -109,6 +112,16 @@ export function createNatsEngine(options: NatsEngineOptions): NatsEngine {
     max_msgs_per_subject: 1,
     max_age: nanos(Math.min(windowMs, maxAgeMs)),
   };
+  // One message per (channel, key): a key-value bucket of the latest documents.
+  const state: StreamSpec = {
+    name: names.stateStream,
+    subjects: names.stateWildcards,
+    storage,
+    num_replicas: 1,
+    allow_direct: true,
+    max_msgs_per_subject: 1,
+    max_age: nanos(maxAgeMs),
+  };
   const connector = new NatsConnector({
     servers: options.servers,
     connectTimeoutMs: options.connectTimeoutMs ?? 2000,
@@ -120,20 +133,24 @@ export function createNatsEngine(options: NatsEngineOptions): NatsEngine {
       await ensureStream(jsm, history);
       await ensureStream(jsm, presence);
       await ensureStream(jsm, idempotency);
+      await ensureStream(jsm, state);
     },
   });
   const broker = new NatsBroker({ connector, names, maxMessagesPerChannel: maxPerChannel });
   const presenceStore = new NatsPresence({ connector: connector.retain(), names });
   const rateCounter = new NatsRateCounter(connector, names);
+  const stateStore = new NatsStateStore({ connector: connector.retain(), names });
   return {
     broker,
     history: broker,
     presence: presenceStore,
     rateCounter,
+    state: stateStore,
     close: async () => {
       await rateCounter.close();
       await broker.close();
       await presenceStore.close();
+      await stateStore.close();
     },
   };
 }

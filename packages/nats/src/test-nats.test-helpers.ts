@@ -26,12 +26,12 @@ export function testEngine(options: Partial<NatsEngineOptions> = {}): NatsEngine
   return { ...engine, streamName, cleanup: () => deleteStreams(streamName) };
 }
 
-/** Deletes the history, presence and idempotency streams named after `streamName` (absent ones are fine). */
+/** Deletes the history, presence, idempotency and state streams named after `streamName` (absent ones are fine). */
 export async function deleteStreams(streamName: string): Promise<void> {
   const nc = await connect({ servers: NATS_URL, timeout: 2000 });
   try {
     const jsm = await jetstreamManager(nc);
-    for (const name of [streamName, `${streamName}_PRESENCE`, `${streamName}_IDEMPOTENCY`])
+    for (const name of [streamName, `${streamName}_PRESENCE`, `${streamName}_IDEMPOTENCY`, `${streamName}_STATE`])
       await jsm.streams.delete(name).catch(() => false);
   } finally {
     await nc.close();

@@ -19,6 +19,7 @@ export type * from './broker/types.js';
 export * from './core/index.js';
 export * from './embed/index.js';
 export { type Clock, FakeClock, systemClock, type TimerHandle } from './internal/clock.js';
+export { applyMergePatch, createMergePatch, type JsonValue, jsonEqual } from './internal/merge-patch.js';
 export { type Logger, silentLogger } from './observability/logger.js';
 export type {
   EngineOperation,
@@ -39,6 +40,7 @@ export {
   splitLimitKey,
   type TransportFigures,
 } from './observability/metrics-recorder.js';
+export type { NodeSpanName, SpanAttributes, TraceHooks } from './observability/tracing.js';
 export * from './openapi/index.js';
 export * from './proxy/index.js';
 export * from './transport/emulation/index.js';

@@ -7,7 +7,7 @@ export interface StateStoreConformanceOptions {
   readonly name: string;
   /** A fresh store on the engine under test; closed by the suite. */
   readonly create: () => Promise<StateStore>;
-  /** A short ttl for the expiry case (real time: external stores cannot follow a fake clock). Default 300. */
+  /** A short ttl for the expiry case (real time: external stores cannot follow a fake clock). Default 1000. */
   readonly ttlMs?: number;
 }
 
@@ -27,7 +27,7 @@ const view = (e: StateEntry | undefined) =>
  * offset per key, an epoch change replaces, snapshots sorted by offset, removal, expiry.
  */
 export function runStateStoreConformance(options: StateStoreConformanceOptions): void {
-  const ttlMs = options.ttlMs ?? 300;
+  const ttlMs = options.ttlMs ?? 1000;
   describe(`${options.name}: StateStore conformance`, () => {
     const opened: StateStore[] = [];
     const open = async () => {
@@ -103,9 +103,10 @@ export function runStateStoreConformance(options: StateStoreConformanceOptions):
         await store.put(kept, entry('a', 1, '1'), 0);
         await sleep(ttlMs / 2);
         await store.put(ch, entry('b', 2, '2'), ttlMs);
-        await sleep(ttlMs * 0.75);
+        // Expiry is due at 1.5 ttl; read at about 0.75 ttl, then past 2 ttl.
+        await sleep(ttlMs / 4);
         expect((await store.snapshot(ch)).map((e) => e.key)).toEqual(['a', 'b']);
-        await sleep(ttlMs);
+        await sleep(ttlMs * 1.25);
         expect(await store.snapshot(ch)).toEqual([]);
         expect(await store.get(ch, 'a')).toBeUndefined();
         expect((await store.snapshot(kept)).length).toBe(1);

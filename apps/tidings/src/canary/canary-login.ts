@@ -1,34 +1,57 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Authenticator, ConnectAuthRequest, Credentials, TidingsHooks } from '@tidings/server';
+import {
+  type Authenticator,
+  type ConnectAuthRequest,
+  type Credentials,
+  canaryChannel,
+  type TidingsHooks,
+} from '@tidings/server';
 
 /** The user id canary connections run under (visible in `/api/info` user counts and presence). */
 export const canaryUser = '$tidings-canary';
 
+const canaryId = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** A fresh canary secret: 32 random bytes, base64url. */
+export function createCanarySecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
 /**
- * A per-process canary credential: a random token, never logged or written anywhere, that the
- * canary's own clients present (connect token, `Authorization: Bearer`). It logs in as
- * `canaryUser` with a server-side subscription to the canary channel only.
+ * The canary credential: a random secret, held in memory and never logged, shared by the
+ * workers of `--workers` (whose canary clients may land on another worker of the shared port).
+ * A canary client presents `<secret>.<canary id>` (connect token or `Authorization: Bearer`) and
+ * logs in as `canaryUser` with a server-side subscription to `$tidings:canary.<canary id>` only.
  */
 export class CanaryLogin {
-  readonly token = randomBytes(32).toString('base64url');
-  readonly #digest = digest(this.token);
-  readonly #credentials: Credentials;
+  readonly #secret: string;
+  readonly #digest: Buffer;
 
-  constructor(channel: string) {
-    this.#credentials = Object.freeze({ userId: canaryUser, anonymous: false, channels: Object.freeze([channel]) });
+  constructor(secret: string = createCanarySecret()) {
+    this.#secret = secret;
+    this.#digest = digest(secret);
   }
 
-  /** True when `presented` is this process's canary token (constant-time). */
-  matches(presented: string | undefined): boolean {
-    if (presented === undefined || presented.length !== this.token.length) return false;
-    return timingSafeEqual(digest(presented), this.#digest);
+  /** The token the clients of canary `id` present. */
+  token(id: string): string {
+    return `${this.#secret}.${id}`;
   }
 
-  /** `inner`, except that the canary token logs in as the canary user. */
+  /** The canary credentials for `presented`, or undefined when it is not a canary token (constant-time). */
+  credentials(presented: string | undefined): Credentials | undefined {
+    if (presented === undefined) return undefined;
+    const dot = presented.lastIndexOf('.');
+    if (dot !== this.#secret.length) return undefined;
+    const id = presented.slice(dot + 1);
+    if (!timingSafeEqual(digest(presented.slice(0, dot)), this.#digest) || !canaryId.test(id)) return undefined;
+    return { userId: canaryUser, anonymous: false, channels: [canaryChannel(id)] };
+  }
+
+  /** `inner`, except that a canary token logs in as the canary user. */
   wrapAuthenticator(inner: Authenticator): Authenticator {
     return {
       authenticate: async (request: ConnectAuthRequest): Promise<Credentials> =>
-        this.matches(tokenOf(request)) ? this.#credentials : inner.authenticate(request),
+        this.credentials(tokenOf(request)) ?? inner.authenticate(request),
       verifySubscriptionToken: (token, context) => inner.verifySubscriptionToken(token, context),
     };
   }
@@ -40,7 +63,8 @@ export class CanaryLogin {
     return {
       ...hooks,
       onConnecting: (ctx) => {
-        if (this.matches(ctx.token) || this.matches(bearer(ctx.requestHeaders.authorization))) return undefined;
+        const presented = ctx.token ?? bearer(ctx.requestHeaders.authorization);
+        if (this.credentials(presented) !== undefined) return undefined;
         return onConnecting.call(hooks, ctx);
       },
     };

@@ -79,6 +79,7 @@ export class Canary {
     });
     for (const p of options.probes) {
       this.#rounds.inc({ transport: p.transport }, 0);
+      this.#lastSuccess.set({ transport: p.transport }, 0);
       for (const reason of ['disconnected', 'publish', 'timeout'] as const) {
         this.#failures.inc({ transport: p.transport, reason }, 0);
       }

@@ -16,12 +16,14 @@ export interface CanaryIdentity {
   readonly login: CanaryLogin;
 }
 
-/** A canary identity when `canary.enabled`, else undefined. */
-export function createCanaryIdentity(config: TidingsConfig['canary']): CanaryIdentity | undefined {
+/**
+ * A canary identity when `canary.enabled`, else undefined. `secret` is shared by the workers of
+ * `--workers`; a single server makes its own.
+ */
+export function createCanaryIdentity(config: TidingsConfig['canary'], secret?: string): CanaryIdentity | undefined {
   if (!config.enabled) return undefined;
   const id = randomUUID();
-  const channel = canaryChannel(id);
-  return { id, channel, login: new CanaryLogin(channel) };
+  return { id, channel: canaryChannel(id), login: new CanaryLogin(secret) };
 }
 
 /** Options of `startCanary`. */
@@ -44,8 +46,8 @@ export interface StartCanaryOptions {
 export async function startCanary(options: StartCanaryOptions): Promise<Canary> {
   const { config, identity, node } = options;
   const receive = (transport: string, seq: number): void => canary.received(transport, seq);
-  const token = identity.login.token;
   const id = identity.id;
+  const token = identity.login.token(id);
   const probes: CanaryProbe[] = [
     new HubProbe({ node, token, id, receive }),
     new WebSocketProbe({ url: `${options.url.replace(/^http/, 'ws')}${config.websocket.path}`, token, id, receive }),

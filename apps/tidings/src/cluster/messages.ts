@@ -11,6 +11,8 @@ export interface WorkerSetup {
   readonly profile: 'development' | 'file';
   readonly dashboardToken?: string;
   readonly dashboardChannel?: string;
+  /** The canary secret every worker accepts (`canary.enabled`): a probe may land on another worker. */
+  readonly canarySecret?: string;
 }
 
 /**

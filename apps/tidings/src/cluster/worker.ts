@@ -41,6 +41,7 @@ export async function runWorker(env: Readonly<Record<string, string | undefined>
     ...(config.engine.type === 'memory' ? { engine: createIpcEngine({ port }) } : {}),
     ...(setup.dashboardToken === undefined ? {} : { dashboardToken: setup.dashboardToken }),
     ...(setup.dashboardChannel === undefined ? {} : { dashboardChannel: setup.dashboardChannel }),
+    ...(setup.canarySecret === undefined ? {} : { canarySecret: setup.canarySecret }),
   });
   metrics.local = server.metricsJson;
   logger.info({ url: server.url, node: server.node.name }, 'worker listening');

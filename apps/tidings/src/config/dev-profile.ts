@@ -41,6 +41,15 @@ export const demoNamespace: Partial<NamespaceConfig> = Object.freeze({
   allowPresenceForSubscriber: true,
 });
 
+/** The development profile's `prices` namespace: examples/live-ticker's public, read-only prices. */
+export const pricesNamespace: Partial<NamespaceConfig> = Object.freeze({
+  historySize: 100,
+  historyTtlMs: 10 * 60_000,
+  allowRecovery: true,
+  allowSubscribeForAnonymous: true,
+  allowSubscribeForClient: true,
+});
+
 /** Secrets generated for one development run; printed once in the start-up banner. */
 export interface DevSecrets {
   /** Set when the generated API key is in effect (not replaced by env or flags). */
@@ -62,7 +71,7 @@ function developmentOverlay(apiKey: string, hmacSecret: string, adminPassword: s
     client: { allowAnonymous: true },
     auth: { keys: [{ kid: devKeyId, alg: 'HS256', secret: hmacSecret }] },
     api: { keys: [apiKey] },
-    channels: { namespaces: { demo: { ...demoNamespace } } },
+    channels: { namespaces: { demo: { ...demoNamespace }, prices: { ...pricesNamespace } } },
     mqtt: { enabled: true },
     // Cheap (four loopback connections, one small publish every 5 s) and shows the canary metrics.
     canary: { enabled: true },

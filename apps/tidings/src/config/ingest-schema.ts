@@ -42,6 +42,12 @@ export const outboxSchema = z
       .default(1000)
       .describe('Poll this often even without a NOTIFY (a wake-up missed while the LISTEN connection was down).'),
     retryDelayMs: duration().default(500).describe('Wait after a failed batch (database or engine down).'),
+    ordered: z
+      .boolean()
+      .default(false)
+      .describe(
+        'One batch at a time across all nodes (an advisory lock), so rows are published in id order; default false: nodes take batches side by side, and rows of one channel may then be published out of id order.',
+      ),
     maxConnections: z.int().min(1).max(100).default(2).describe('Pool size (one more connection holds the LISTEN).'),
   })
   .superRefine((o, ctx) => {

@@ -483,6 +483,13 @@ const apiSchema = z
       .describe(
         'API requests a second per API key; beyond it 429 (code 111) with Retry-After. Cluster-wide on the Redis engine. 0 = no limit.',
       ),
+    stateMaxAgeSec: z
+      .int()
+      .min(0)
+      .default(0)
+      .describe(
+        '`Cache-Control: max-age` of `GET /api/state` answers, in seconds; 0 = `no-cache` (caches revalidate with the ETag).',
+      ),
   })
   .prefault({})
   .describe('Server HTTP API (/api/*).');
@@ -725,7 +732,7 @@ const canarySchema = z
       .boolean()
       .default(false)
       .describe(
-        'Run the canary probe: publish into the reserved channel `$tidings:canary.<node id>` every `intervalMs` and measure its delivery through the hub and each enabled transport (metrics `tidings_canary_*`).',
+        'Run the canary probe: publish into its reserved channel `$tidings:canary.<id>` every `intervalMs` and measure its delivery through the hub and each enabled transport (metrics `tidings_canary_*`).',
       ),
     intervalMs: duration(100).default(5_000).describe('How often the canary publishes.'),
     timeoutMs: duration(10)

@@ -43,6 +43,7 @@ export function serveRoutes(config: TidingsConfig, options: { readonly metricsOn
     routes.push({ method, path: `${adminApiPrefix}/${name}` });
   for (const method of apiMethods) routes.push({ method: 'post', path: `${apiPrefix}/${method}` });
   routes.push({ method: 'get', path: `${apiPrefix}/history/stream` });
+  routes.push({ method: 'get', path: `${apiPrefix}/state` });
   if (config.emulation.enabled) {
     routes.push(
       { method: 'post', path: config.emulation.httpStreamPath },

@@ -1,4 +1,11 @@
-import { AckPolicy, DeliverPolicy, type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  type JetStreamClient,
+  type JsMsg,
+  jetstream,
+  jetstreamManager,
+} from '@nats-io/jetstream';
 import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
 import { compileChannelRule } from '../channel-rule.js';
 import { deliver, emptyStats, pause } from '../deliver.js';
@@ -59,8 +66,7 @@ export function createJetStreamSource(options: JetStreamSourceOptions): JetStrea
   let messages: { stop(): void; close(): Promise<unknown> } | undefined;
   let loop: Promise<void> | undefined;
 
-  const handle = async (m: JsMsg) => {
-    const js = jetstream(nc as NatsConnection);
+  const handle = async (js: JetStreamClient, m: JsMsg) => {
     for (;;) {
       try {
         const outcome = await deliver(
@@ -72,7 +78,19 @@ export function createJetStreamSource(options: JetStreamSourceOptions): JetStrea
         if (outcome.kind === 'unmapped') {
           if (onUnmapped === 'dead-letter') {
             const target = deadLetter.replaceAll('{subject}', m.subject);
-            await js.publish(target, m.data, { msgID: `dead:${stream}:${m.seq}` });
+            try {
+              await js.publish(target, m.data, { msgID: `dead:${stream}:${m.seq}` });
+            } catch (error) {
+              // No stream captures the dead-letter subject (or JetStream refused it): retrying would
+              // block every message behind this one, so the message is terminated and logged.
+              logger.error(
+                { source: name, seq: m.seq, reason: outcome.reason, deadLetter: target, err: String(error) },
+                'ingest: dead-letter publish failed; message terminated',
+              );
+              // No reason text: servers before 2.10.4 ignore "+TERM <reason>" and keep the message pending.
+              m.term();
+              return;
+            }
             logger.warn(
               { source: name, seq: m.seq, reason: outcome.reason, deadLetter: target },
               'ingest: message dead-lettered',
@@ -95,12 +113,13 @@ export function createJetStreamSource(options: JetStreamSourceOptions): JetStrea
   const run = async () => {
     while (!stopping.signal.aborted) {
       try {
-        const consumer = await jetstream(nc as NatsConnection).consumers.get(stream, durable);
+        const js = jetstream(nc as NatsConnection);
+        const consumer = await js.consumers.get(stream, durable);
         const iter = await consumer.consume({ max_messages: options.maxMessages ?? 100 });
         messages = iter;
         for await (const m of iter) {
           if (stopping.signal.aborted) break;
-          await handle(m);
+          await handle(js, m);
         }
       } catch (error) {
         if (stopping.signal.aborted) break;

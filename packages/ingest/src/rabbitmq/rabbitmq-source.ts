@@ -110,7 +110,11 @@ export function createRabbitMqSource(options: RabbitMqSourceOptions): RabbitMqSo
       queue,
       (msg) => {
         if (msg === null) return; // consumer cancelled by the broker (queue deleted)
-        chain = chain.then(() => handle(ch, msg));
+        chain = chain
+          .then(() => handle(ch, msg))
+          .catch((error: unknown) =>
+            logger.error({ source: name, err: String(error) }, 'ingest: rabbitmq handler failed'),
+          );
       },
       { noAck: false },
     );

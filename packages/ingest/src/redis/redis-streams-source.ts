@@ -2,7 +2,14 @@ import { hostname } from 'node:os';
 import { createClient } from 'redis';
 import { compileChannelRule } from '../channel-rule.js';
 import { deliver, emptyStats, pause } from '../deliver.js';
-import type { IngestLogger, IngestPublisher, IngestSource, IngestStats, UnmappedPolicy } from '../types.js';
+import type {
+  DeliveryOutcome,
+  IngestLogger,
+  IngestPublisher,
+  IngestSource,
+  IngestStats,
+  UnmappedPolicy,
+} from '../types.js';
 
 /** Options of `createRedisStreamsSource`. */
 export interface RedisStreamsSourceOptions {
@@ -44,7 +51,12 @@ export interface RedisStreamsSource extends IngestSource {
 
 interface Entry {
   readonly id: string;
-  readonly message: Record<string, string>;
+  readonly message: Record<string, string> | null | undefined;
+}
+
+function noPayload(field: string, stats: IngestStats): DeliveryOutcome {
+  stats.unmapped++;
+  return { kind: 'unmapped', reason: `entry has no "${field}" field` };
 }
 
 type Client = ReturnType<typeof createClient>;
@@ -81,18 +93,23 @@ export function createRedisStreamsSource(options: RedisStreamsSourceOptions): Re
   let loop: Promise<void> | undefined;
 
   const handle = async (stream: string, entry: Entry): Promise<void> => {
+    // A pending entry deleted from the stream (XDEL, MAXLEN trimming) comes back without fields.
+    if (entry.message === null || entry.message === undefined) {
+      await commands.xAck(stream, group, entry.id);
+      return;
+    }
     const vars: Record<string, string> = { stream, id: entry.id };
     for (const [k, v] of Object.entries(entry.message)) vars[`field.${k}`] = v;
-    const outcome = await deliver(
-      publisher,
-      rule,
-      {
-        idempotencyKey: `redis:${stream}:${entry.id}`,
-        data: encoder.encode(entry.message[dataField] ?? ''),
-        vars,
-      },
-      stats,
-    );
+    const payload = entry.message[dataField];
+    const outcome: DeliveryOutcome =
+      payload === undefined
+        ? noPayload(dataField, stats)
+        : await deliver(
+            publisher,
+            rule,
+            { idempotencyKey: `redis:${stream}:${entry.id}`, data: encoder.encode(payload), vars },
+            stats,
+          );
     if (outcome.kind === 'unmapped') {
       if (onUnmapped === 'dead-letter') {
         const target = deadLetter.replaceAll('{stream}', stream);
@@ -132,7 +149,7 @@ export function createRedisStreamsSource(options: RedisStreamsSourceOptions): Re
       let start = '0-0';
       do {
         const reply = await commands.xAutoClaim(stream, group, consumer, claimIdleMs, start, { COUNT: batchSize });
-        const entries = reply.messages.filter((m): m is Entry => m !== null) as Entry[];
+        const entries = reply.messages.filter((m) => m !== null) as Entry[];
         if (entries.length > 0)
           logger.info({ source: name, stream, claimed: entries.length }, 'ingest: claimed idle entries');
         await handleAll([{ stream, entries }]);

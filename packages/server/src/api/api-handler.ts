@@ -21,6 +21,7 @@ import {
 import { isJsonContentType, jsonNestingExceeds, maxApiJsonDepth } from './body-guard.js';
 import { exportHistory } from './history-export.js';
 import type { JsonOut } from './json-output.js';
+import { serveState } from './state-endpoint.js';
 
 /** Options of `createApiHandler`. */
 export interface ApiHandlerOptions {
@@ -33,6 +34,8 @@ export interface ApiHandlerOptions {
   readonly prefix?: string;
   /** `Retry-After` seconds sent with 503. Default 1. */
   readonly retryAfterSec?: number;
+  /** `max-age` of `GET <prefix>/state` answers, in seconds; 0 (default): `no-cache`, revalidate with the ETag. */
+  readonly stateMaxAgeSec?: number;
   /** Publications per history read of `GET <prefix>/history/stream`. Default 1000. */
   readonly exportPageSize?: number;
   /**
@@ -102,8 +105,9 @@ function idempotencyHeader(req: IncomingMessage): string | undefined {
 /**
  * The Centrifugo v5 compatible server HTTP API: `POST <prefix>/<method>` with a JSON body, for
  * publish, broadcast, history, history_remove, presence, presence_stats, channels, info,
- * disconnect, unsubscribe, subscribe and batch; and `GET <prefix>/history/stream?channel=` (NDJSON
- * export of a channel's whole history with backpressure, see `exportHistory`).
+ * disconnect, unsubscribe, subscribe and batch; `GET <prefix>/history/stream?channel=` (NDJSON
+ * export of a channel's whole history with backpressure, see `exportHistory`); and
+ * `GET <prefix>/state?channel=[&key=]` (a state channel's latest documents with ETag, see `serveState`).
  *
  * Status codes (docs/api.md): bad input answers 4xx with `{ "error": { code, message } }` —
  * 401 (no or wrong key), 400 (unparsable JSON, nesting deeper than 512, wrong field types, bad
@@ -192,6 +196,18 @@ export function createApiHandler(node: ApiNode, options: ApiHandlerOptions): Api
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
+    if (name === 'state') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        sendError(res, 405, wireError(ErrorCode.BadRequest, 'method not allowed, use GET'), { Allow: 'GET, HEAD' });
+      } else if (!keys.allows(ApiKeyChecker.presented(req))) sendError(res, 401, wireError(ErrorCode.Unauthorized));
+      else {
+        await serveState(node, req, res, {
+          logger,
+          ...(options.stateMaxAgeSec === undefined ? {} : { maxAgeSec: options.stateMaxAgeSec }),
+        });
+      }
+      return;
+    }
     if (name === 'history/stream') {
       if (req.method !== 'GET') {
         sendError(res, 405, wireError(ErrorCode.BadRequest, 'method not allowed, use GET'), { Allow: 'GET' });

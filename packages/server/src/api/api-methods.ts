@@ -21,6 +21,7 @@ export type ApiNode = Pick<
   | 'disconnectUser'
   | 'unsubscribeUser'
   | 'subscribeUser'
+  | 'state'
 > &
   Partial<Pick<TidingsNode, 'publishMany'>>;
 

@@ -21,4 +21,5 @@ export {
   methodSchemas,
 } from './api-schemas.js';
 export { exportHistory, type HistoryExportOptions } from './history-export.js';
+export { type StateEndpointOptions, serveState, stateEtag } from './state-endpoint.js';
 export { interfaceVersions, versionsOut } from './versions.js';

@@ -2,6 +2,7 @@ import type { Codec, Publication, Push } from '@tidings/protocol';
 import { createDelta } from 'fossil-delta';
 import type { StreamPublication } from '../broker/types.js';
 import type { Clock } from '../internal/clock.js';
+import { createMergePatch, type JsonValue } from '../internal/merge-patch.js';
 import type { SlowConsumerPolicy } from './channel-options.js';
 import { Conflator, type ConflatorSink } from './conflator.js';
 import type { EncodedPush } from './encoded-push.js';
@@ -26,9 +27,16 @@ export interface GateOptions {
   readonly slowConsumer: SlowConsumerPolicy;
   /** Queue bytes beyond which the subscriber counts as slow (`conflate`, `skip`). */
   readonly slowBytes: number;
-  /** Fossil delta compression negotiated (Centrifuge `delta: fossil`). */
-  readonly delta: boolean;
+  /**
+   * Delta compression: `fossil` (Centrifuge `delta: fossil`, against the last document sent on
+   * the channel) or `merge-patch` (one-way `?delta=merge-patch`, RFC 7396 against the last
+   * document sent for the same key); undefined: whole documents.
+   */
+  readonly delta: DeltaKind | undefined;
 }
+
+/** A delta encoding a subscription may use. */
+export type DeltaKind = 'fossil' | 'merge-patch';
 
 interface Held {
   readonly pub: StreamPublication;
@@ -46,9 +54,11 @@ const decoder = new TextDecoder();
  * Contract: publications leave in offset order; under a rate or while slow only the
  * latest per key is kept (Conflator). `skip` drops while slow and, before the next publication it
  * lets through, sends a gap marker (data `null`, tag `gap: <dropped count>`): never a silent
- * skip. With delta on, each publication is a fossil delta against the previous document sent
+ * skip. With `fossil`, each publication is a fossil delta against the previous document sent
  * to this subscriber, or the whole document when that is not smaller; on the JSON codec the
- * payload is a JSON string, as the Centrifuge SDKs expect once delta is negotiated.
+ * payload is a JSON string, as the Centrifuge SDKs expect once delta is negotiated. With
+ * `merge-patch`, a publication whose key was sent before is an RFC 7396 merge patch against
+ * that document (`delta: true`) when one exists and is smaller, else the whole document.
  */
 export class DeliveryGate implements ConflatorSink<Held> {
   readonly #channel: string;
@@ -56,8 +66,10 @@ export class DeliveryGate implements ConflatorSink<Held> {
   readonly #options: GateOptions;
   readonly #conflator: Conflator<Held> | undefined;
   #skipped = 0;
-  /** The last document sent (delta base); undefined: the next one goes whole. */
+  /** Fossil: the last document sent (delta base); undefined: the next one goes whole. */
   #last: Uint8Array | undefined;
+  /** Merge patch: the last document sent per key. */
+  readonly #lastByKey = new Map<string, JsonValue>();
   /** Bytes of payload sent and bytes the whole documents would have taken (delta stats). */
   bytesSent = 0;
   bytesFull = 0;
@@ -82,7 +94,7 @@ export class DeliveryGate implements ConflatorSink<Held> {
 
   /** True when this subscription needs no gate: the shared fan-out serves it. */
   static needless(options: GateOptions): boolean {
-    return options.intervalMs === 0 && options.slowConsumer === 'disconnect' && !options.delta;
+    return options.intervalMs === 0 && options.slowConsumer === 'disconnect' && options.delta === undefined;
   }
 
   /** Keys held for a later send. */
@@ -111,7 +123,14 @@ export class DeliveryGate implements ConflatorSink<Held> {
    * needs; the last one becomes the delta base.
    */
   prepareReplyPublications(pubs: readonly Publication[]): Publication[] {
-    if (!this.#options.delta) return [...pubs];
+    if (this.#options.delta === 'merge-patch') {
+      for (const pub of pubs) {
+        const doc = parseDoc(pub.data);
+        if (doc !== undefined) this.#lastByKey.set(stateKeyOf(pub.tags), doc);
+      }
+      return [...pubs];
+    }
+    if (this.#options.delta !== 'fossil') return [...pubs];
     const out = pubs.map((pub) => ({ ...pub, data: this.#wrap(pub.data) }));
     const last = pubs.at(-1);
     if (last !== undefined) this.#last = last.data;
@@ -127,7 +146,8 @@ export class DeliveryGate implements ConflatorSink<Held> {
       const dropped = this.#skipped;
       this.#skipped = 0;
       this.#last = undefined;
-      const data = this.#options.delta ? this.#wrap(encoder.encode('null')) : encoder.encode('null');
+      this.#lastByKey.clear();
+      const data = this.#options.delta === 'fossil' ? this.#wrap(encoder.encode('null')) : encoder.encode('null');
       // At the position just before the publication that follows, so cursors stay contiguous.
       const at = pub.offset - 1;
       this.#out.sendPush({
@@ -135,9 +155,13 @@ export class DeliveryGate implements ConflatorSink<Held> {
         pub: { data, tags: { [gapTag]: String(dropped) }, ...(at > 0 ? { offset: at } : {}) },
       });
     }
-    if (!this.#options.delta) {
+    if (this.#options.delta === undefined) {
       if (encoded !== undefined) this.#out.enqueueShared(encoded);
       else this.#out.sendPush({ channel: this.#channel, pub });
+      return;
+    }
+    if (this.#options.delta === 'merge-patch') {
+      this.#sendMergePatch(pub, encoded);
       return;
     }
     const full = pub.data;
@@ -150,6 +174,25 @@ export class DeliveryGate implements ConflatorSink<Held> {
       channel: this.#channel,
       pub: { ...pub, data: this.#wrap(payload), ...(delta !== undefined ? { delta: true } : {}) },
     });
+  }
+
+  #sendMergePatch(pub: StreamPublication, encoded: EncodedPush | undefined): void {
+    const key = stateKeyOf(pub.tags);
+    const doc = parseDoc(pub.data);
+    const base = this.#lastByKey.get(key);
+    this.bytesFull += pub.data.byteLength;
+    if (doc === undefined) this.#lastByKey.delete(key);
+    else this.#lastByKey.set(key, doc);
+    const made = doc === undefined || base === undefined ? undefined : createMergePatch(base, doc);
+    const patch = made === undefined ? undefined : encoder.encode(JSON.stringify(made.patch));
+    if (patch === undefined || patch.byteLength >= pub.data.byteLength) {
+      this.bytesSent += pub.data.byteLength;
+      if (encoded !== undefined) this.#out.enqueueShared(encoded);
+      else this.#out.sendPush({ channel: this.#channel, pub });
+      return;
+    }
+    this.bytesSent += patch.byteLength;
+    this.#out.sendPush({ channel: this.#channel, pub: { ...pub, data: patch, delta: true } });
   }
 
   #deltaAgainstLast(full: Uint8Array): Uint8Array | undefined {
@@ -166,6 +209,14 @@ export class DeliveryGate implements ConflatorSink<Held> {
   #wrap(bytes: Uint8Array): Uint8Array {
     if (this.#out.codec.binary) return bytes;
     return encoder.encode(JSON.stringify(decoder.decode(bytes)));
+  }
+}
+
+function parseDoc(data: Uint8Array): JsonValue | undefined {
+  try {
+    return JSON.parse(decoder.decode(data)) as JsonValue;
+  } catch {
+    return undefined;
   }
 }
 

@@ -6,8 +6,11 @@ export {
   type NamespaceOptions,
   type ResolvedChannel,
   reservedNamespace,
+  type SlowConsumerPolicy,
   userLimitedUsers,
 } from './channel-options.js';
+export { Conflator, type ConflatorOptions, type ConflatorSink } from './conflator.js';
+export { type DeltaKind, gapTag } from './delivery-gate.js';
 export { EncodedPush, type SharedFrameBuilder } from './encoded-push.js';
 export {
   type ConnectingContext,
@@ -44,3 +47,4 @@ export type { PatternSubscription } from './pattern-subscriptions.js';
 export { type RecoveryOutcome, recoverFromHistory } from './recovery.js';
 export { Session, type SessionState } from './session.js';
 export { type SharedRateCounter, SharedWindowLimiter, type SharedWindowLimiterOptions } from './shared-rate.js';
+export { snapshotPublications, stateKeyOf, stateKeyTag, statePatchTag } from './state-channel.js';

@@ -28,6 +28,7 @@ import type {
 import { type Clock, systemClock } from '../internal/clock.js';
 import { type Logger, silentLogger } from '../observability/logger.js';
 import type { EngineOperation, MetricsSink } from '../observability/metrics.js';
+import type { TraceHooks } from '../observability/tracing.js';
 import type { SessionContext, Transport } from '../transport/types.js';
 import { ChannelRules, type ChannelsOptions, type NamespaceOptions, reservedNamespace } from './channel-options.js';
 import { FlushMeter } from './flush-meter.js';
@@ -65,6 +66,11 @@ export interface NodeOptions {
    * trips (see `MetricsSink`). Absent (default): nothing is measured.
    */
   readonly metrics?: MetricsSink;
+  /**
+   * Where the node opens trace spans: engine publish and fan-out (see `TraceHooks`). Absent
+   * (default): no tracing. Publications of the reserved namespace (the canary) are not traced.
+   */
+  readonly tracing?: TraceHooks;
   /**
    * How often the node announces itself to the other nodes on its engine (for `nodes()` and
    * `/api/info`); a node unheard for three intervals is dropped. Default 5000.
@@ -136,6 +142,7 @@ export class TidingsNode {
   readonly #logger: Logger;
   readonly #clock: Clock;
   readonly #metrics: MetricsSink | undefined;
+  readonly #tracing: TraceHooks | undefined;
   readonly #registry: NodeRegistry;
   // False until the broker confirmed the announcements channel; retried with every announcement.
   #hearingNodes = false;
@@ -149,12 +156,13 @@ export class TidingsNode {
     this.#broker = options.broker;
     this.#historyStore = options.history;
     this.#presence = options.presence;
-    this.#patterns = new PatternSubscriptions(this.#hub, this.#broker);
     this.#stateStore = options.state;
+    this.#patterns = new PatternSubscriptions(this.#hub, this.#broker);
     this.#logger = options.logger ?? silentLogger;
     this.#clock = options.clock ?? systemClock;
     this.#idempotencyWindowMs = options.idempotencyWindowMs ?? 5 * 60_000;
     this.#metrics = options.metrics;
+    this.#tracing = options.tracing;
     this.#statePublisher =
       options.state === undefined ? undefined : new StatePublisher(options.state, () => this.#clock.now());
     if (options.state === undefined) {
@@ -218,15 +226,32 @@ export class TidingsNode {
     if (this.#state !== 'new') throw new TidingsError(TidingsErrorCode.State, 'node.start() was already called');
     const hub = this.#hub;
     const registry = this.#registry;
+    const tracing = this.#tracing;
     await this.#broker.start({
-      onPublication: (channel, pub, epoch) =>
-        channel === nodesChannel ? registry.received(pub.data) : hub.broadcastPublication(channel, pub, epoch),
+      // The handler is chosen once: without tracing the fan-out pays no per-publication check.
+      onPublication:
+        tracing === undefined
+          ? (channel, pub, epoch) =>
+              channel === nodesChannel ? registry.received(pub.data) : hub.broadcastPublication(channel, pub, epoch)
+          : (channel, pub, epoch) => {
+              if (channel === nodesChannel) registry.received(pub.data);
+              else if (channel.startsWith(reservedPrefix)) hub.broadcastPublication(channel, pub, epoch);
+              else {
+                tracing.spanSync(
+                  'tidings.fanout',
+                  { 'messaging.destination.name': channel, 'tidings.offset': pub.offset },
+                  () => hub.broadcastPublication(channel, pub, epoch),
+                );
+              }
+            },
       onJoin: (channel, info) => hub.broadcastJoin(channel, info),
       onLeave: (channel, info) => hub.broadcastLeave(channel, info),
       onDiscontinuity: (channels) => void this.#checkPositions(channels),
       onPrefixPublication: (channel, pub, epoch) => {
-        // The node announcements are internal, whatever prefix matched them.
-        if (channel !== nodesChannel) hub.broadcastPatternPublication(channel, pub, epoch);
+        // The node announcements and the canary are internal, whatever prefix matched them.
+        if (channel !== nodesChannel && !channel.startsWith(reservedPrefix)) {
+          hub.broadcastPatternPublication(channel, pub, epoch);
+        }
       },
       onPrefixDiscontinuity: () => hub.patternDiscontinuity(),
     });
@@ -261,11 +286,20 @@ export class TidingsNode {
       this.#broker.publish(channel, body, this.#brokerOptions(ns, options, tags));
     try {
       const publisher = ns.state ? this.#statePublisher : undefined;
-      const result = await this.#timed('publish', () =>
+      const append = () =>
         publisher !== undefined
           ? publisher.publish(channel, data, options.tags, ns, (step) => send(step.data, step.tags))
-          : send(data, options.tags),
-      );
+          : send(data, options.tags);
+      // Without tracing this is main's path; the canary is never traced.
+      const tracing = namespace === reservedNamespace ? undefined : this.#tracing;
+      const result =
+        tracing === undefined
+          ? await this.#timed('publish', append)
+          : await tracing.span(
+              'tidings.engine.publish',
+              { 'messaging.destination.name': channel, 'tidings.source': options.source ?? 'api' },
+              () => this.#timed('publish', append),
+            );
       if (result.suppressed !== true) this.#metrics?.published(options.source ?? 'api');
       return result;
     } catch (error) {
@@ -652,6 +686,8 @@ export class TidingsNode {
 export function createNode(options: NodeOptions): TidingsNode {
   return new TidingsNode(options);
 }
+
+const reservedPrefix = `${reservedNamespace}:`;
 
 function asUnavailable(error: unknown): Error {
   if (isTidingsError(error)) return error;

@@ -68,6 +68,7 @@ export class Session implements HubSession, OverflowListener {
   #pending = 0;
   readonly #ip: string | undefined;
   readonly #maxRate: number | undefined;
+  readonly #delta: 'merge-patch' | undefined;
   readonly #rateBuckets: ConnectionBuckets = {};
   /** True while this session is counted by `ConnectionLimits`. */
   #counted = false;
@@ -89,6 +90,7 @@ export class Session implements HubSession, OverflowListener {
     this.#node = node;
     this.#ip = context.remoteAddress;
     this.#maxRate = context.maxRate;
+    this.#delta = context.delta;
     this.transport = transport;
     this.#context = context;
     this.#writer = new SessionWriter(
@@ -293,6 +295,14 @@ export class Session implements HubSession, OverflowListener {
 
   // ---- outbound helpers used by subscriptions ----
 
+  /** What the peer asked for outside its subscribe requests (one-way query parameters). */
+  #subscribeExtras(): { maxRate?: number; delta?: 'merge-patch' } {
+    return {
+      ...(this.#maxRate !== undefined ? { maxRate: this.#maxRate } : {}),
+      ...(this.#delta !== undefined ? { delta: this.#delta } : {}),
+    };
+  }
+
   /** Queue a push shared by many sessions (encoded once per codec). */
   enqueueShared(encoded: EncodedPush): void {
     this.#writer.enqueueShared(encoded);
@@ -369,7 +379,7 @@ export class Session implements HubSession, OverflowListener {
     if (command.subscribe !== undefined) {
       const outcome = await this.#subs.subscribe(command.subscribe, {
         serverSide: false,
-        ...(this.#maxRate !== undefined ? { maxRate: this.#maxRate } : {}),
+        ...this.#subscribeExtras(),
       });
       this.#reply({ id: command.id ?? 0, subscribe: outcome.result });
       outcome.activate();
@@ -467,10 +477,7 @@ export class Session implements HubSession, OverflowListener {
         const recover = request.subs?.[channel];
         outcomes.push([
           channel,
-          await this.#subs.subscribe(
-            { ...recover, channel },
-            { serverSide: true, ...(this.#maxRate !== undefined ? { maxRate: this.#maxRate } : {}) },
-          ),
+          await this.#subs.subscribe({ ...recover, channel }, { serverSide: true, ...this.#subscribeExtras() }),
         ]);
       } catch (error) {
         this.#node.logger.warn({ client: this.id, channel, err: String(error) }, 'server-side subscription failed');

@@ -3,6 +3,7 @@ import { applyDelta } from 'fossil-delta';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Authenticator } from '../auth/types.js';
 import { createMemoryEngine } from '../broker/memory/index.js';
+import type { StateStore } from '../broker/types.js';
 import { FakeClock } from '../internal/clock.js';
 import type { Transport } from '../transport/types.js';
 import type { NamespaceOptions } from './channel-options.js';
@@ -64,10 +65,24 @@ afterEach(async () => {
   for (const n of nodes.splice(0)) await n.shutdown();
 });
 
-async function setup(namespaces: Record<string, Partial<NamespaceOptions>>, maxQueueBytes = 1 << 20) {
+async function setup(
+  namespaces: Record<string, Partial<NamespaceOptions>>,
+  maxQueueBytes = 1 << 20,
+  wrapState?: (store: StateStore, node: () => TidingsNode) => StateStore,
+) {
   const clock = new FakeClock(Date.now());
   const engine = createMemoryEngine({ clock });
-  const node = createNode({ ...engine, authenticator, clock, channels: { namespaces }, client: { maxQueueBytes } });
+  let made: TidingsNode | undefined;
+  const state = wrapState ? wrapState(engine.state, () => made!) : engine.state;
+  const node = createNode({
+    ...engine,
+    state,
+    authenticator,
+    clock,
+    channels: { namespaces },
+    client: { maxQueueBytes },
+  });
+  made = node;
   await node.start();
   nodes.push(node);
   const connect = async () => {
@@ -139,6 +154,38 @@ describe('state channels', () => {
     await pub('st:dev', { h: 55 }, { key: 'd1', patch: 'merge' });
     await flush();
     expect(t.pubs().map((p) => [p.offset, p.tags, p.data])).toEqual([[4, { key: 'd1' }, { t: 21, h: 55 }]]);
+  });
+
+  it('a publication that lands while the snapshot is read is sent once, by the snapshot', async () => {
+    let raced = false;
+    const { connect, subscribe, pub } = await setup({ st: base }, 1 << 20, (store, node) => ({
+      put: (c, e, t) => store.put(c, e, t),
+      get: (c, k) => store.get(c, k),
+      remove: (c, k) => store.remove(c, k),
+      close: () => store.close(),
+      snapshot: async (c) => {
+        if (!raced) {
+          raced = true;
+          // After the top was read, before the snapshot: this one is both buffered and in the snapshot.
+          await node().publish(c, enc.encode('{"v":2}'), { tags: { key: 'a' } });
+          await node().publish(c, enc.encode('{"w":1}'), { tags: { key: 'b' } });
+        }
+        return store.snapshot(c);
+      },
+    }));
+    await pub('st:race', { v: 1 }, { key: 'a' });
+    const { t, s } = await connect();
+    await subscribe(s, { channel: 'st:race' });
+    const reply = t.replies().find((r) => r.id === 2)!.subscribe;
+    expect(reply.offset).toBe(1);
+    expect(reply.publications.map((p: Wire) => [p.offset, p.data])).toEqual([
+      [1, { v: 2 }],
+      [1, { w: 1 }],
+    ]);
+    expect(t.pubs()).toEqual([]);
+    await pub('st:race', { v: 3 }, { key: 'a' });
+    await flush();
+    expect(t.pubs().map((p) => [p.offset, p.data])).toEqual([[4, { v: 3 }]]);
   });
 
   it('caps a subscriber at its max rate: latest per key, each key at most once a window', async () => {

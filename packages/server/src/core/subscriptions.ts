@@ -21,7 +21,7 @@ import {
 import type { StateEntry, StreamPublication } from '../broker/types.js';
 import type { TimerHandle } from '../internal/clock.js';
 import { type NamespaceOptions, userLimitedUsers } from './channel-options.js';
-import { DeliveryGate, type GateOptions, type GateOutput } from './delivery-gate.js';
+import { DeliveryGate, type DeltaKind, type GateOptions, type GateOutput } from './delivery-gate.js';
 import type { HookClient } from './hooks.js';
 import type { HubSession } from './hub.js';
 import type { NodeContext } from './node-context.js';
@@ -55,6 +55,8 @@ export interface SubscribeMode {
   readonly serverSide: boolean;
   /** Updates a second the client asked for by other means than the request (one-way `?maxRate=`). */
   readonly maxRate?: number;
+  /** Delta encoding a one-way peer asked for (`?delta=merge-patch`). */
+  readonly delta?: 'merge-patch';
 }
 
 interface Subscription {
@@ -258,8 +260,8 @@ export class SubscriptionManager {
           if (max > sub.offset) sub.stateFloor = { byKey, max };
         } else delete result.publications;
       }
-      if (sub.gate !== undefined && gateOptions.delta) {
-        result.delta = true;
+      if (sub.gate !== undefined && gateOptions.delta !== undefined) {
+        if (gateOptions.delta === 'fossil') result.delta = true;
         if (result.publications !== undefined) {
           result.publications = sub.gate.prepareReplyPublications(result.publications);
         }
@@ -379,12 +381,15 @@ export class SubscriptionManager {
       intervalMs: rate > 0 ? 1000 / rate : 0,
       slowConsumer: options.slowConsumer,
       slowBytes: Math.floor(this.#node.client.maxQueueBytes / 2),
-      delta:
-        delta === 'fossil' &&
-        options.allowDelta &&
-        !this.#session.unidirectional &&
-        (codec === 'json' || codec === 'protobuf'),
+      delta: this.#deltaKind(delta, options, codec, mode),
     };
+  }
+
+  /** Fossil for bidirectional JSON/Protobuf peers that ask; merge patch for one-way peers that ask. */
+  #deltaKind(asked: string, options: NamespaceOptions, codec: string, mode: SubscribeMode): DeltaKind | undefined {
+    if (!options.allowDelta) return undefined;
+    if (this.#session.unidirectional) return mode.delta === 'merge-patch' ? 'merge-patch' : undefined;
+    return asked === 'fossil' && (codec === 'json' || codec === 'protobuf') ? 'fossil' : undefined;
   }
 
   #checkPresence(channel: string): void {

@@ -275,9 +275,59 @@ function historyStreamOperation() {
   };
 }
 
+const stateEntrySchema = z.object({
+  key: z.string().meta({ description: 'the `key` tag of the publications; "" for a channel with one document' }),
+  offset: z.number().int().meta({ description: 'offset of the publication that wrote this document' }),
+  epoch: z.string(),
+  time: z.number().int().meta({ description: 'when it was written, ms since the Unix epoch' }),
+  data: z.unknown().meta({ description: 'the whole JSON document' }),
+});
+
+function stateOperation() {
+  const oneKey = stateEntrySchema.extend({ channel: z.string() });
+  const everyKey = z.object({ channel: z.string(), entries: z.array(stateEntrySchema) });
+  const cacheHeaders = {
+    ETag: { description: 'strong validator of the keys and their positions', schema: { type: 'string' } },
+    'Cache-Control': {
+      description: '`public, no-cache`, or `public, max-age=<api.stateMaxAgeSec>`',
+      schema: { type: 'string' },
+    },
+  };
+  return {
+    get: {
+      operationId: 'state',
+      summary: "A state channel's latest documents (every key, or one), with ETag",
+      description:
+        'Answers 304 with no body to a matching `If-None-Match`, so CDNs and pollers revalidate for the price of a ' +
+        'header. `HEAD` answers the headers only. See docs/state.md.',
+      tags: ['Server API'],
+      security: apiSecurity,
+      parameters: [
+        queryParameter('channel', z.string().min(1).meta({ description: 'a channel of a `state` namespace' }), true),
+        queryParameter('key', z.string().meta({ description: 'one key; absent: every key, in offset order' })),
+        headerParameter('If-None-Match', 'an ETag of an earlier answer'),
+      ],
+      responses: {
+        '200': jsonResponse(
+          'the document of `key`, or every key',
+          jsonSchemaOf(z.union([oneKey, everyKey]), 'output'),
+          { channel: 'prices:nasdaq', key: 'AAPL', offset: 2, epoch, time: 1765000000000, data: { bid: 1, ask: 3 } },
+          cacheHeaders,
+        ),
+        '304': { description: 'unchanged since the ETag given in `If-None-Match`', headers: cacheHeaders },
+        '400': jsonResponse('no or several `channel`, several `key`, bad name (107)', errorRef),
+        '401': jsonResponse('missing or wrong API key', errorRef),
+        '404': jsonResponse('unknown namespace or no document for `key` (102), not a state channel (108)', errorRef),
+        '405': jsonResponse('not GET or HEAD', errorRef),
+        '503': jsonResponse('engine unavailable', errorRef),
+      },
+    },
+  };
+}
+
 /**
  * The paths of the server API under `prefix` (default `/api`): one `POST` per method of
- * `methodSchemas`, `POST <prefix>/batch` and `GET <prefix>/history/stream`, with request
+ * `methodSchemas`, `POST <prefix>/batch`, `GET <prefix>/history/stream` and `GET <prefix>/state`, with request
  * schemas generated from the zod schemas the handler validates with.
  */
 export function serverApiPaths(prefix = '/api'): OpenApiPaths {
@@ -287,6 +337,7 @@ export function serverApiPaths(prefix = '/api'): OpenApiPaths {
   }
   paths[`${prefix}/batch`] = batchOperation();
   paths[`${prefix}/history/stream`] = historyStreamOperation();
+  paths[`${prefix}/state`] = stateOperation();
   return paths as OpenApiPaths;
 }
 

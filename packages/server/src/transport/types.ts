@@ -64,4 +64,6 @@ export interface SessionContext {
    * `?maxRate=`), within each namespace's `maxRate` cap.
    */
   readonly maxRate?: number;
+  /** One-way `?delta=merge-patch`: state documents as RFC 7396 patches against the last one sent per key. */
+  readonly delta?: 'merge-patch';
 }

@@ -1,4 +1,4 @@
-import { runBrokerConformance, runHistoryModelTest } from '@tidings/testkit';
+import { runBrokerConformance, runHistoryModelTest, runStateStoreConformance } from '@tidings/testkit';
 import { createMemoryEngine } from '../memory/memory-engine.js';
 import { createIpcEngine } from './ipc-engine.js';
 import { IpcEngineHost } from './ipc-engine-host.js';
@@ -17,3 +17,21 @@ const create = async () => {
 
 runBrokerConformance({ name: 'IPC engine (worker side, memory engine in the primary)', create, publishMany: true });
 runHistoryModelTest({ name: 'IPC engine (worker side, memory engine in the primary)', create });
+
+runStateStoreConformance({
+  name: 'IPC engine state (memory engine in the primary)',
+  create: async () => {
+    const host = new IpcEngineHost(createMemoryEngine({ sweepIntervalMs: 50 }));
+    await host.start();
+    const pair = createIpcPortPair();
+    host.attach(pair.primary);
+    const { state } = createIpcEngine({ port: pair.worker });
+    return {
+      put: state.put.bind(state),
+      get: state.get.bind(state),
+      snapshot: state.snapshot.bind(state),
+      remove: state.remove.bind(state),
+      close: () => host.close(),
+    };
+  },
+});

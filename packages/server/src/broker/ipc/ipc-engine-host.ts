@@ -6,6 +6,7 @@ import type {
   HistoryQuery,
   HistoryStore,
   PresenceStore,
+  StateStore,
 } from '../types.js';
 import { errorReply, type IpcMessage, type IpcPort, type IpcRequest, outcomeReply } from './messages.js';
 
@@ -14,6 +15,8 @@ export interface IpcHostedEngine {
   readonly broker: Broker;
   readonly history: HistoryStore;
   readonly presence: PresenceStore;
+  /** State channels' documents; without it, the workers' state requests fail (`TIDINGS_ERR_STATE`). */
+  readonly state?: StateStore;
 }
 
 /** One worker attached to a host. */
@@ -121,6 +124,7 @@ export class IpcEngineHost {
     for (const worker of [...this.#workers]) this.#detach(worker);
     await this.#engine.broker.close();
     await this.#engine.presence.close();
+    await this.#engine.state?.close();
   }
 
   // A worker that stops reading must not grow the primary: past the port's bound its deliveries
@@ -200,6 +204,14 @@ export class IpcEngineHost {
         return presence.get(r.channel);
       case 'presenceStats':
         return presence.stats(r.channel);
+      case 'statePut':
+        return this.#state_().put(r.channel, r.entry, r.ttlMs);
+      case 'stateGet':
+        return this.#state_().get(r.channel, r.key);
+      case 'stateSnapshot':
+        return this.#state_().snapshot(r.channel);
+      case 'stateRemove':
+        return this.#state_().remove(r.channel, r.key);
     }
   }
 
@@ -211,6 +223,12 @@ export class IpcEngineHost {
     return settled.map((s) =>
       s.status === 'fulfilled' ? { ok: true, result: s.value } : { ok: false, error: s.reason },
     );
+  }
+
+  #state_(): StateStore {
+    const store = this.#engine.state;
+    if (store === undefined) throw new TidingsError(TidingsErrorCode.State, 'the primary engine has no state store');
+    return store;
   }
 
   #subscribe(worker: Worker, channel: string): Promise<void> {

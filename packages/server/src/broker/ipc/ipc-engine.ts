@@ -12,6 +12,8 @@ import type {
   HistoryStore,
   PresenceStats,
   PresenceStore,
+  StateEntry,
+  StateStore,
 } from '../types.js';
 import { type IpcEvent, IpcLink } from './ipc-link.js';
 import { errorOf, type IpcPort, type IpcPublishOutcome } from './messages.js';
@@ -34,6 +36,8 @@ export interface IpcEngine {
   /** The same object as `broker`. */
   readonly history: IpcBroker;
   readonly presence: IpcPresence;
+  /** State channels' documents, kept by the primary's engine. */
+  readonly state: IpcStateStore;
 }
 
 /**
@@ -51,7 +55,7 @@ export function createIpcEngine(options: IpcEngineOptions): IpcEngine {
     onEvent: (event) => broker?.deliver(event),
   });
   broker = new IpcBroker(link);
-  return { broker, history: broker, presence: new IpcPresence(link) };
+  return { broker, history: broker, presence: new IpcPresence(link), state: new IpcStateStore(link) };
 }
 
 function closedError(method: string): TidingsError {
@@ -268,5 +272,48 @@ export class IpcPresence implements PresenceStore {
 
   #assertOpen(method: string): void {
     if (this.#closed) throw new TidingsError(TidingsErrorCode.State, `IpcPresence.${method}: closed`);
+  }
+}
+
+/**
+ * A `StateStore` kept by the primary's engine for every worker (see `createIpcEngine`), so all
+ * workers serve the same snapshot. Calls reject with `TIDINGS_ERR_UNAVAILABLE` while the primary
+ * is gone, and with `TIDINGS_ERR_STATE` after `close()` or when the primary has no state store.
+ */
+export class IpcStateStore implements StateStore {
+  readonly #link: IpcLink;
+  #closed = false;
+
+  /** Use `createIpcEngine`. */
+  constructor(link: IpcLink) {
+    this.#link = link;
+  }
+
+  async put(channel: string, entry: StateEntry, ttlMs: number): Promise<boolean> {
+    this.#assertOpen('put');
+    return (await this.#link.request({ op: 'statePut', channel, entry, ttlMs })) as boolean;
+  }
+
+  async get(channel: string, key: string): Promise<StateEntry | undefined> {
+    this.#assertOpen('get');
+    return (await this.#link.request({ op: 'stateGet', channel, key })) as StateEntry | undefined;
+  }
+
+  async snapshot(channel: string): Promise<StateEntry[]> {
+    this.#assertOpen('snapshot');
+    return (await this.#link.request({ op: 'stateSnapshot', channel })) as StateEntry[];
+  }
+
+  async remove(channel: string, key?: string): Promise<void> {
+    this.#assertOpen('remove');
+    await this.#link.request({ op: 'stateRemove', channel, ...(key === undefined ? {} : { key }) });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+
+  #assertOpen(method: string): void {
+    if (this.#closed) throw new TidingsError(TidingsErrorCode.State, `IpcStateStore.${method}: closed`);
   }
 }

@@ -1,6 +1,6 @@
 import type { ClientInfo } from '@tidings/protocol';
 import { isTidingsError, TidingsError, TidingsErrorCode } from '@tidings/protocol';
-import type { StreamPublication } from '../types.js';
+import type { StateEntry, StreamPublication } from '../types.js';
 
 /**
  * One end of a message channel between a worker's IPC engine and the primary's host: Node's
@@ -47,7 +47,11 @@ export type IpcOperation =
       readonly ttlMs: number;
     }
   | { readonly op: 'presenceRemove'; readonly channel: string; readonly clientId: string }
-  | { readonly op: 'presenceGet' | 'presenceStats'; readonly channel: string };
+  | { readonly op: 'presenceGet' | 'presenceStats'; readonly channel: string }
+  | { readonly op: 'statePut'; readonly channel: string; readonly entry: StateEntry; readonly ttlMs: number }
+  | { readonly op: 'stateGet'; readonly channel: string; readonly key: string }
+  | { readonly op: 'stateSnapshot'; readonly channel: string }
+  | { readonly op: 'stateRemove'; readonly channel: string; readonly key?: string };
 
 /** Worker → primary: run `op`; answered by a `res` or `err` with the same `id`. */
 export type IpcRequest = { readonly ipc: 'req'; readonly id: number } & IpcOperation;

@@ -51,8 +51,9 @@ function encodePush(push: Push): Uint8Array {
   if (pub === undefined || push.channel === undefined) return controlRecord(jsonCodec.encodePush(push));
   const channel = Buffer.from(push.channel, 'utf8');
   const data = singleLineJson(push.channel, pub.data);
-  const extras =
-    pub.tags !== undefined && Object.keys(pub.tags).length > 0 ? `,"tags":${JSON.stringify(pub.tags)}` : '';
+  const tags = pub.tags !== undefined && Object.keys(pub.tags).length > 0 ? `,"tags":${JSON.stringify(pub.tags)}` : '';
+  // A state subscriber that asked for ?delta=merge-patch: data patches the key's last document.
+  const extras = pub.delta === true ? `${tags},"delta":"merge-patch"` : tags;
   const extraBytes = Buffer.from(extras, 'utf8');
   const out = Buffer.allocUnsafe(1 + 4 + channel.length + 8 + 4 + data.length + 4 + extraBytes.length);
   let pos = out.writeUInt8(publicationKind, 0);

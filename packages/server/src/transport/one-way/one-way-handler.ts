@@ -86,6 +86,7 @@ export function createOneWayHandler(node: TidingsNode, options: OneWayHandlerOpt
     const session = node.openSession(transport, {
       headers: req.headers,
       ...(request.maxRate !== undefined ? { maxRate: request.maxRate } : {}),
+      ...(request.delta !== undefined ? { delta: request.delta } : {}),
       ...(req.socket.remoteAddress !== undefined ? { remoteAddress: req.socket.remoteAddress } : {}),
     });
     transport.attach(session);

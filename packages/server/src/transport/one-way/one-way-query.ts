@@ -28,6 +28,14 @@ export const oneWayQuerySchema = z.object({
       description: "updates a second per key on every channel, in (0, 1000], within each namespace's cap",
       examples: ['5'],
     }),
+  delta: z
+    .string()
+    .optional()
+    .meta({
+      description:
+        'delta compression: `merge-patch` sends state documents as RFC 7396 merge patches against the last one of the same key (docs/state.md)',
+      examples: ['merge-patch'],
+    }),
 });
 
 /** The value of `?maxRate=` once read as a number (checked after the resume position, as before). */
@@ -43,7 +51,7 @@ export function readOneWayQuery(query: URLSearchParams): z.ZodSafeParseResult<On
     return v === null || v === '' ? undefined : v;
   };
   const raw: Record<string, unknown> = { channel: query.getAll('channel') };
-  for (const name of ['token', 'cursor', 'since', 'maxRate'] as const) {
+  for (const name of ['token', 'cursor', 'since', 'maxRate', 'delta'] as const) {
     const v = value(name);
     if (v !== undefined) raw[name] = v;
   }

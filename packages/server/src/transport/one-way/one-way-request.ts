@@ -15,6 +15,8 @@ export interface OneWayRequest {
   readonly resume: Readonly<Record<string, StreamPosition>>;
   /** `?maxRate=`: updates a second per key on every channel (within each namespace's cap). */
   readonly maxRate?: number;
+  /** `?delta=merge-patch`: state documents as RFC 7396 merge patches against the last one sent per key. */
+  readonly delta?: 'merge-patch';
 }
 
 /** A request refused before any stream starts: answered with `status` and `{ error: { code, message } }`. */
@@ -65,12 +67,25 @@ export function parseOneWayRequest(req: IncomingMessage, tokenCookie = defaultTo
     if (isTidingsError(error)) throw new OneWayRequestError(400, badRequest, error.message);
     throw error;
   }
-  if (query.maxRate === undefined) return { channels, token, resume };
-  const maxRate = maxRateValueSchema.safeParse(Number(query.maxRate));
-  if (!maxRate.success) {
-    throw new OneWayRequestError(400, badRequest, 'maxRate must be a number of updates a second in (0, 1000]');
+  let maxRate: number | undefined;
+  if (query.maxRate !== undefined) {
+    const parsedRate = maxRateValueSchema.safeParse(Number(query.maxRate));
+    if (!parsedRate.success) {
+      throw new OneWayRequestError(400, badRequest, 'maxRate must be a number of updates a second in (0, 1000]');
+    }
+    maxRate = parsedRate.data;
   }
-  return { channels, token, resume, maxRate: maxRate.data };
+  if (query.delta !== undefined && query.delta !== 'merge-patch') {
+    throw new OneWayRequestError(400, badRequest, 'delta must be merge-patch');
+  }
+  const delta = query.delta === 'merge-patch' ? ('merge-patch' as const) : undefined;
+  return {
+    channels,
+    token,
+    resume,
+    ...(maxRate !== undefined ? { maxRate } : {}),
+    ...(delta !== undefined ? { delta } : {}),
+  };
 }
 
 function nonEmpty(value: string | null | undefined): string | undefined {
