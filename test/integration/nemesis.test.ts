@@ -64,15 +64,15 @@ describe('seeded nemesis', () => {
       // The run really faulted and really published: a quiet run proves nothing.
       expect(report.publishers.acked, text).toBeGreaterThan(100);
       for (const f of expected) expect(report.faults[f], `${f}\n${text}`).toBeGreaterThan(0);
-      // 200 subscribers spread round-robin over the six transports: 34 or 33 each.
+      // 200 subscribers spread round-robin over the seven transports: 28 or 29 each.
       const perTransport = Object.values(report.subscribers);
-      expect(perTransport, text).toHaveLength(6);
+      expect(perTransport, text).toHaveLength(7);
       expect(
         perTransport.reduce((a, b) => a + b, 0),
         text,
       ).toBe(200);
       expect(
-        perTransport.every((n) => n === 33 || n === 34),
+        perTransport.every((n) => n === 28 || n === 29),
         text,
       ).toBe(true);
       expect(report.reportFile).toContain(`nemesis-${engine}-${seed}.json`);
