@@ -358,7 +358,21 @@ export class TidingsNode {
     if (sent.length > 0) {
       let results: BrokerPublishOutcome[];
       try {
-        results = await this.#timed('publish', () => batchPublish.call(this.#broker, sent));
+        const call = () => this.#timed('publish', () => batchPublish.call(this.#broker, sent));
+        // One span for the batch's engine call, as publish opens one per engine call.
+        const tracing = sent.every((item) => item.channel.startsWith(reservedPrefix)) ? undefined : this.#tracing;
+        results =
+          tracing === undefined
+            ? await call()
+            : await tracing.span(
+                'tidings.engine.publish',
+                {
+                  'messaging.destination.name': sent[0]?.channel ?? '',
+                  'messaging.batch.message_count': sent.length,
+                  'tidings.source': 'api',
+                },
+                call,
+              );
       } catch (error) {
         results = sent.map(() => ({ ok: false, error }));
       }
