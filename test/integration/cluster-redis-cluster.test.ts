@@ -46,7 +46,7 @@ beforeAll(async () => {
     commandTimeoutMs: 1000,
   } as const;
   nodes = await startNodes(nodeConfig(dir, engine));
-}, 30_000);
+}, 90_000);
 
 afterAll(async () => {
   for (const s of subscribers.splice(0)) s.close();

@@ -47,6 +47,8 @@ beforeAll(async () => {
         namespaces: {
           chat: { historySize: 100, historyTtlMs: 600_000, presence: true, allowSubscribeForClient: true },
           user: { allowSubscribeForClient: true },
+          // A state channel, for GET /api/state.
+          st: { state: true, historySize: 100, historyTtlMs: 600_000, allowSubscribeForClient: true },
         },
       },
       log: { level: 'error' },
@@ -251,6 +253,30 @@ describe('OpenAPI document of tidings serve', () => {
     });
     expect(exported.text).toContain('"type":"end"');
     expect((await call('GET', '/api/history/stream', { url: '/api/history/stream', headers: key })).status).toBe(400);
+
+    // State: a document, then the same again answered 304 by its ETag; bad and unknown channels.
+    await call('POST', '/api/publish', {
+      headers: key,
+      body: JSON.stringify({ channel: 'st:prices', data: { bid: 1, ask: 2 }, tags: { key: 'AAPL' } }),
+    });
+    const apiKeyOnly = { 'X-API-Key': apiKey };
+    const state = await call('GET', '/api/state', {
+      url: '/api/state?channel=st:prices&key=AAPL',
+      headers: apiKeyOnly,
+    });
+    expect(state.status).toBe(200);
+    expect(JSON.parse(state.text).data).toEqual({ bid: 1, ask: 2 });
+    expect(state.headers.get('etag') ?? '').not.toBe('');
+    const whole = await call('GET', '/api/state', { url: '/api/state?channel=st:prices', headers: apiKeyOnly });
+    const again = await call('GET', '/api/state', {
+      url: '/api/state?channel=st:prices',
+      headers: { ...apiKeyOnly, 'If-None-Match': whole.headers.get('etag') ?? '' },
+    });
+    expect(again.status).toBe(304);
+    expect((await call('GET', '/api/state', { url: '/api/state', headers: apiKeyOnly })).status).toBe(400);
+    expect(
+      (await call('GET', '/api/state', { url: '/api/state?channel=chat:lobby', headers: apiKeyOnly })).status,
+    ).toBe(404);
 
     // One-way streams: connected, then a publication made through the API.
     const bearer = { Authorization: `Bearer ${await token()}` };

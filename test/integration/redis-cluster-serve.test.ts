@@ -19,7 +19,7 @@ const servers: RunningServer[] = [];
 
 beforeAll(async () => {
   cluster = await startPrivateCluster(3);
-});
+}, 60_000);
 afterAll(async () => {
   for (const s of servers.splice(0)) await s.close();
   await cluster?.stop();

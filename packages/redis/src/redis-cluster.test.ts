@@ -15,7 +15,7 @@ const opened: RedisEngine[] = [];
 
 beforeAll(async () => {
   cluster = await startPrivateCluster(3);
-}, 20_000);
+}, 60_000);
 afterAll(async () => {
   for (const engine of opened.splice(0)) await engine.close();
   await cluster?.stop();
