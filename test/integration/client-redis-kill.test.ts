@@ -152,7 +152,12 @@ describe('@tidings/client on two Redis nodes under kill -9', () => {
 
     // kill -9 of the node every client is on: they move to node B and resume.
     await sup.kill('a');
-    await until(() => clients.every((c) => c.state === 'connected') && subscribed(), 'clients on node B');
+    // The kill is seen by each client when its socket closes, a moment later: wait for the move
+    // itself, not just for "connected" (which is still true on node A right after the signal).
+    await until(
+      () => clients.every((c) => c.state === 'connected' && c.transport === 'node-b') && subscribed(),
+      'clients on node B',
+    );
     expect(clients.map((c) => c.transport)).toEqual(Array(6).fill('node-b'));
     const afterMove = acked();
     await until(() => acked() > afterMove + 50, 'publishing after the move');
