@@ -3,7 +3,12 @@
 // Modes:
 //   hold:      opens --count WebSocket connections from --address (Centrifuge JSON: connect with
 //              the token, subscribe to one of --channels channels), answers server pings, holds
-//              them, and counts every close or error it did not ask for.
+//              them, and counts every close or error it did not ask for. With --urls (a comma
+//              list, used by bench/many-nodes.mjs) connection g of the whole run (--index × --count
+//              + i) goes to urls[floor(g / channels) mod urls], so each channel's subscribers are
+//              spread over every node; publications whose data carries { t, w: 1 } are counted
+//              and their latency (now − t, ms since the epoch with µs precision) recorded between
+//              the parent's 'measure-start' and 'measure-stop' messages.
 //   slowloris: keeps --count TCP sockets from --address sending an HTTP request head one header
 //              line every --drip-ms and never finishing it; counts how the server ends each one
 //              (408, other status, close, reset) and how long it took, and opens a fresh one in its
@@ -18,6 +23,7 @@ const { values } = parseArgs({
   options: {
     mode: { type: 'string' },
     url: { type: 'string' },
+    urls: { type: 'string' },
     host: { type: 'string', default: '127.0.0.1' },
     port: { type: 'string' },
     address: { type: 'string', default: '127.0.0.1' },
@@ -28,6 +34,7 @@ const { values } = parseArgs({
     'connect-rate': { type: 'string', default: '500' },
     'drip-ms': { type: 'string', default: '2000' },
     index: { type: 'string', default: '0' },
+    first: { type: 'string' },
   },
 });
 const count = Number(values.count);
@@ -53,10 +60,22 @@ function hold() {
   };
   const closeCodes = {};
   const channels = Number(values.channels);
-  const base = Number(values.index) * count;
+  const base = values.first !== undefined ? Number(values.first) : Number(values.index) * count;
+  const urls = values.urls !== undefined ? values.urls.split(',') : [values.url];
+  const urlOf = (g) => urls[Math.floor(g / channels) % urls.length];
+  // Latency of measured publications (data.w === 1), in ms, between measure-start and -stop.
+  const nowMs = () => performance.timeOrigin + performance.now();
+  let measuring = false;
+  let latencies = [];
+  let measured = 0;
+  const onPub = (data) => {
+    if (!measuring || data === null || typeof data !== 'object' || data.w !== 1) return;
+    measured++;
+    latencies.push(nowMs() - data.t);
+  };
   let started = 0;
   const connectOne = (i) => {
-    const ws = new WebSocket(values.url, { localAddress: values.address, perMessageDeflate: false });
+    const ws = new WebSocket(urlOf(base + i), { localAddress: values.address, perMessageDeflate: false });
     sockets.add(ws);
     let subscribed = false;
     let isOpen = false;
@@ -82,6 +101,10 @@ function hold() {
           continue;
         }
         const reply = JSON.parse(line);
+        if (reply.push?.pub !== undefined) {
+          onPub(reply.push.pub.data);
+          continue;
+        }
         if (reply.id === 1) {
           if (reply.error) stats.connectFailures++;
           else ws.send(JSON.stringify({ id: 2, subscribe: { channel: `${values.prefix}${(base + i) % channels}` } }));
@@ -123,6 +146,18 @@ function hold() {
   }, 100);
   const report = setInterval(() => send({ kind: 'stats', stats: { ...stats }, closeCodes: { ...closeCodes } }), 1000);
   process.on('message', (m) => {
+    if (m === 'measure-start') {
+      latencies = [];
+      measured = 0;
+      measuring = true;
+      return;
+    }
+    if (m === 'measure-stop') {
+      measuring = false;
+      send({ kind: 'measured', received: measured, latencies });
+      latencies = [];
+      return;
+    }
     if (m !== 'stop') return;
     stopping = true;
     clearInterval(timer);
