@@ -4,11 +4,12 @@
 //   hold:      opens --count WebSocket connections from --address (Centrifuge JSON: connect with
 //              the token, subscribe to one of --channels channels), answers server pings, holds
 //              them, and counts every close or error it did not ask for. With --urls (a comma
-//              list, used by bench/many-nodes.mjs) connection g of the whole run (--index × --count
-//              + i) goes to urls[floor(g / channels) mod urls], so each channel's subscribers are
-//              spread over every node; publications whose data carries { t, w: 1 } are counted
-//              and their latency (now − t, ms since the epoch with µs precision) recorded between
-//              the parent's 'measure-start' and 'measure-stop' messages.
+//              list, used by bench/many-nodes.mjs) connection g of the whole run (--first + i)
+//              goes to urls[(g mod channels + floor(g / channels)) mod urls]: each channel's
+//              subscribers are spread over the nodes, and the nodes hold as many each.
+//              Publications whose data carries { t, w: 1 } are counted and their latency (now −
+//              t, ms since the epoch with µs precision) recorded between the parent's
+//              'measure-start' and 'measure-stop' messages.
 //   slowloris: keeps --count TCP sockets from --address sending an HTTP request head one header
 //              line every --drip-ms and never finishing it; counts how the server ends each one
 //              (408, other status, close, reset) and how long it took, and opens a fresh one in its
@@ -62,7 +63,10 @@ function hold() {
   const channels = Number(values.channels);
   const base = values.first !== undefined ? Number(values.first) : Number(values.index) * count;
   const urls = values.urls !== undefined ? values.urls.split(',') : [values.url];
-  const urlOf = (g) => urls[Math.floor(g / channels) % urls.length];
+  // Connection g subscribes to channel g mod channels; its k-th subscriber (k = floor(g / channels))
+  // goes to node (channel + k) mod nodes: each channel's subscribers on consecutive nodes, and
+  // every node the same number of connections (within one), whatever the counts.
+  const urlOf = (g) => urls[((g % channels) + Math.floor(g / channels)) % urls.length];
   // Latency of measured publications (data.w === 1), in ms, between measure-start and -stop.
   const nowMs = () => performance.timeOrigin + performance.now();
   let measuring = false;
