@@ -143,6 +143,9 @@ for (let round = 0; round < rounds; round++) {
         connectConcurrency: 100,
         socketsPerAddress: 15_000,
         progress: 'off',
+        // With --workers above 1 this is the primary: its CPU is the relay cost (it owns the
+        // memory engine and forwards every publication to the workers); with 1 it is the server.
+        serverPid: server.child.pid,
       });
       rows.push({
         round,
@@ -154,6 +157,11 @@ for (let round = 0; round < rounds; round++) {
         expectedDeliveries: r.expectedDeliveries,
         p50Ms: r.latencyUs.p50 / 1000,
         p99Ms: r.latencyUs.p99 / 1000,
+        primaryCpuPct: r.server?.cpuPercent ?? Number.NaN,
+        primaryCpuUsPerPublish:
+          r.server === undefined || r.publishesPerSec === 0
+            ? Number.NaN
+            : (r.server.cpuPercent * 1e4) / r.publishesPerSec,
         errors: r.errors.publish + r.errors.connect + r.errors.disconnects + r.errors.protocol,
       });
     } finally {
@@ -173,8 +181,8 @@ const num = (n) => Math.round(n).toLocaleString('en-US');
 const lines = [
   `tidings serve --workers N, memory engine, ${subscribers} subscribers over ${channels} channel(s), rate ${rate === 0 ? 'saturating' : `${rate}/s`}, ${duration} s, ${rounds} round(s)`,
   '',
-  '| workers | deliveries/s, median | publishes/s | p50 ms | p99 ms | deliveries / expected | errors | ÷ 1 worker (each round) |',
-  '|---:|---:|---:|---:|---:|---:|---:|---:|',
+  '| workers | deliveries/s, median | publishes/s | p50 ms | p99 ms | deliveries / expected | errors | primary CPU % (1: the server) | primary µs per publish | ÷ 1 worker (each round) |',
+  '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
 ];
 for (const workers of counts) {
   const set = rows.filter((r) => r.workers === workers);
@@ -184,7 +192,7 @@ for (const workers of counts) {
   });
   const sum = (key) => set.reduce((acc, r) => acc + r[key], 0);
   lines.push(
-    `| ${workers} | ${num(median(set.map((r) => r.deliveriesPerSec)))} | ${num(median(set.map((r) => r.publishesPerSec)))} | ${median(set.map((r) => r.p50Ms)).toFixed(2)} | ${median(set.map((r) => r.p99Ms)).toFixed(2)} | ${num(sum('deliveries'))} / ${num(sum('expectedDeliveries'))} | ${sum('errors')} | ${ratios.length === 0 ? '—' : `${median(ratios).toFixed(2)}× (${ratios.map((x) => x.toFixed(2)).join(', ')})`} |`,
+    `| ${workers} | ${num(median(set.map((r) => r.deliveriesPerSec)))} | ${num(median(set.map((r) => r.publishesPerSec)))} | ${median(set.map((r) => r.p50Ms)).toFixed(2)} | ${median(set.map((r) => r.p99Ms)).toFixed(2)} | ${num(sum('deliveries'))} / ${num(sum('expectedDeliveries'))} | ${sum('errors')} | ${median(set.map((r) => r.primaryCpuPct)).toFixed(1)} | ${median(set.map((r) => r.primaryCpuUsPerPublish)).toFixed(1)} | ${ratios.length === 0 ? '—' : `${median(ratios).toFixed(2)}× (${ratios.map((x) => x.toFixed(2)).join(', ')})`} |`,
   );
 }
 console.log(lines.join('\n'));

@@ -27,6 +27,8 @@ interface Row {
   expectedDeliveries: number;
   deliveriesPerSec: number;
   errors: number;
+  primaryCpuPct: number;
+  primaryCpuUsPerPublish: number;
 }
 
 it('workers.mjs measures --workers 1 and 2 side by side and reports the ratio', async () => {
@@ -49,6 +51,9 @@ it('workers.mjs measures --workers 1 and 2 side by side and reports the ratio', 
     expect(r.errors).toBe(0);
     expect(r.deliveries).toBeGreaterThan(0);
     expect(r.deliveries).toBe(r.expectedDeliveries);
+    // The primary's (with 1 worker: the server's) CPU during the publishing window.
+    expect(r.primaryCpuPct).toBeGreaterThan(0);
+    expect(r.primaryCpuUsPerPublish).toBeGreaterThan(0);
   }
   expect(stdout).toMatch(/\| 2 \| .* \| \d+\.\d\d× \(\d+\.\d\d\) \|/);
 }, 60_000);
