@@ -19,11 +19,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { cleanEngine, engineSection, listening, streamOf } from './engine-nodes.mjs';
 
 const usage = `Usage: node bench/cross-node.mjs [--engines redis,nats] [--nodes 1,2,4] [--rates 1000,10000]
        [--subscribers 200] [--channels 4] [--workers 4] [--duration 5] [--warmup 1] [--rounds 1]
@@ -92,30 +92,9 @@ const secret = randomBytes(24).toString('hex');
 const log = (line) => process.stderr.write(`${line}\n`);
 const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function listening(port, ms) {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    const ok = await new Promise((resolve) => {
-      const s = tcpConnect({ host: '127.0.0.1', port }, () => {
-        s.end();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return true;
-    await delay(100);
-  }
-  return false;
-}
-
-const streamOf = (prefix) => `BENCH_${prefix.replace(/[^A-Za-z0-9]/g, '').slice(-8)}`;
-
 /** Starts `count` nodes on one engine; resolves with their processes and a token. */
 async function startNodes(engine, prefix, count) {
-  const engineSection =
-    engine === 'redis'
-      ? { type: 'redis', url: 'redis://127.0.0.1:6379', prefix }
-      : { type: 'nats', servers: ['127.0.0.1:4222'], streamName: streamOf(prefix), subjectPrefix: streamOf(prefix) };
+  const section = engineSection(engine, prefix, streamOf('BENCH', prefix));
   const nodes = [];
   let config = '';
   for (let i = 0; i < count; i++) {
@@ -128,7 +107,7 @@ async function startNodes(engine, prefix, count) {
         http: { host: '127.0.0.1', port },
         auth: { keys: [{ alg: 'HS256', secret }] },
         api: { keys: [apiKey] },
-        engine: engineSection,
+        engine: section,
         channels: { namespaces: { bench: { allowSubscribeForClient: true } } },
         log: { level: 'warn' },
       }),
@@ -155,29 +134,6 @@ async function stopNodes(nodes) {
   for (const node of nodes) {
     await Promise.race([node.exited, delay(5_000)]);
     if (node.child.exitCode === null && node.child.signalCode === null) node.child.kill('SIGKILL');
-  }
-}
-
-async function cleanEngine(engine, prefix) {
-  if (engine === 'redis') {
-    const { createClient } = await import('redis');
-    const c = createClient({ url: 'redis://127.0.0.1:6379' });
-    await c.connect();
-    for await (const keys of c.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 }))
-      if (keys.length > 0) await c.unlink(keys);
-    await c.close();
-    return;
-  }
-  const { connect } = await import('@nats-io/transport-node');
-  const { jetstreamManager } = await import('@nats-io/jetstream');
-  const nc = await connect({ servers: '127.0.0.1:4222' });
-  try {
-    const jsm = await jetstreamManager(nc);
-    const name = streamOf(prefix);
-    for (const stream of [name, `${name}_PRESENCE`, `${name}_IDEMPOTENCY`])
-      await jsm.streams.delete(stream).catch(() => undefined);
-  } finally {
-    await nc.close();
   }
 }
 
@@ -242,7 +198,7 @@ for (const engine of engines) {
     }
   } finally {
     await stopNodes(cluster.nodes);
-    await cleanEngine(engine, prefix);
+    await cleanEngine(engine, prefix, streamOf('BENCH', prefix));
   }
 }
 

@@ -26,11 +26,11 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect as tcpConnect } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { cleanEngine, engineSection, listening, streamOf } from './engine-nodes.mjs';
 
 const usage = `Usage: node bench/many-nodes.mjs [--engines redis,nats] [--nodes 1,2,4,8] [--per-node 12500]
        [--channels 10000] [--rate 1000] [--history 0] [--duration 20] [--warmup 5] [--rounds 1]
@@ -145,22 +145,6 @@ function spawnTracked(args, options) {
   return child;
 }
 
-async function listening(port, ms) {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    const ok = await new Promise((resolve) => {
-      const s = tcpConnect({ host: '127.0.0.1', port }, () => {
-        s.end();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return true;
-    await sleep(100);
-  }
-  return false;
-}
-
 /** CPU seconds (user + system) and RSS MiB of a process from /proc; undefined when it is gone. */
 function proc(pid) {
   try {
@@ -185,13 +169,8 @@ function natsServerPid() {
   return undefined;
 }
 
-const streamOf = (prefix) => `MANY_${prefix.replace(/[^A-Za-z0-9]/g, '').slice(-8)}`;
-
 async function startNodes(engine, prefix, count) {
-  const engineSection =
-    engine === 'redis'
-      ? { type: 'redis', url: 'redis://127.0.0.1:6379', prefix }
-      : { type: 'nats', servers: ['127.0.0.1:4222'], streamName: streamOf(prefix), subjectPrefix: streamOf(prefix) };
+  const section = engineSection(engine, prefix, streamOf('MANY', prefix));
   const nodes = [];
   for (let i = 0; i < count; i++) {
     const port = basePort + i;
@@ -207,7 +186,7 @@ async function startNodes(engine, prefix, count) {
         http: { host: '127.0.0.1', port },
         auth: { keys: [{ alg: 'HS256', secret }] },
         api: { keys: [apiKey] },
-        engine: engineSection,
+        engine: section,
         channels: { namespaces: { m: namespace } },
         log: { level: 'warn' },
       }),
@@ -227,29 +206,6 @@ async function stopAll(children) {
   const deadline = Date.now() + 10_000;
   while (children.some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < deadline) await sleep(50);
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-}
-
-async function cleanEngine(engine, prefix) {
-  if (engine === 'redis') {
-    const { createClient } = await import('redis');
-    const c = createClient({ url: 'redis://127.0.0.1:6379' });
-    await c.connect();
-    for await (const keys of c.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 }))
-      if (keys.length > 0) await c.unlink(keys);
-    await c.close();
-    return;
-  }
-  const { connect } = await import('@nats-io/transport-node');
-  const { jetstreamManager } = await import('@nats-io/jetstream');
-  const nc = await connect({ servers: '127.0.0.1:4222' });
-  try {
-    const jsm = await jetstreamManager(nc);
-    const name = streamOf(prefix);
-    for (const stream of [name, `${name}_PRESENCE`, `${name}_IDEMPOTENCY`])
-      await jsm.streams.delete(stream).catch(() => undefined);
-  } finally {
-    await nc.close();
-  }
 }
 
 /** Engine counters at one instant: Redis commands and CPU from INFO; NATS CPU from /proc. */
@@ -544,7 +500,9 @@ async function runOnce(engine, n, round) {
     await holders?.stop();
     await probe.close();
     await stopAll(nodes.map((node) => node.child));
-    await cleanEngine(engine, prefix).catch((error) => log(`  cleaning the engine failed: ${error.message}`));
+    await cleanEngine(engine, prefix, streamOf('MANY', prefix)).catch((error) =>
+      log(`  cleaning the engine failed: ${error.message}`),
+    );
   }
 }
 

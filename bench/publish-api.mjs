@@ -31,11 +31,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { listening } from './engine-nodes.mjs';
 
 const usage = `Usage: node bench/publish-api.mjs [--duration 10] [--warmup 2] [--connections 32] [--batch 50]
        [--engines memory,redis,nats] [--scenarios single,batch,batch-parallel] [--subscribers 4]
@@ -95,30 +95,12 @@ const dir = mkdtempSync(join(tmpdir(), 'tidings-publish-api-'));
 const apiKey = `bench-api-${randomBytes(8).toString('hex')}`;
 const secret = randomBytes(24).toString('hex');
 const log = (line) => process.stderr.write(`${line}\n`);
-const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const num = (n) => Math.round(n).toLocaleString('en-US');
 
 if (pin) spawnSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
 
-/** Resolves once something accepts TCP on the port (true) or after `ms` (false). */
-async function listening(ms) {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    const ok = await new Promise((resolve) => {
-      const s = tcpConnect({ host: '127.0.0.1', port }, () => {
-        s.end();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return true;
-    await delay(100);
-  }
-  return false;
-}
-
 async function startServer(engine, prefix, cli) {
-  if (await listening(200)) throw new Error(`publish-api: port ${port} is taken; pass --port`);
+  if (await listening(port, 200)) throw new Error(`publish-api: port ${port} is taken; pass --port`);
   const config = join(dir, `${engine}.json`);
   const engineSection =
     engine === 'redis'
@@ -148,7 +130,7 @@ async function startServer(engine, prefix, cli) {
   const child = spawn(pin ? 'taskset' : args[0], pin ? ['-c', '0', ...args] : args.slice(1), {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  if (!(await listening(15_000))) {
+  if (!(await listening(port, 15_000))) {
     child.kill();
     throw new Error(`publish-api: tidings serve (${engine}) did not listen on ${port}`);
   }

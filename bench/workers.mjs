@@ -14,11 +14,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { listening } from './engine-nodes.mjs';
 
 const usage = `Usage: node bench/workers.mjs [--workers 1,2] [--subscribers 2000] [--channels 20] [--rate 0]
        [--duration 5] [--warmup 2] [--rounds 3] [--load-workers 2] [--port 8931] [--out f.json]`;
@@ -71,24 +71,8 @@ const secret = randomBytes(24).toString('hex');
 const log = (line) => process.stderr.write(`${line}\n`);
 const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function listening(ms) {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    const ok = await new Promise((resolve) => {
-      const s = tcpConnect({ host: '127.0.0.1', port }, () => {
-        s.end();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return true;
-    await delay(100);
-  }
-  return false;
-}
-
 async function startServer(workers) {
-  if (await listening(200)) throw new Error(`workers: port ${port} is taken; pass --port`);
+  if (await listening(port, 200)) throw new Error(`workers: port ${port} is taken; pass --port`);
   const config = join(dir, `w${workers}.json`);
   writeFileSync(
     config,
@@ -104,7 +88,7 @@ async function startServer(workers) {
   );
   const child = spawn(process.execPath, [cli, 'serve', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
   const exited = new Promise((resolve) => child.once('exit', resolve));
-  if (!(await listening(20_000))) {
+  if (!(await listening(port, 20_000))) {
     child.kill('SIGKILL');
     throw new Error(`workers: tidings serve --workers ${workers} did not listen on ${port}`);
   }
