@@ -25,6 +25,12 @@
 #   PORT       the peers' port [8917]
 #   SCENARIO   fanout, or idle: hold NS connections DURATION s, report server RSS per
 #              connection (RATES is ignored; bench/idle-memory.sh runs it at 10,000) [fanout]
+#   CLIENT     bench (`tidings bench`, Node) or c: bench/c-client/fanlat.c, an independent C client
+#              (epoll, one process) built here with cc; ws transport at a fixed rate only, peers
+#              tidings, raw-ws and nchan (socketio has no C adapter and is skipped) [bench]
+#   BASELINE   a built checkout of an earlier commit, for peer tidings-base: the same server and
+#              config from that tree, to measure a change side by side (e.g. `git archive <commit>
+#              | tar -x -C /tmp/base && cd /tmp/base && npm ci`) []
 #   NCHAN_MODULE  path of Debian's nchan module [/usr/lib/nginx/modules/ngx_nchan_module.so]
 #   OUT        folder for the JSON files and the table [$TMPDIR/tidings-compare-<timestamp>]
 #
@@ -50,6 +56,7 @@ PAYLOAD="${PAYLOAD:-100}"
 PUBCONC="${PUBCONC:-64}"
 CODEC="${CODEC:-json}"
 SCENARIO="${SCENARIO:-fanout}"
+CLIENT="${CLIENT:-bench}"
 NCHAN_MODULE="${NCHAN_MODULE:-/usr/lib/nginx/modules/ngx_nchan_module.so}"
 OUT="${OUT:-${TMPDIR:-/tmp}/tidings-compare-$(date -u +%Y%m%dT%H%M%SZ)}"
 PORT="${PORT:-8917}"
@@ -58,6 +65,19 @@ mkdir -p "$OUT"
 
 if [[ ! -f apps/tidings/dist/cli.js ]]; then
   echo "compare.sh: run \`npm run build\` first" >&2
+  exit 1
+fi
+if [[ "$CLIENT" == c ]]; then
+  if [[ "$TRANSPORT" != ws || "$SCENARIO" != fanout ]]; then
+    echo "compare.sh: CLIENT=c measures WebSocket fan-out only (TRANSPORT=ws SCENARIO=fanout)" >&2
+    exit 1
+  fi
+  cc -O2 -Wall -o "$OUT/fanlat" bench/c-client/fanlat.c || {
+    echo "compare.sh: could not build bench/c-client/fanlat.c; install a C compiler (apt-get install gcc)" >&2
+    exit 1
+  }
+elif [[ "$CLIENT" != bench ]]; then
+  echo "compare.sh: CLIENT must be bench or c" >&2
   exit 1
 fi
 case "$TRANSPORT" in ws | sse | ndjson) ;; *)
@@ -91,6 +111,18 @@ peer_tidings_start() {
   PEER_PREFIX="bench:fan-"
   PEER_API_KEY="bench-api-key-0123456789"
   PEER_TOKEN="$("${tidings[@]}" gentoken --config "$config" --user bench --ttl 86400)"
+}
+
+# The same server from $BASELINE (an earlier build), with this tree's config file.
+peer_tidings_base_start() {
+  if [[ -z "${BASELINE:-}" || ! -f "$BASELINE/apps/tidings/dist/cli.js" ]]; then
+    echo "compare.sh: peer tidings-base needs BASELINE=<a built checkout>" >&2
+    return 1
+  fi
+  local saved=("${tidings[@]}")
+  tidings=(node "$BASELINE/apps/tidings/bin/tidings.js")
+  peer_tidings_start "$@"
+  tidings=("${saved[@]}")
 }
 
 peer_raw_ws_start() {
@@ -146,6 +178,10 @@ peer_nchan_start() {
 run_one() {
   local peer=$1 n=$2 rate=$3 run=$4 start="peer_${1//-/_}_start" status=0
   local out="$OUT/$peer-n$n-r$rate-$run.json"
+  if [[ "$CLIENT" == c && ("$peer" == socketio || "$rate" == 0) ]]; then
+    echo "== $peer, rate $rate: the C client has no socketio adapter and no saturating mode, skipped" >&2
+    return 0
+  fi
   PEER_TOKEN="" PEER_API_KEY="" PEER_STATS_PID="" PEER_PID=""
   "$start" "$PORT" || status=$?
   if [[ $status -eq 3 ]]; then
@@ -163,8 +199,18 @@ run_one() {
     --server-pid "${PEER_STATS_PID:-$PEER_PID}" --out "$out" --no-progress --scenario "$SCENARIO")
   [[ -n "$PEER_TOKEN" ]] && args+=(--token "$PEER_TOKEN")
   [[ -n "$PEER_API_KEY" ]] && args+=(--api-key "$PEER_API_KEY")
-  echo "== $peer ($PEER_TRANSPORT), $n subscribers, rate $rate, run $run/$RUNS" >&2
-  taskset -c 1 "${tidings[@]}" "${args[@]}" >&2 || echo "compare.sh: $peer n=$n rate=$rate run=$run failed" >&2
+  echo "== $peer ($PEER_TRANSPORT), $n subscribers, rate $rate, run $run/$RUNS, client $CLIENT" >&2
+  if [[ "$CLIENT" == c ]]; then
+    local cargs=(--url "$PEER_URL" --api-url "$PEER_API_URL" --prefix "$PEER_PREFIX" --subscribers "$n"
+      --rate "$rate" --duration "$DURATION" --warmup "$WARMUP" --payload "$PAYLOAD"
+      --server-pid "${PEER_STATS_PID:-$PEER_PID}" --out "$out" --transport "$PEER_TRANSPORT")
+    [[ "$PEER_TRANSPORT" == nchan-ws ]] && cargs+=(--proto nchan)
+    [[ -n "$PEER_TOKEN" ]] && cargs+=(--token "$PEER_TOKEN")
+    [[ -n "$PEER_API_KEY" ]] && cargs+=(--api-key "$PEER_API_KEY")
+    taskset -c 1 "$OUT/fanlat" "${cargs[@]}" >&2 || echo "compare.sh: $peer n=$n rate=$rate run=$run failed" >&2
+  else
+    taskset -c 1 "${tidings[@]}" "${args[@]}" >&2 || echo "compare.sh: $peer n=$n rate=$rate run=$run failed" >&2
+  fi
   kill "$PEER_PID" 2>/dev/null || true
   wait "$PEER_PID" 2>/dev/null || true
 }

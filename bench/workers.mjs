@@ -5,15 +5,18 @@
 // the workers), then runs `tidings bench` (the library, fanout scenario) with --subscribers
 // WebSocket subscribers over --channels channels, saturating the publish API (--rate 0) or at
 // --rate, and reports deliveries/s and latency per worker count, and the N ÷ 1 ratio of
-// deliveries/s (median over rounds, with each round's ratio). Server CPU includes every worker
-// process only as the machine's load shows it: compare ratios, not absolute figures.
+// deliveries/s (median over rounds, with each round's ratio). Where the cores went is reported
+// too, over the whole bench call (connect, warm-up, publishing, drain): the machine's busy share
+// of all its cores (/proc/stat), the server's CPU with every worker process (/proc of the primary
+// and its children) and the load client's: on a 2-core machine the load client needs about a
+// core of its own, which is what `--workers 2` would need to scale.
 //
 // Usage (after `npm run build`):
 //   node bench/workers.mjs [--workers 1,2] [--subscribers 2000] [--channels 20] [--rate 0]
 //        [--duration 5] [--warmup 2] [--rounds 3] [--load-workers 2] [--port 8931] [--out f.json]
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -100,6 +103,38 @@ async function startServer(workers) {
   return { child, exited, token };
 }
 
+/** Busy and total jiffies of the whole machine, from the first line of /proc/stat. */
+function machineTicks() {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  return { busy: total - fields[3] - fields[4], total };
+}
+
+/** utime + stime jiffies of a process and its direct children (the primary and its workers). */
+function treeTicks(pid) {
+  const ticks = (p) => {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return Number(f[11]) + Number(f[12]);
+    } catch {
+      return 0; // exited
+    }
+  };
+  let children = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch {
+    children = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+      .stdout.trim()
+      .split(/\s+/)
+      .filter(Boolean);
+  }
+  return children.reduce((acc, c) => acc + ticks(c), ticks(pid));
+}
+// Jiffies per second: 100 on every Linux build Node runs on (USER_HZ).
+const hz = 100;
+
 const { runBench } = await import(pathToFileURL(join(root, 'apps/tidings/dist/bench/index.js')).href);
 const rows = [];
 for (let round = 0; round < rounds; round++) {
@@ -108,6 +143,9 @@ for (let round = 0; round < rounds; round++) {
     const server = await startServer(workers);
     try {
       log(`[round ${round + 1}] --workers ${workers}: ${subscribers} subscribers, ${duration} s`);
+      const machine0 = machineTicks();
+      const server0 = treeTicks(server.child.pid);
+      const wall0 = performance.now();
       const r = await runBench({
         scenario: 'fanout',
         url: `ws://127.0.0.1:${port}/connection/websocket`,
@@ -131,6 +169,9 @@ for (let round = 0; round < rounds; round++) {
         // memory engine and forwards every publication to the workers); with 1 it is the server.
         serverPid: server.child.pid,
       });
+      const wallS = (performance.now() - wall0) / 1000;
+      const machine1 = machineTicks();
+      const serverCpuPct = ((treeTicks(server.child.pid) - server0) / hz / wallS) * 100;
       rows.push({
         round,
         workers,
@@ -147,6 +188,10 @@ for (let round = 0; round < rounds; round++) {
             ? Number.NaN
             : (r.server.cpuPercent * 1e4) / r.publishesPerSec,
         errors: r.errors.publish + r.errors.connect + r.errors.disconnects + r.errors.protocol,
+        // Over the whole bench call; % of one core, and the machine's busy share of all cores.
+        serverCpuPct: Math.round(serverCpuPct * 10) / 10,
+        loadCpuPct: r.loadCpuPercent,
+        machineBusyPct: Math.round(((machine1.busy - machine0.busy) / (machine1.total - machine0.total)) * 1000) / 10,
       });
     } finally {
       server.child.kill('SIGTERM');
@@ -165,8 +210,8 @@ const num = (n) => Math.round(n).toLocaleString('en-US');
 const lines = [
   `tidings serve --workers N, memory engine, ${subscribers} subscribers over ${channels} channel(s), rate ${rate === 0 ? 'saturating' : `${rate}/s`}, ${duration} s, ${rounds} round(s)`,
   '',
-  '| workers | deliveries/s, median | publishes/s | p50 ms | p99 ms | deliveries / expected | errors | primary CPU % (1: the server) | primary µs per publish | ÷ 1 worker (each round) |',
-  '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  '| workers | deliveries/s, median | publishes/s | p50 ms | p99 ms | deliveries / expected | errors | primary CPU % (1: the server) | primary µs per publish | server CPU %, all processes | load client CPU % | machine busy % of all cores | ÷ 1 worker (each round) |',
+  '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
 ];
 for (const workers of counts) {
   const set = rows.filter((r) => r.workers === workers);
@@ -176,7 +221,7 @@ for (const workers of counts) {
   });
   const sum = (key) => set.reduce((acc, r) => acc + r[key], 0);
   lines.push(
-    `| ${workers} | ${num(median(set.map((r) => r.deliveriesPerSec)))} | ${num(median(set.map((r) => r.publishesPerSec)))} | ${median(set.map((r) => r.p50Ms)).toFixed(2)} | ${median(set.map((r) => r.p99Ms)).toFixed(2)} | ${num(sum('deliveries'))} / ${num(sum('expectedDeliveries'))} | ${sum('errors')} | ${median(set.map((r) => r.primaryCpuPct)).toFixed(1)} | ${median(set.map((r) => r.primaryCpuUsPerPublish)).toFixed(1)} | ${ratios.length === 0 ? '—' : `${median(ratios).toFixed(2)}× (${ratios.map((x) => x.toFixed(2)).join(', ')})`} |`,
+    `| ${workers} | ${num(median(set.map((r) => r.deliveriesPerSec)))} | ${num(median(set.map((r) => r.publishesPerSec)))} | ${median(set.map((r) => r.p50Ms)).toFixed(2)} | ${median(set.map((r) => r.p99Ms)).toFixed(2)} | ${num(sum('deliveries'))} / ${num(sum('expectedDeliveries'))} | ${sum('errors')} | ${median(set.map((r) => r.primaryCpuPct)).toFixed(1)} | ${median(set.map((r) => r.primaryCpuUsPerPublish)).toFixed(1)} | ${median(set.map((r) => r.serverCpuPct)).toFixed(1)} | ${median(set.map((r) => r.loadCpuPct)).toFixed(1)} | ${median(set.map((r) => r.machineBusyPct)).toFixed(1)} | ${ratios.length === 0 ? '—' : `${median(ratios).toFixed(2)}× (${ratios.map((x) => x.toFixed(2)).join(', ')})`} |`,
   );
 }
 console.log(lines.join('\n'));

@@ -29,6 +29,9 @@ interface Row {
   errors: number;
   primaryCpuPct: number;
   primaryCpuUsPerPublish: number;
+  serverCpuPct: number;
+  loadCpuPct: number;
+  machineBusyPct: number;
 }
 
 it('workers.mjs measures --workers 1 and 2 side by side and reports the ratio', async () => {
@@ -54,6 +57,14 @@ it('workers.mjs measures --workers 1 and 2 side by side and reports the ratio', 
     // The primary's (with 1 worker: the server's) CPU during the publishing window.
     expect(r.primaryCpuPct).toBeGreaterThan(0);
     expect(r.primaryCpuUsPerPublish).toBeGreaterThan(0);
+    // Where the cores went: the server with its workers, the load client, the whole machine.
+    expect(r.serverCpuPct).toBeGreaterThan(0);
+    expect(r.loadCpuPct).toBeGreaterThan(0);
+    expect(r.machineBusyPct).toBeGreaterThan(0);
+    expect(r.machineBusyPct).toBeLessThanOrEqual(100);
   }
+  // With 2 workers the server's CPU counts the primary and both workers, so it exceeds the primary's.
+  const two = rows.find((r) => r.workers === 2)!;
+  expect(two.serverCpuPct).toBeGreaterThan(two.primaryCpuPct);
   expect(stdout).toMatch(/\| 2 \| .* \| \d+\.\d\d× \(\d+\.\d\d\) \|/);
 }, 60_000);

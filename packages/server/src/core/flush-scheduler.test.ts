@@ -63,6 +63,16 @@ describe('FlushScheduler', () => {
   });
 });
 
+describe('FlushScheduler writeThrough', () => {
+  it('lets idle writers write through by default (2 ms), and not with a write delay', () => {
+    expect(new FlushScheduler().writeThrough?.idleMs).toBe(2);
+    expect(new FlushScheduler({ writeThroughIdleMs: 5 }).writeThrough?.idleMs).toBe(5);
+    expect(new FlushScheduler({ delayMs: 3, clock: new FakeClock() }).writeThrough).toBeUndefined();
+    const now = new FlushScheduler().writeThrough!.now();
+    expect(now).toBeGreaterThan(0);
+  });
+});
+
 describe('resolveClientOptions writeDelayMs', () => {
   it('accepts 0 (the default) and a positive delay, rejects a negative one', () => {
     expect(resolveClientOptions().writeDelayMs).toBe(0);

@@ -619,10 +619,12 @@ export class Session implements HubSession, OverflowListener {
   #sendPing(): void {
     if (this.#state !== 'connected') return;
     // Protocol v2: an empty reply is a ping; the client answers with an empty command.
-    this.#reply({});
+    // Awaiting the pong before the ping is written: an in-process transport (the MQTT edge)
+    // answers inside the write, which an idle writer performs at once (write-through).
     this.#awaitingPong = true;
     this.#cancel('pong');
     this.#pongTicket = Session.#timersOf(this.#node).pong.schedule(this);
+    this.#reply({});
     this.#schedulePing();
     this.#armExpiry();
   }

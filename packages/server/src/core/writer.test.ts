@@ -228,3 +228,80 @@ describe('EncodedPush.frameFor', () => {
     expect(transport.writes).toEqual([1, 2, 3].map((n) => protobufCodec.encodePush(pub(n).push)));
   });
 });
+
+/** A manual scheduler that lets idle writers write through, on a clock the test moves. */
+function writeThroughScheduler(idleMs: number): FlushQueue & { items: Flushable[]; at: number } {
+  const items: Flushable[] = [];
+  const state = {
+    items,
+    at: 1_000,
+    schedule: (item: Flushable) => void items.push(item),
+    writeThrough: { idleMs, now: () => state.at },
+  };
+  return state;
+}
+
+describe('SessionWriter write-through', () => {
+  it('writes the first unit of an idle writer at once and queues what follows it in the same turn', () => {
+    const transport = new RecordingTransport(jsonCodec, true);
+    const scheduler = writeThroughScheduler(2);
+    const writer = new SessionWriter(transport, scheduler, 1 << 20, { writerOverflowed: () => {} });
+    writer.enqueueShared(pub(1));
+    // Written inside the enqueue, nothing scheduled.
+    expect(transport.sharedWrites.map((e) => e.push.pub?.offset)).toEqual([1]);
+    expect(scheduler.items).toEqual([]);
+    // It has just written: the next units of this turn coalesce into one frame at the flush.
+    writer.enqueueShared(pub(2));
+    writer.enqueueShared(pub(3));
+    expect(scheduler.items).toEqual([writer]);
+    expect(transport.writes).toEqual([]);
+    writer.flush();
+    expect(td.decode(transport.writes[0])).toBe(
+      td.decode(jsonCodec.join([2, 3].map((n) => pub(n).unitFor(jsonCodec)))),
+    );
+    expect(writer.queuedBytes).toBe(0);
+  });
+
+  it('queues while written less than idleMs ago, writes through again once idle that long', () => {
+    const transport = new RecordingTransport(jsonCodec, true);
+    const scheduler = writeThroughScheduler(2);
+    const writer = new SessionWriter(transport, scheduler, 1 << 20, { writerOverflowed: () => {} });
+    writer.enqueueShared(pub(1));
+    scheduler.at += 1; // a busy writer: 1 ms after its last write
+    writer.enqueueShared(pub(2));
+    expect(scheduler.items).toEqual([writer]);
+    writer.flush();
+    expect(transport.sharedWrites.map((e) => e.push.pub?.offset)).toEqual([1, 2]);
+    scheduler.at += 2; // idle 2 ms since that flush wrote
+    writer.enqueueShared(pub(3));
+    expect(transport.sharedWrites.map((e) => e.push.pub?.offset)).toEqual([1, 2, 3]);
+    expect(scheduler.items).toEqual([writer]);
+  });
+
+  it('never writes through past buffered or held output, so order is kept', () => {
+    const transport = new HoldingTransport(jsonCodec);
+    const scheduler = writeThroughScheduler(2);
+    const writer = new SessionWriter(transport, scheduler, 1 << 20, { writerOverflowed: () => {} });
+    transport.bufferedBytes = 10; // the socket still holds an earlier frame
+    writer.enqueue(new TextEncoder().encode('{"a":1}'));
+    expect(transport.writes).toEqual([]);
+    transport.writing = true;
+    writer.flush(); // held until the transport resumes
+    transport.bufferedBytes = 0;
+    scheduler.at += 10;
+    writer.enqueue(new TextEncoder().encode('{"b":2}'));
+    expect(transport.writes).toEqual([]); // held: queued behind the first, not written past it
+    transport.writing = false;
+    transport.resumers[0]!.resume();
+    expect(transport.writes.map((w) => td.decode(w))).toEqual(['{"a":1}\n{"b":2}']);
+  });
+
+  it('is off without writeThrough on the scheduler (a write delay asks for coalescing)', () => {
+    const transport = new RecordingTransport(jsonCodec, true);
+    const scheduler = manualScheduler();
+    const writer = new SessionWriter(transport, scheduler, 1 << 20, { writerOverflowed: () => {} });
+    writer.enqueueShared(pub(1));
+    expect(transport.sharedWrites).toEqual([]);
+    expect(scheduler.items).toEqual([writer]);
+  });
+});
