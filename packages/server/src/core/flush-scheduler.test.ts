@@ -64,12 +64,29 @@ describe('FlushScheduler', () => {
 });
 
 describe('FlushScheduler writeThrough', () => {
-  it('lets idle writers write through by default (2 ms), and not with a write delay', () => {
-    expect(new FlushScheduler().writeThrough?.idleMs).toBe(2);
-    expect(new FlushScheduler({ writeThroughIdleMs: 5 }).writeThrough?.idleMs).toBe(5);
+  it('allows a write-through only when the writer and the node were idle for 2 ms (default)', async () => {
+    const scheduler = new FlushScheduler();
+    const through = scheduler.writeThrough!;
+    const now = through.now();
+    expect(through.mayWrite(Number.NEGATIVE_INFINITY)).toBe(true);
+    expect(through.mayWrite(now)).toBe(false); // this writer just wrote
+    // A pending flush means the node is busy: everything queues behind it.
+    const log: string[] = [];
+    scheduler.schedule(recorder(log, 'a'));
+    expect(through.mayWrite(Number.NEGATIVE_INFINITY)).toBe(false);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(log).toEqual(['a']);
+    // It flushed just now: still busy for 2 ms, then idle again.
+    expect(through.mayWrite(Number.NEGATIVE_INFINITY)).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(through.mayWrite(Number.NEGATIVE_INFINITY)).toBe(true);
+  });
+
+  it('is off with a write delay, which asks for coalescing', () => {
     expect(new FlushScheduler({ delayMs: 3, clock: new FakeClock() }).writeThrough).toBeUndefined();
-    const now = new FlushScheduler().writeThrough!.now();
-    expect(now).toBeGreaterThan(0);
+    const wide = new FlushScheduler({ writeThroughIdleMs: 50 }).writeThrough!;
+    expect(wide.mayWrite(wide.now() - 10)).toBe(false);
+    expect(wide.mayWrite(wide.now() - 60)).toBe(true);
   });
 });
 

@@ -236,7 +236,7 @@ function writeThroughScheduler(idleMs: number): FlushQueue & { items: Flushable[
     items,
     at: 1_000,
     schedule: (item: Flushable) => void items.push(item),
-    writeThrough: { idleMs, now: () => state.at },
+    writeThrough: { mayWrite: (lastWriteAt: number) => state.at - lastWriteAt >= idleMs, now: () => state.at },
   };
   return state;
 }

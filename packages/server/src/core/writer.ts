@@ -15,9 +15,10 @@ export interface OverflowListener {
  * event-loop turn, or the scheduler's write delay). While the transport is still writing an
  * earlier frame (`holdWhileWriting`), units are held and leave as one frame once it is done, so
  * pushes that would leave in one socket write are one frame, never several. Write-through: when
- * the scheduler allows it (`writeThroughIdleMs`), a unit queued while the writer holds nothing,
- * is not held, the transport has nothing buffered, and the writer has written nothing for that
- * long, is written at once instead of at the next flush; what follows it in the same turn
+ * the scheduler allows it (`writeThrough`), a unit queued while the writer holds nothing,
+ * is not held, the transport has nothing buffered, and the writer (and the node, see
+ * `WriteThrough.mayWrite`) has written nothing for that long, is written at once instead of at
+ * the next flush; what follows it in the same turn
  * queues behind it as usual, so order is kept and a busy writer still coalesces. A batch that is exactly one shared push
  * (`enqueueShared`) goes to `transport.writeShared` when the transport has it, so a prebuilt
  * frame can be written as is. When queued bytes plus the transport's own buffered bytes would
@@ -91,7 +92,7 @@ export class SessionWriter implements Flushable, WriteResumer {
       !this.#held &&
       this.#units.length === 1 &&
       this.#transport.bufferedBytes === 0 &&
-      through.now() - this.#lastWriteAt >= through.idleMs
+      through.mayWrite(this.#lastWriteAt)
     ) {
       this.#flushNow();
       return true;
