@@ -671,11 +671,14 @@ int main(int argc, char **argv) {
   measure_to_us = now_us();
   measure_ended_mono = mono_us();
   int64_t sent_measured = pub_sent - warm_sent;
-  // Drain: until every measured delivery arrived and every request was answered, at most 5 s.
-  int64_t drain_until = mono_us() + 5000000;
+  // Drain: until every measured delivery arrived and every request was answered, at most 30 s
+  // (a server behind by seconds still answers its backlog of publish requests; a shorter drain
+  // would count deliveries of publications whose answer had not arrived yet).
+  int64_t drain_until = mono_us() + 30000000;
   while (mono_us() < drain_until) {
     poll_once(5);
     if (pub_inflight == 0 && deliveries_measured >= published_measured * (int64_t)subscribed / opt.channels) break;
+    if (pub_inflight == 0 && mono_us() > drain_until - 25000000) break; // answered, deliveries missing: 5 s more
   }
   int64_t drained_mono = mono_us();
   if (opt.server_pid) proc_cpu(opt.server_pid, &su1, &ss1);

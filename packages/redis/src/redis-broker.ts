@@ -410,7 +410,20 @@ function publishResult(reply: Reply): BrokerPublishResult {
   return asNumber(suppressed) === 1 ? { ...result, suppressed: true } : result;
 }
 
+// Random bytes for epoch candidates, drawn 512 at a time: every publish sends one candidate
+// (the script keeps it only for a channel without an epoch), and one `randomBytes(6)` call per
+// publish was 6% of the server's CPU in Redis batches (node --cpu-prof, bench/RESULTS.md).
+const epochBytes = 6;
+let epochPool = Buffer.alloc(0);
+let epochAt = 0;
+
 /** A short random url-safe epoch (48 bits, 8 characters), as the memory engine's. */
 function newEpoch(): string {
-  return randomBytes(6).toString('base64url');
+  if (epochAt + epochBytes > epochPool.length) {
+    epochPool = randomBytes(epochBytes * 512);
+    epochAt = 0;
+  }
+  const epoch = epochPool.toString('base64url', epochAt, epochAt + epochBytes);
+  epochAt += epochBytes;
+  return epoch;
 }

@@ -63,33 +63,6 @@ describe('FlushScheduler', () => {
   });
 });
 
-describe('FlushScheduler writeThrough', () => {
-  it('allows a write-through only when the writer and the node were idle for 2 ms (default)', async () => {
-    const scheduler = new FlushScheduler();
-    const through = scheduler.writeThrough!;
-    const now = through.now();
-    expect(through.mayWrite(Number.NEGATIVE_INFINITY)).toBe(true);
-    expect(through.mayWrite(now)).toBe(false); // this writer just wrote
-    // A pending flush means the node is busy: everything queues behind it.
-    const log: string[] = [];
-    scheduler.schedule(recorder(log, 'a'));
-    expect(through.mayWrite(Number.NEGATIVE_INFINITY)).toBe(false);
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(log).toEqual(['a']);
-    // It flushed just now: still busy for 2 ms, then idle again.
-    expect(through.mayWrite(Number.NEGATIVE_INFINITY)).toBe(false);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    expect(through.mayWrite(Number.NEGATIVE_INFINITY)).toBe(true);
-  });
-
-  it('is off with a write delay, which asks for coalescing', () => {
-    expect(new FlushScheduler({ delayMs: 3, clock: new FakeClock() }).writeThrough).toBeUndefined();
-    const wide = new FlushScheduler({ writeThroughIdleMs: 50 }).writeThrough!;
-    expect(wide.mayWrite(wide.now() - 10)).toBe(false);
-    expect(wide.mayWrite(wide.now() - 60)).toBe(true);
-  });
-});
-
 describe('resolveClientOptions writeDelayMs', () => {
   it('accepts 0 (the default) and a positive delay, rejects a negative one', () => {
     expect(resolveClientOptions().writeDelayMs).toBe(0);

@@ -12,24 +12,6 @@ export interface FlushQueue {
   schedule(item: Flushable): void;
   /** Set when metrics are on: writers report each flush to it. */
   readonly meter?: FlushMeter | undefined;
-  /**
-   * Set when a writer that has written nothing for `idleMs` may write its next unit at once,
-   * inside the enqueue, instead of waiting for the next flush (see `SessionWriter`). Undefined:
-   * every unit waits for the flush.
-   */
-  readonly writeThrough?: WriteThrough | undefined;
-}
-
-/** See `FlushQueue.writeThrough`. */
-export interface WriteThrough {
-  /**
-   * Whether a writer that last wrote at `lastWriteAt` (a `now()` reading) may write at once: it
-   * has been idle for the idle time, and so has the whole node (no flush pending, none within the
-   * idle time), so under load every push still waits for the turn's flush and coalesces.
-   */
-  mayWrite(lastWriteAt: number): boolean;
-  /** Milliseconds on a monotonic clock. */
-  now(): number;
 }
 
 /** Options of `FlushScheduler`. */
@@ -44,15 +26,6 @@ export interface FlushSchedulerOptions {
   readonly clock?: Pick<Clock, 'setTimeout'>;
   /** Where writers report their flushes; absent when metrics are off. */
   readonly meter?: FlushMeter | undefined;
-  /**
-   * A writer idle this long (ms), on a node that has flushed nothing for as long and has no
-   * flush pending, writes its next unit at once instead of in the next turn (default 2; ignored
-   * with `delayMs` above 0, which asks for more coalescing, not less). Why: a publication at an
-   * everyday rate reaches every idle subscriber while the fan-out loop runs, not a queueing pass
-   * plus a turn later. Under load the node flushes every turn, so nothing writes through and a
-   * turn's pushes leave as one frame per subscriber, as without it.
-   */
-  readonly writeThroughIdleMs?: number;
 }
 
 /**
@@ -65,30 +38,15 @@ export class FlushScheduler implements FlushQueue {
   #pending: Flushable[] = [];
   #spare: Flushable[] = [];
   #scheduled = false;
-  // When the last flush round started (performance.now()), for write-through.
-  #lastFlushAt = Number.NEGATIVE_INFINITY;
   readonly #delayMs: number;
   readonly #clock: Pick<Clock, 'setTimeout'> | undefined;
   readonly #run = (): void => this.#flushAll();
   readonly meter: FlushMeter | undefined;
-  readonly writeThrough: WriteThrough | undefined;
 
   constructor(options: FlushSchedulerOptions = {}) {
     this.#delayMs = options.delayMs ?? 0;
     this.#clock = options.clock;
     this.meter = options.meter;
-    const idleMs = options.writeThroughIdleMs ?? 2;
-    this.writeThrough =
-      this.#delayMs > 0
-        ? undefined
-        : {
-            mayWrite: (lastWriteAt) => {
-              if (this.#scheduled) return false;
-              const now = performance.now();
-              return now - lastWriteAt >= idleMs && now - this.#lastFlushAt >= idleMs;
-            },
-            now: () => performance.now(),
-          };
   }
 
   schedule(item: Flushable): void {
@@ -106,7 +64,6 @@ export class FlushScheduler implements FlushQueue {
 
   #flushAll(): void {
     this.#scheduled = false;
-    if (this.writeThrough !== undefined) this.#lastFlushAt = performance.now();
     const batch = this.#pending;
     // Swap arrays so items scheduled while flushing go to the next flush without allocating.
     this.#pending = this.#spare;

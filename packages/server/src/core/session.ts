@@ -619,8 +619,9 @@ export class Session implements HubSession, OverflowListener {
   #sendPing(): void {
     if (this.#state !== 'connected') return;
     // Protocol v2: an empty reply is a ping; the client answers with an empty command.
-    // Awaiting the pong before the ping is written: an in-process transport (the MQTT edge)
-    // answers inside the write, which an idle writer performs at once (write-through).
+    // Awaiting the pong before the ping is queued: an in-process transport (the MQTT edge)
+    // answers inside its write, and a writer that wrote at once would otherwise see the pong
+    // before the session waits for it.
     this.#awaitingPong = true;
     this.#cancel('pong');
     this.#pongTicket = Session.#timersOf(this.#node).pong.schedule(this);

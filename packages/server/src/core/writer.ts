@@ -14,12 +14,7 @@ export interface OverflowListener {
  * Contract: units are written in enqueue order, joined into one transport frame per flush (one
  * event-loop turn, or the scheduler's write delay). While the transport is still writing an
  * earlier frame (`holdWhileWriting`), units are held and leave as one frame once it is done, so
- * pushes that would leave in one socket write are one frame, never several. Write-through: when
- * the scheduler allows it (`writeThrough`), a unit queued while the writer holds nothing,
- * is not held, the transport has nothing buffered, and the writer (and the node, see
- * `WriteThrough.mayWrite`) has written nothing for that long, is written at once instead of at
- * the next flush; what follows it in the same turn
- * queues behind it as usual, so order is kept and a busy writer still coalesces. A batch that is exactly one shared push
+ * pushes that would leave in one socket write are one frame, never several. A batch that is exactly one shared push
  * (`enqueueShared`) goes to `transport.writeShared` when the transport has it, so a prebuilt
  * frame can be written as is. When queued bytes plus the transport's own buffered bytes would
  * exceed `maxQueueBytes`, enqueueing returns false, drops the unit and calls
@@ -41,8 +36,6 @@ export class SessionWriter implements Flushable, WriteResumer {
   // The transport promised a `resume()` once its earlier write has left the process.
   #held = false;
   #closed = false;
-  // When this writer last wrote (scheduler's ms clock); -Infinity before the first write.
-  #lastWriteAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     transport: Transport,
@@ -85,18 +78,6 @@ export class SessionWriter implements Flushable, WriteResumer {
     this.#units ??= [];
     this.#units.push(entry);
     this.#bytes += size;
-    const through = this.#scheduler.writeThrough;
-    if (
-      through !== undefined &&
-      !this.#scheduled &&
-      !this.#held &&
-      this.#units.length === 1 &&
-      this.#transport.bufferedBytes === 0 &&
-      through.mayWrite(this.#lastWriteAt)
-    ) {
-      this.#flushNow();
-      return true;
-    }
     if (!this.#scheduled) {
       this.#scheduled = true;
       this.#scheduler.schedule(this);
@@ -121,8 +102,6 @@ export class SessionWriter implements Flushable, WriteResumer {
     const transport = this.#transport;
     // Metrics: one call per flush when a sink is configured (core/flush-meter.ts).
     this.#scheduler.meter?.record(transport.name, units, this.#bytes);
-    const through = this.#scheduler.writeThrough;
-    if (through !== undefined) this.#lastWriteAt = through.now();
     // Detach the batch: should the transport re-enter and enqueue, that starts a new array.
     this.#units = undefined;
     this.#bytes = 0;
