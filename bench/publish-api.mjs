@@ -35,7 +35,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { listening } from './engine-nodes.mjs';
+import { cleanEngine, listening } from './engine-nodes.mjs';
 
 const usage = `Usage: node bench/publish-api.mjs [--duration 10] [--warmup 2] [--connections 32] [--batch 50]
        [--engines memory,redis,nats] [--scenarios single,batch,batch-parallel] [--subscribers 4]
@@ -214,32 +214,9 @@ async function runScenario(engine, build, scenario, server) {
   };
 }
 
-async function cleanRedis(prefix) {
-  const { createClient } = await import('redis');
-  const c = createClient({ url: 'redis://127.0.0.1:6379' });
-  await c.connect();
-  for await (const keys of c.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 }))
-    if (keys.length > 0) await c.unlink(keys);
-  await c.close();
-}
-
 /** A NATS stream name (and subject prefix) unique to this run, from the key prefix. */
 function natsStream(prefix) {
   return `BENCH_${prefix.replace(/[^A-Za-z0-9]/g, '').slice(-8)}`;
-}
-
-async function cleanNats(prefix) {
-  const { connect } = await import('@nats-io/transport-node');
-  const { jetstreamManager } = await import('@nats-io/jetstream');
-  const nc = await connect({ servers: '127.0.0.1:4222' });
-  try {
-    const jsm = await jetstreamManager(nc);
-    const name = natsStream(prefix);
-    for (const stream of [name, `${name}_PRESENCE`, `${name}_IDEMPOTENCY`])
-      await jsm.streams.delete(stream).catch(() => undefined);
-  } finally {
-    await nc.close();
-  }
 }
 
 const rows = [];
@@ -258,8 +235,7 @@ for (const engine of engines) {
         child.kill('SIGTERM');
         await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-        if (engine === 'redis') await cleanRedis(prefix);
-        if (engine === 'nats') await cleanNats(prefix);
+        if (engine !== 'memory') await cleanEngine(engine, prefix, natsStream(prefix));
       }
     }
   }

@@ -67,28 +67,17 @@ if (values.kind === 'publish-api') {
   const nodes = uniq(rows.map((r) => r.nodes)).sort((a, b) => a - b);
   const rates = uniq(rows.map((r) => r.rate)).sort((a, b) => a - b);
   title = `Publish on node A, deliver on every node: ${result.subscribers} subscribers, median of ${rounds} rounds (engine, nodes)`;
-  panels = rates.flatMap((rate) => [
-    {
-      title: `p50 at ${rate.toLocaleString('en-US')}/s`,
-      axis: 'ms',
-      bars: engines.flatMap((e) =>
-        nodes.map((n) => ({
-          label: `${e} ${n}`,
-          value: of((r) => r.engine === e && r.nodes === n && r.rate === rate, 'p50Ms'),
-        })),
-      ),
-    },
-    {
-      title: `p99 at ${rate.toLocaleString('en-US')}/s`,
-      axis: 'ms',
-      bars: engines.flatMap((e) =>
-        nodes.map((n) => ({
-          label: `${e} ${n}`,
-          value: of((r) => r.engine === e && r.nodes === n && r.rate === rate, 'p99Ms'),
-        })),
-      ),
-    },
-  ]);
+  const percentile = (rate, key, name) => ({
+    title: `${name} at ${rate.toLocaleString('en-US')}/s`,
+    axis: 'ms',
+    bars: engines.flatMap((e) =>
+      nodes.map((n) => ({
+        label: `${e} ${n}`,
+        value: of((r) => r.engine === e && r.nodes === n && r.rate === rate, key),
+      })),
+    ),
+  });
+  panels = rates.flatMap((rate) => [percentile(rate, 'p50Ms', 'p50'), percentile(rate, 'p99Ms', 'p99')]);
 } else if (values.kind === 'workers') {
   const counts = uniq(rows.map((r) => r.workers)).sort((a, b) => a - b);
   const bars = (key) => counts.map((w) => ({ label: `--workers ${w}`, value: of((r) => r.workers === w, key) }));

@@ -97,26 +97,16 @@ describe('bench/compare.sh CLIENT=c', () => {
     dirs.push(dir);
     const bin = join(dir, 'fanlat');
     expect(spawnSync('cc', ['-O2', '-o', bin, join(repoRoot, 'bench/c-client/fanlat.c')]).status).toBe(0);
-    const missing = spawnSync(bin, ['--subscribers', '5'], { encoding: 'utf8' });
+    const fanlat = (args: string[]) => spawnSync(bin, args, { encoding: 'utf8' });
+    const nowhere = ['--url', 'ws://127.0.0.1:1/x', '--api-url', 'http://127.0.0.1:1'];
+    const missing = fanlat(['--subscribers', '5']);
     expect(missing.status).toBe(1);
     expect(missing.stderr).toContain('--url and --api-url are required');
-    const saturating = spawnSync(
-      bin,
-      ['--url', 'ws://127.0.0.1:1/x', '--api-url', 'http://127.0.0.1:1', '--rate', '0'],
-      {
-        encoding: 'utf8',
-      },
-    );
+    const saturating = fanlat([...nowhere, '--rate', '0']);
     expect(saturating.status).toBe(1);
     expect(saturating.stderr).toContain('must be positive');
     // Nothing listens on port 1: every connect fails, and it says where it tried.
-    const down = spawnSync(
-      bin,
-      ['--url', 'ws://127.0.0.1:1/x', '--api-url', 'http://127.0.0.1:1', '--subscribers', '3'],
-      {
-        encoding: 'utf8',
-      },
-    );
+    const down = fanlat([...nowhere, '--subscribers', '3']);
     expect(down.status).toBe(1);
     expect(down.stderr).toContain('is the server up at ws://127.0.0.1:1/x');
   }, 60_000);
