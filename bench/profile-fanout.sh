@@ -12,7 +12,10 @@
 # [fanout], DURING (the function whose first and last sample bound the summary)
 # [broadcastPublication], TRANSPORT (a `tidings bench --transport`:
 # centrifuge-ws, tidings-sse or tidings-ndjson) [centrifuge-ws], PORT [8961], TOP [30],
-# OUT (folder for the .cpuprofile, bench JSON and server log) [$TMPDIR/tidings-profile-<time>].
+# OUT (folder for the .cpuprofile, bench JSON and server log) [$TMPDIR/tidings-profile-<time>],
+# CLIENT: bench (`tidings bench`) or c (bench/c-client/fanlat.c, built here with cc; fanout over
+# centrifuge-ws at a fixed rate only, so the load client's own cost stays off the server's
+# core and out of the latency) [bench].
 # Open the .cpuprofile in Chrome DevTools (Performance panel) for the call tree.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,6 +25,7 @@ RATE="${RATE:-20}"
 DURATION="${DURATION:-8}"
 TRANSPORT="${TRANSPORT:-centrifuge-ws}"
 SCENARIO="${SCENARIO:-fanout}"
+CLIENT="${CLIENT:-bench}"
 DURING="${DURING:-broadcastPublication}"
 PORT="${PORT:-8961}"
 TOP="${TOP:-30}"
@@ -35,6 +39,19 @@ case "$TRANSPORT" in
   *) echo "profile-fanout.sh: TRANSPORT must be centrifuge-ws, tidings-sse or tidings-ndjson" >&2; exit 1 ;;
 esac
 mkdir -p "$OUT"
+if [[ "$CLIENT" == c ]]; then
+  if [[ "$TRANSPORT" != centrifuge-ws || "$SCENARIO" != fanout || "$RATE" == 0 ]]; then
+    echo "profile-fanout.sh: CLIENT=c profiles a centrifuge-ws fanout at a fixed RATE only" >&2
+    exit 1
+  fi
+  cc -O2 -Wall -o "$OUT/fanlat" bench/c-client/fanlat.c || {
+    echo "profile-fanout.sh: could not build bench/c-client/fanlat.c; install a C compiler (apt-get install gcc)" >&2
+    exit 1
+  }
+elif [[ "$CLIENT" != bench ]]; then
+  echo "profile-fanout.sh: CLIENT must be bench or c" >&2
+  exit 1
+fi
 config=bench/peers/tidings.json # shared with compare.sh; TIDINGS_HTTP_PORT overrides its port
 TIDINGS_HTTP_PORT="$PORT" taskset -c 0 node --cpu-prof --cpu-prof-dir="$OUT" apps/tidings/bin/tidings.js serve --config "$config" >"$OUT/server.log" 2>&1 &
 server=$!
@@ -44,10 +61,16 @@ for ((i = 0; i < 100; i++)); do
   sleep 0.1
 done
 token="$("${tidings[@]}" gentoken --config "$config" --user bench --ttl 3600)"
-echo "profiling: $SCENARIO, $NS subscribers, rate $RATE, $DURATION s, $TRANSPORT (server pid $server, output in $OUT)" >&2
-taskset -c 1 "${tidings[@]}" bench --transport "$TRANSPORT" --url "$url" --token "$token" \
-  --api-key bench-api-key-0123456789 -n "$NS" --rate "$RATE" --duration "$DURATION" \
-  --channel-prefix bench:fan- --scenario "$SCENARIO" --server-pid "$server" --out "$OUT/bench.json"
+echo "profiling: $SCENARIO, $NS subscribers, rate $RATE, $DURATION s, $TRANSPORT, client $CLIENT (server pid $server, output in $OUT)" >&2
+if [[ "$CLIENT" == c ]]; then
+  taskset -c 1 "$OUT/fanlat" --url "$url" --api-url "http://127.0.0.1:$PORT" --token "$token" \
+    --api-key bench-api-key-0123456789 --subscribers "$NS" --rate "$RATE" --duration "$DURATION" \
+    --prefix bench:fan- --server-pid "$server" --out "$OUT/bench.json" --transport "$TRANSPORT"
+else
+  taskset -c 1 "${tidings[@]}" bench --transport "$TRANSPORT" --url "$url" --token "$token" \
+    --api-key bench-api-key-0123456789 -n "$NS" --rate "$RATE" --duration "$DURATION" \
+    --channel-prefix bench:fan- --scenario "$SCENARIO" --server-pid "$server" --out "$OUT/bench.json"
+fi
 kill -TERM "$server"
 wait "$server" || true
 trap - EXIT

@@ -10,7 +10,10 @@
 //   batch-parallel  the same with "parallel": true (commands run concurrently; not by default)
 // Reports publishes/s (requests/s × publishes per request), request latency p50/p99 (measured
 // per response in µs: autocannon's own histogram has 1 ms steps), deliveries seen by the
-// subscribers, and the ratio redis ÷ memory. Redis is the shared 127.0.0.1:6379 with a unique
+// subscribers, and the ratio redis ÷ memory, and where the CPU went (/proc, over the measured
+// run): µs of CPU per publish in the Tidings server, in the engine's own process (the
+// redis-server or nats-server listening on its port) and in this load client, and how busy the
+// whole machine was — on a 2-core machine the three share two cores, which bounds the figures. Redis is the shared 127.0.0.1:6379 with a unique
 // key prefix, deleted afterwards.
 //
 // NATS (--engines ...,nats) is the shared 127.0.0.1:4222 with a unique stream name and subject
@@ -36,6 +39,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { cleanEngine, listening } from './engine-nodes.mjs';
+import { hz, listenerPid, machineTicks, processTicks } from './proc-ticks.mjs';
 
 const usage = `Usage: node bench/publish-api.mjs [--duration 10] [--warmup 2] [--connections 32] [--batch 50]
        [--engines memory,redis,nats] [--scenarios single,batch,batch-parallel] [--subscribers 4]
@@ -185,12 +189,23 @@ async function runScenario(engine, build, scenario, server) {
   log(
     `${label} ${duration} s, ${connections} connections, ${scenario === 'single' ? 1 : batch} publish(es) per request`,
   );
+  // CPU of every process on the path, over the measured run (connect and drain included: idle).
+  const enginePid = engine === 'redis' ? listenerPid(6379) : engine === 'nats' ? listenerPid(4222) : undefined;
+  const before = {
+    server: processTicks(server.child.pid),
+    engine: enginePid === undefined ? 0 : processTicks(enginePid),
+    load: process.cpuUsage(),
+    machine: machineTicks(),
+  };
   const result = await benchRun(server, scenario, duration, (p) => {
     const second = Math.floor(p.seconds);
     if (p.phase === 'publishing' && second > 0 && second <= duration && (second % 2 === 0 || second === duration))
       log(`${label} ${second}/${duration} s  ${num(p.deliveriesPerSec)} deliveries/s`);
   });
   const api = result.publishApi;
+  const machine = machineTicks();
+  const load = process.cpuUsage(before.load);
+  const perPublish = (seconds) => (result.published > 0 ? (seconds * 1e6) / result.published : 0);
   return {
     engine,
     build,
@@ -211,6 +226,13 @@ async function runScenario(engine, build, scenario, server) {
     expectedDeliveries: result.expectedDeliveries,
     deliveryP99Ms: result.latencyUs.p99 / 1000,
     serverCpuPercent: result.server?.cpuPercent,
+    serverUsPerPublish: perPublish((processTicks(server.child.pid) - before.server) / hz),
+    engineUsPerPublish: enginePid === undefined ? 0 : perPublish((processTicks(enginePid) - before.engine) / hz),
+    loadUsPerPublish: perPublish((load.user + load.system) / 1e6),
+    machineBusyPercent:
+      machine.total > before.machine.total
+        ? (100 * (machine.busy - before.machine.busy)) / (machine.total - before.machine.total)
+        : 0,
   };
 }
 
@@ -251,11 +273,11 @@ const spread = (xs) => (xs.length > 1 ? ` (${xs.map((x) => x.toFixed(2)).join(',
 const lines = [
   `HTTP publish API, ${duration} s per scenario, ${connections} connections, ${channelCount} channel(s), ${subscribers} WebSocket subscriber(s)${rounds > 1 ? `, ${rounds} rounds` : ''}`,
   '',
-  '| engine | build | round | scenario | publishes/request | requests/s | publishes/s | p50 ms | p99 ms | max ms | non-2xx + errors | deliveries / expected |',
-  '|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+  '| engine | build | round | scenario | publishes/request | requests/s | publishes/s | p50 ms | p99 ms | max ms | non-2xx + errors | deliveries / expected | µs CPU/publish: server | engine | load client | machine busy % |',
+  '|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...rows.map(
     (r) =>
-      `| ${r.engine} | ${r.build} | ${r.round + 1} | ${r.scenario} | ${r.perRequest} | ${num(r.requestsPerSec)} | ${num(r.publishesPerSec)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${ms(r.maxMs)} | ${r.non2xx + r.errors} | ${num(r.deliveries)} / ${num(r.expectedDeliveries)} |`,
+      `| ${r.engine} | ${r.build} | ${r.round + 1} | ${r.scenario} | ${r.perRequest} | ${num(r.requestsPerSec)} | ${num(r.publishesPerSec)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${ms(r.maxMs)} | ${r.non2xx + r.errors} | ${num(r.deliveries)} / ${num(r.expectedDeliveries)} | ${r.serverUsPerPublish.toFixed(1)} | ${r.engineUsPerPublish.toFixed(1)} | ${r.loadUsPerPublish.toFixed(1)} | ${r.machineBusyPercent.toFixed(0)} |`,
   ),
 ];
 const of = (engine, build, scenario) =>

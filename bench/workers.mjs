@@ -16,12 +16,13 @@
 //        [--duration 5] [--warmup 2] [--rounds 3] [--load-workers 2] [--port 8931] [--out f.json]
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { listening } from './engine-nodes.mjs';
+import { hz, machineTicks, treeTicks } from './proc-ticks.mjs';
 
 const usage = `Usage: node bench/workers.mjs [--workers 1,2] [--subscribers 2000] [--channels 20] [--rate 0]
        [--duration 5] [--warmup 2] [--rounds 3] [--load-workers 2] [--port 8931] [--out f.json]`;
@@ -103,37 +104,6 @@ async function startServer(workers) {
   return { child, exited, token };
 }
 
-/** Busy and total jiffies of the whole machine, from the first line of /proc/stat. */
-function machineTicks() {
-  const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1, 9).map(Number);
-  const total = fields.reduce((a, b) => a + b, 0);
-  return { busy: total - fields[3] - fields[4], total };
-}
-
-/** utime + stime jiffies of a process and its direct children (the primary and its workers). */
-function treeTicks(pid) {
-  const ticks = (p) => {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return Number(f[11]) + Number(f[12]);
-    } catch {
-      return 0; // exited
-    }
-  };
-  let children = [];
-  try {
-    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-  } catch {
-    children = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
-      .stdout.trim()
-      .split(/\s+/)
-      .filter(Boolean);
-  }
-  return children.reduce((acc, c) => acc + ticks(c), ticks(pid));
-}
-// Jiffies per second: 100 on every Linux build Node runs on (USER_HZ).
-const hz = 100;
 
 const { runBench } = await import(pathToFileURL(join(root, 'apps/tidings/dist/bench/index.js')).href);
 const rows = [];

@@ -36,6 +36,10 @@ interface Row {
   errors: number;
   published: number;
   deliveries: number;
+  serverUsPerPublish: number;
+  engineUsPerPublish: number;
+  loadUsPerPublish: number;
+  machineBusyPercent: number;
 }
 
 it('publish-api.mjs measures single and batch publishes with subscribers and prints the table', async () => {
@@ -51,6 +55,7 @@ it('publish-api.mjs measures single and batch publishes with subscribers and pri
   const code = await new Promise<number | null>((resolve) => proc.once('exit', resolve));
   expect({ code, stderr }).toEqual({ code: 0, stderr: expect.stringContaining('[memory after batch] 1/1 s') });
   expect(stdout).toContain('| memory | after | 1 | single | 1 |');
+  expect(stdout).toContain('| µs CPU/publish: server | engine | load client | machine busy % |');
   expect(stdout).toContain('| memory | after | 1 | batch | 5 |');
   const { rows } = JSON.parse(readFileSync(out, 'utf8')) as { rows: Row[] };
   expect(rows.map((r) => [r.engine, r.scenario, r.perRequest, r.subscribers])).toEqual([
@@ -65,6 +70,12 @@ it('publish-api.mjs measures single and batch publishes with subscribers and pri
     expect(r.p50Ms).toBeLessThanOrEqual(r.p99Ms);
     // Requests in flight when autocannon stops are delivered but not counted as 2xx.
     expect(r.deliveries).toBeGreaterThanOrEqual(r.published * r.subscribers);
+    // Where the CPU went: the server and this client did work; the memory engine has no process.
+    expect(r.serverUsPerPublish).toBeGreaterThan(0);
+    expect(r.loadUsPerPublish).toBeGreaterThan(0);
+    expect(r.engineUsPerPublish).toBe(0);
+    expect(r.machineBusyPercent).toBeGreaterThan(0);
+    expect(r.machineBusyPercent).toBeLessThanOrEqual(100);
   }
 }, 60_000);
 
@@ -102,6 +113,9 @@ it('publish-api.mjs runs NATS beside memory over several channels and reports na
     expect(r.published).toBeGreaterThan(0);
     // Each channel has one subscriber: every publication is delivered once.
     expect(r.deliveries).toBeGreaterThanOrEqual(r.published);
+    // The shared nats-server is found by its port and its CPU read from /proc.
+    if (r.engine === 'nats') expect(r.engineUsPerPublish).toBeGreaterThan(0);
+    else expect(r.engineUsPerPublish).toBe(0);
   }
   expect(stdout).toMatch(/\| after \| nats \| batch \| \d+\.\d\d× \|/);
 }, 60_000);
