@@ -44,6 +44,31 @@ describe('publication encoding', () => {
     expect(() => decodePublicationBody(new Uint8Array([9, ...encoded.subarray(1)]))).toThrow(/version/);
   });
 
+  it('gives every body bytes of its own: earlier bodies stay intact across many later encodes', () => {
+    // Small bodies are views into a shared slab; enough of them to fill several slabs.
+    const bodies = Array.from({ length: 3_000 }, (_, i) => {
+      const data = new Uint8Array(1 + (i % 200)).fill(i % 251);
+      return { data, encoded: encodePublicationBody({ data, tags: i % 3 === 0 ? { n: String(i) } : undefined }) };
+    });
+    for (const [i, { data, encoded }] of bodies.entries()) {
+      const decoded = decodePublicationBody(encoded);
+      expect(decoded.data).toEqual(data);
+      expect(decoded.tags).toEqual(i % 3 === 0 ? { n: String(i) } : undefined);
+    }
+    // No two views share a byte.
+    const byBuffer = new Map<ArrayBufferLike, Array<{ from: number; to: number }>>();
+    for (const { encoded } of bodies) {
+      const list = byBuffer.get(encoded.buffer) ?? [];
+      list.push({ from: encoded.byteOffset, to: encoded.byteOffset + encoded.byteLength });
+      byBuffer.set(encoded.buffer, list);
+    }
+    expect(byBuffer.size).toBeGreaterThan(1);
+    for (const list of byBuffer.values()) {
+      list.sort((a, b) => a.from - b.from);
+      for (let i = 1; i < list.length; i++) expect(list[i]!.from).toBeGreaterThanOrEqual(list[i - 1]!.to);
+    }
+  });
+
   it('encodes lengths past one varint byte', () => {
     const data = new Uint8Array(70_000).fill(7);
     expect(decodePublicationBody(encodePublicationBody({ data })).data).toEqual(data);
