@@ -38,4 +38,5 @@ export {
   toBase64Url,
 } from './position.js';
 export { protobufCodec } from './protobuf-codec.js';
+export { allocateBytes } from './slab.js';
 export { writeVarint } from './varint.js';

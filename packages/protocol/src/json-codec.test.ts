@@ -15,6 +15,21 @@ const arb = messageArbitraries(jsonBytes);
 describeCodecRoundTrips(jsonCodec, arb);
 
 describe('jsonCodec wire format', () => {
+  it('keeps every encoded message intact while later ones are encoded (pooled and large outputs)', () => {
+    // Small outputs share slabs (slab.ts); text is sized by its UTF-8 bytes, not its characters.
+    const channels = Array.from({ length: 1_500 }, (_, i) => `ch-é😀-${i}-${'x'.repeat(i % 7 === 0 ? 5_000 : i % 90)}`);
+    const encoded = channels.map((channel, i) =>
+      jsonCodec.encodePush({ channel, pub: { data: bytes(`{"n":${i},"s":"ü"}`), offset: i + 1 } }),
+    );
+    for (const [i, frame] of encoded.entries()) {
+      const [reply] = jsonCodec.decodeReplies(frame);
+      expect(reply?.push?.channel).toBe(channels[i]);
+      expect(text(reply?.push?.pub?.data ?? new Uint8Array())).toBe(`{"n":${i},"s":"ü"}`);
+    }
+    const joined = jsonCodec.join(encoded.slice(0, 3));
+    expect(jsonCodec.decodeReplies(joined).map((r) => r.push?.channel)).toEqual(channels.slice(0, 3));
+  });
+
   it('writes snake_case names, omits defaults and keeps fields the SDKs read unguarded', () => {
     const reply: Reply = { id: 3, presenceStats: { numClients: 0, numUsers: 2 } };
     expect(text(jsonCodec.encodeReply(reply))).toBe('{"id":3,"presence_stats":{"num_clients":0,"num_users":2}}');

@@ -4,6 +4,7 @@ import { decodeJsonLines, decodeJsonObject } from './json-decode.js';
 import { encodeJsonMessage } from './json-encode.js';
 import { planOf } from './message-plan.js';
 import type { Command, Push, Reply } from './messages.js';
+import { allocateBytes } from './slab.js';
 
 const commandPlan = planOf(CommandSchema);
 const replyPlan = planOf(ReplySchema);
@@ -16,7 +17,7 @@ function joinLines(units: readonly Uint8Array[]): Uint8Array {
   if (units.length === 1) return units[0] as Uint8Array;
   let size = units.length > 0 ? units.length - 1 : 0;
   for (const unit of units) size += unit.length;
-  const out = new Uint8Array(size);
+  const out = allocateBytes(size);
   let pos = 0;
   for (const unit of units) {
     if (pos > 0) out[pos++] = 0x0a;

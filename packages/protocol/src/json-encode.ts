@@ -1,6 +1,9 @@
 import { compactJson, jsonShape } from './json-scan.js';
 import { type FieldPlan, isEmptyValue, type MessagePlan, type ScalarKind } from './message-plan.js';
+import { commitBytes, reserveBytes } from './slab.js';
 import { decodeUtf8Lossy, encodeUtf8 } from './utf8.js';
+
+const utf8 = new TextEncoder();
 
 /**
  * Schema-driven encoder of Centrifuge JSON protocol messages.
@@ -16,7 +19,7 @@ import { decodeUtf8Lossy, encodeUtf8 } from './utf8.js';
 /** Text with spliced byte chunks, assembled into one buffer at the end. */
 class JsonWriter {
   #text = '';
-  readonly #chunks: Uint8Array[] = [];
+  readonly #chunks: Array<Uint8Array | string> = [];
   #size = 0;
 
   text(s: string): void {
@@ -24,26 +27,49 @@ class JsonWriter {
   }
 
   bytes(b: Uint8Array): void {
-    if (this.#text !== '') this.#flushText();
+    if (this.#text !== '') {
+      this.#chunks.push(this.#text);
+      this.#size += this.#text.length * 3;
+      this.#text = '';
+    }
     this.#chunks.push(b);
     this.#size += b.length;
   }
 
-  #flushText(): void {
-    const encoded = encodeUtf8(this.#text);
-    this.#chunks.push(encoded);
-    this.#size += encoded.length;
-    this.#text = '';
+  finish(): Uint8Array {
+    if (this.#text !== '') {
+      this.#chunks.push(this.#text);
+      this.#size += this.#text.length * 3;
+      this.#text = '';
+    }
+    const out = reserveBytes(this.#size);
+    if (out !== undefined) {
+      let pos = 0;
+      for (const chunk of this.#chunks) {
+        if (typeof chunk === 'string') pos += utf8.encodeInto(chunk, out.subarray(pos)).written;
+        else {
+          out.set(chunk, pos);
+          pos += chunk.length;
+        }
+      }
+      commitBytes(pos);
+      return out.subarray(0, pos);
+    }
+    return this.#finishLarge();
   }
 
-  finish(): Uint8Array {
-    if (this.#chunks.length === 0) return encodeUtf8(this.#text);
-    if (this.#text !== '') this.#flushText();
-    const out = new Uint8Array(this.#size);
+  #finishLarge(): Uint8Array {
+    for (let i = 0; i < this.#chunks.length; i++) {
+      const chunk = this.#chunks[i];
+      if (typeof chunk === 'string') this.#chunks[i] = encodeUtf8(chunk);
+    }
+    let size = 0;
+    for (const chunk of this.#chunks) size += chunk.length;
+    const out = new Uint8Array(size);
     let pos = 0;
     for (const chunk of this.#chunks) {
-      out.set(chunk, pos);
-      pos += chunk.length;
+      out.set(chunk as Uint8Array, pos);
+      pos += (chunk as Uint8Array).length;
     }
     return out;
   }

@@ -1,4 +1,4 @@
-import type { ClientInfo } from '@tidings/protocol';
+import { allocateBytes, type ClientInfo } from '@tidings/protocol';
 
 // The stored form of a publication for the external engines (@tidings/redis, @tidings/nats):
 // one binary codec for both, so a body written by one engine's code reads the same in the other's
@@ -34,10 +34,12 @@ const decoder = new TextDecoder();
  * no escaping, and both Redis (Lua scripts) and JetStream treat the body as opaque bytes.
  */
 export function encodePublicationBody(body: PublicationBody): Uint8Array {
-  // Sized for the data up front and carved from a shared slab (see `slabAllocate`): no grown
-  // copy, and no allocation of its own for a typical publication.
+  // Sized for the data up front and carved from a shared slab (@tidings/protocol's
+  // `allocateBytes`): no grown copy and no allocation of its own for a typical publication
+  // (a 100-byte body: 7.0 µs with a 64-byte start grown once, 1.7 µs sized up front, 0.21 µs from
+  // the slab; medians of 20 × 200,000 encodes in one process). The body is sent and dropped.
   const w = new Writer(
-    slabAllocate(body.data.length + (body.info === undefined && body.tags === undefined ? 12 : 140)),
+    allocateBytes(body.data.length + (body.info === undefined && body.tags === undefined ? 12 : 140)),
   );
   const tags = body.tags === undefined ? undefined : Object.entries(body.tags);
   w.byte(VERSION);
@@ -110,31 +112,6 @@ function readInfo(r: Reader): ClientInfo {
 }
 
 const EMPTY = new Uint8Array(0);
-
-const slabBytes = 64 * 1024;
-let slab = new Uint8Array(0);
-let slabAt = 0;
-
-/**
- * `bytes` of fresh zeroed memory, as a view into a shared 64 KiB slab when small (the way Node's
- * `Buffer.allocUnsafe` pools, kept to plain Uint8Array here): a Uint8Array of its own costs an
- * off-heap allocation, its free and its sweep per publication. Encoding a 100-byte body took
- * 7.0 µs with a 64-byte start grown once, 1.7 µs sized up front, 0.21 µs from the slab (medians
- * of 20 × 200,000 encodes in one process). No byte of a slab is handed out twice; it is freed
- * when the last view into it is gone. Callers must use a view's byteOffset and byteLength,
- * never its whole `.buffer`.
- */
-function slabAllocate(bytes: number): Uint8Array {
-  if (bytes > slabBytes / 8) return new Uint8Array(bytes);
-  if (slabAt + bytes > slab.length) {
-    slab = new Uint8Array(slabBytes);
-    slabAt = 0;
-  }
-  const view = slab.subarray(slabAt, slabAt + bytes);
-  // 8-byte steps keep each view aligned like a fresh allocation.
-  slabAt += (bytes + 7) & ~7;
-  return view;
-}
 
 class Writer {
   #buf: Uint8Array;

@@ -1,5 +1,5 @@
 import { deflateRawSync, constants as zlibConstants } from 'node:zlib';
-import type { Codec } from '@tidings/protocol';
+import { allocateBytes, type Codec } from '@tidings/protocol';
 import type { SharedFrameBuilder } from '../../core/encoded-push.js';
 
 /**
@@ -31,7 +31,7 @@ export function writeFrameHeader(out: Uint8Array, opcode: number, rsv1: boolean,
 /** `payload` as one complete frame (header + payload) in a new buffer. */
 export function buildFrame(payload: Uint8Array, opcode: number, rsv1: boolean): Uint8Array {
   const header = payload.length < 126 ? 2 : payload.length < 65_536 ? 4 : 10;
-  const out = new Uint8Array(header + payload.length);
+  const out = allocateBytes(header + payload.length);
   writeFrameHeader(out, opcode, rsv1, payload.length);
   out.set(payload, header);
   return out;
