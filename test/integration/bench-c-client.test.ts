@@ -111,3 +111,47 @@ describe('bench/compare.sh CLIENT=c', () => {
     expect(down.stderr).toContain('is the server up at ws://127.0.0.1:1/x');
   }, 60_000);
 });
+
+describe('bench/profile-fanout.sh CLIENT=c', () => {
+  it('profiles a fan-out driven by the C client and summarizes the publishing window', async () => {
+    requireTool('cc', 'gcc');
+    requireTool('taskset', 'util-linux');
+    const out = mkdtempSync(join(tmpdir(), 'tidings-profile-c-'));
+    dirs.push(out);
+    const { code, out: log } = await run('bash', ['bench/profile-fanout.sh'], {
+      CLIENT: 'c',
+      NS: '40',
+      RATE: '20',
+      DURATION: '1',
+      PORT: String(await freePort()),
+      OUT: out,
+    });
+    expect({ code, log }).toEqual({ code: 0, log: expect.stringContaining('client c') });
+    // fanlat's report: every publication reached every subscriber.
+    const r = JSON.parse(readFileSync(join(out, 'bench.json'), 'utf8')) as CReport;
+    expect(r.client).toMatch(/fanlat/);
+    expect(r.deliveries).toBe(r.expectedDeliveries);
+    expect(r.deliveries).toBeGreaterThan(0);
+    // The summary of the server's profile, bounded by the fan-out function.
+    expect(log).toContain('while broadcastPublication ran');
+    expect(log).toContain('by area (self time)');
+  }, 120_000);
+
+  it('refuses what the C client cannot drive', async () => {
+    const scratch = (): string => {
+      const d = mkdtempSync(join(tmpdir(), 'tidings-profile-refused-'));
+      dirs.push(d);
+      return d;
+    };
+    const bad = await run('bash', ['bench/profile-fanout.sh'], { CLIENT: 'java', OUT: scratch() });
+    expect(bad.code).toBe(1);
+    expect(bad.out).toContain('CLIENT must be bench or c');
+    const saturating = await run('bash', ['bench/profile-fanout.sh'], {
+      CLIENT: 'c',
+      RATE: '0',
+      OUT: scratch(),
+    });
+    expect(saturating.code).toBe(1);
+    expect(saturating.out).toContain('CLIENT=c profiles a centrifuge-ws fanout at a fixed RATE only');
+  }, 60_000);
+});
