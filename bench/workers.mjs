@@ -104,7 +104,6 @@ async function startServer(workers) {
   return { child, exited, token };
 }
 
-
 const { runBench } = await import(pathToFileURL(join(root, 'apps/tidings/dist/bench/index.js')).href);
 const rows = [];
 for (let round = 0; round < rounds; round++) {
