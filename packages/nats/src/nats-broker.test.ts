@@ -5,6 +5,7 @@ import { isTidingsError, TidingsErrorCode } from '@tidings/protocol';
 import { EventRecorder, fromUtf8, uniqueChannel, utf8, waitFor } from '@tidings/testkit';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createNatsEngine, type NatsEngine } from './nats-engine.js';
+import { republishPosition } from './republish-order.js';
 import { assertNatsReachable, NATS_URL, testEngine } from './test-nats.test-helpers.js';
 
 const retain = { size: 1000, ttlMs: 60_000, metaTtlMs: 600_000 };
@@ -74,6 +75,37 @@ describe('NatsBroker against the real NATS JetStream', () => {
       offsets.map((o) => [o, byOffset.get(o)]),
     );
   }, 30_000);
+
+  it('gets from the server what ordering relies on: every republish names its predecessor on the subject', async () => {
+    // RepublishOrderer restores stream order from Nats-Sequence / Nats-Last-Sequence; this checks the
+    // chain is complete over publications, a live-only publish, a top marker and a removeHistory purge.
+    const [engine] = await openShared(1);
+    if (engine === undefined) throw new Error('no engine');
+    const ch = uniqueChannel('chain');
+    const nc = await connect({ servers: NATS_URL });
+    const positions: Array<{ seq: number; previous: number }> = [];
+    try {
+      const sub = nc.subscribe(`tidings-test.shared.${engine.streamName}.r.>`, {
+        callback: (err, msg) => {
+          const position = err === null ? republishPosition(msg.headers) : undefined;
+          if (position !== undefined) positions.push(position);
+        },
+      });
+      await nc.flush();
+      await engine.history.history(ch, { limit: 0 }); // writes the epoch marker
+      await engine.broker.publish(ch, utf8('a'), { history: retain });
+      await engine.broker.publish(ch, utf8('b')); // live only
+      await engine.history.removeHistory(ch);
+      await engine.broker.publish(ch, utf8('c'), { history: retain });
+      await waitFor(() => positions.length >= 5, 5000, '5 republished messages');
+      sub.unsubscribe();
+    } finally {
+      await nc.close();
+    }
+    expect(positions).toHaveLength(5);
+    expect(positions[0]?.previous).toBe(0);
+    for (let i = 1; i < positions.length; i++) expect(positions[i]?.previous).toBe(positions[i - 1]?.seq);
+  });
 
   it('answers large history reads (ordered consumer scan) with size, since, limit, reverse and removal, leaving no consumer', async () => {
     const [engine] = await openShared(1);

@@ -19,6 +19,7 @@ import { ChannelLog, type ChannelTop } from './channel-log.js';
 import { type NatsConnector, type NatsHandles, toUnavailable } from './connection.js';
 import type { NatsNames } from './names.js';
 import { readRecord, recordHeaders } from './records.js';
+import { RepublishOrderer, republishPosition } from './republish-order.js';
 
 /** Options of a `NatsBroker`. */
 export interface NatsBrokerOptions {
@@ -53,9 +54,12 @@ const LEAVE = 0x6c; // 'l'
  *   resolves with the first publication's position and `suppressed: true`, read from the first
  *   message, or when history no longer holds it, from a record in the idempotency stream.
  * - Delivery: the stream republishes every stored message to a core subject per channel; a
- *   node holds one core subscription per channel, so it receives exactly the stored messages in
- *   stream order (rejected appends are never republished). Joins and leaves travel on another
- *   core subject. After a reconnect, `onDiscontinuity` receives every subscribed channel.
+ *   node holds one core subscription per channel, so it receives exactly the stored messages
+ *   (rejected appends are never republished). The server may queue two republishes in the
+ *   opposite order of their sequences when they were published on separate connections, so
+ *   each channel's messages pass through a `RepublishOrderer` that restores stream order.
+ *   Joins and leaves travel on another core subject. After a reconnect, `onDiscontinuity`
+ *   receives every subscribed channel.
  * - Fail fast: while disconnected every call rejects at once with `TIDINGS_ERR_UNAVAILABLE`;
  *   after `close()` with `TIDINGS_ERR_STATE` (except `unsubscribe` and `close`).
  */
@@ -72,6 +76,9 @@ export class NatsBroker implements Broker, HistoryStore {
   readonly #tails = new Map<string, Promise<unknown>>();
   #handler: BrokerEventHandler | undefined;
   #closed = false;
+  /** Restores stream order per channel, for the channel subscriptions and for the prefix one. */
+  readonly #ordered = new RepublishOrderer<Msg>((channel, msg) => this.#deliverPublication(channel, msg));
+  readonly #orderedByPrefix = new RepublishOrderer<Msg>((channel, msg) => this.#deliverPublication(channel, msg, true));
 
   constructor(options: NatsBrokerOptions) {
     this.#connector = options.connector;
@@ -79,6 +86,9 @@ export class NatsBroker implements Broker, HistoryStore {
     this.#log = new ChannelLog(options.names);
     this.#maxPerChannel = options.maxMessagesPerChannel;
     this.#connector.onReconnect(() => {
+      // What was lost while disconnected is not coming back: stop waiting for it.
+      this.#ordered.flushAll();
+      this.#orderedByPrefix.flushAll();
       const channels = [...this.#subscriptions.keys()];
       if (channels.length > 0 && !this.#closed) this.#handler?.onDiscontinuity?.(channels);
       if (this.#prefixes.size > 0 && !this.#closed) this.#handler?.onPrefixDiscontinuity?.();
@@ -107,7 +117,7 @@ export class NatsBroker implements Broker, HistoryStore {
       if (this.#subscriptions.has(channel)) continue;
       const deliveries = nc.subscribe(this.#names.delivery(channel), {
         callback: (err, msg) => {
-          if (err === null) this.#deliverPublication(channel, msg);
+          if (err === null) this.#ordered.push(channel, republishPosition(msg.headers), msg);
         },
       });
       const events = nc.subscribe(this.#names.events(channel), {
@@ -128,6 +138,7 @@ export class NatsBroker implements Broker, HistoryStore {
     for (const channel of channels) {
       for (const sub of this.#subscriptions.get(channel) ?? []) sub.unsubscribe();
       this.#subscriptions.delete(channel);
+      this.#ordered.forget(channel);
     }
   }
 
@@ -147,7 +158,8 @@ export class NatsBroker implements Broker, HistoryStore {
         callback: (err, msg) => {
           if (err !== null) return;
           const channel = this.#names.channelOfDelivery(msg.subject);
-          if (channel !== undefined && this.#matchesPrefix(channel)) this.#deliverPublication(channel, msg, true);
+          if (channel !== undefined && this.#matchesPrefix(channel))
+            this.#orderedByPrefix.push(channel, republishPosition(msg.headers), msg);
         },
       });
     }
@@ -162,6 +174,7 @@ export class NatsBroker implements Broker, HistoryStore {
     if (this.#prefixes.size === 0 && this.#prefixSubscription !== undefined) {
       this.#prefixSubscription.unsubscribe();
       this.#prefixSubscription = undefined;
+      this.#orderedByPrefix.clear();
     }
   }
 
