@@ -2,12 +2,24 @@
 // What one small output buffer costs (the allocation pass of issue 19): off-heap and on-heap
 // typed arrays, TextEncoder, a slab view, Node's pool, and the encoders that use slabs now.
 // Medians of 11 rounds of 100,000 in this process. Usage (after `npm run build`):
-//   node bench/alloc-cost.mjs [--dir <a built checkout, default this one>]
+//   node bench/alloc-cost.mjs [--dir <a built checkout, default this one>] [--rounds 11] [--iterations 100000]
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { dir: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { dir: { type: 'string' }, rounds: { type: 'string' }, iterations: { type: 'string' } },
+});
+const count = (name, fallback) => {
+  const n = Number(values[name] ?? fallback);
+  if (!Number.isSafeInteger(n) || n < 1) {
+    console.error(`alloc-cost: --${name} must be a positive integer, got ${values[name]}`);
+    process.exit(2);
+  }
+  return n;
+};
+const rounds = count('rounds', 11);
+const iterations = count('iterations', 100_000);
 const root = values.dir ?? fileURLToPath(new URL('..', import.meta.url));
 const load = (p) => import(pathToFileURL(join(root, p)).href);
 const protocol = await load('packages/protocol/dist/index.js');
@@ -47,11 +59,11 @@ const cases = [
 ];
 for (const [name, f] of cases) {
   const r = [];
-  for (let k = 0; k < 11; k++) {
+  for (let k = 0; k < rounds; k++) {
     const t = process.hrtime.bigint();
-    for (let i = 0; i < 100_000; i++) f(i);
-    r.push(Number(process.hrtime.bigint() - t) / 100_000);
+    for (let i = 0; i < iterations; i++) f(i);
+    r.push(Number(process.hrtime.bigint() - t) / iterations);
   }
   r.sort((a, b) => a - b);
-  console.log(`${r[5].toFixed(0).padStart(7)} ns  ${name}`);
+  console.log(`${r[Math.floor(rounds / 2)].toFixed(0).padStart(7)} ns  ${name}`);
 }
