@@ -15,7 +15,8 @@
 # OUT (folder for the .cpuprofile, bench JSON and server log) [$TMPDIR/tidings-profile-<time>],
 # CLIENT: bench (`tidings bench`) or c (bench/c-client/fanlat.c, built here with cc; fanout over
 # centrifuge-ws at a fixed rate only, so the load client's own cost stays off the server's
-# core and out of the latency) [bench].
+# core and out of the latency) [bench], INTERVAL (V8's sampling interval in µs,
+# `--cpu-prof-interval`; a short run of a small fan-out needs a finer one to catch the window) [1000].
 # Open the .cpuprofile in Chrome DevTools (Performance panel) for the call tree.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,6 +30,8 @@ CLIENT="${CLIENT:-bench}"
 DURING="${DURING:-broadcastPublication}"
 PORT="${PORT:-8961}"
 TOP="${TOP:-30}"
+INTERVAL="${INTERVAL:-1000}"
+[[ "$INTERVAL" =~ ^[1-9][0-9]*$ ]] || { echo "profile-fanout.sh: INTERVAL must be a positive number of µs" >&2; exit 1; }
 OUT="${OUT:-${TMPDIR:-/tmp}/tidings-profile-$(date -u +%Y%m%dT%H%M%SZ)}"
 tidings=(node apps/tidings/bin/tidings.js)
 [[ -f apps/tidings/dist/cli.js ]] || { echo "profile-fanout.sh: run \`npm run build\` first" >&2; exit 1; }
@@ -53,7 +56,7 @@ elif [[ "$CLIENT" != bench ]]; then
   exit 1
 fi
 config=bench/peers/tidings.json # shared with compare.sh; TIDINGS_HTTP_PORT overrides its port
-TIDINGS_HTTP_PORT="$PORT" taskset -c 0 node --cpu-prof --cpu-prof-dir="$OUT" apps/tidings/bin/tidings.js serve --config "$config" >"$OUT/server.log" 2>&1 &
+TIDINGS_HTTP_PORT="$PORT" taskset -c 0 node --cpu-prof --cpu-prof-interval "$INTERVAL" --cpu-prof-dir="$OUT" apps/tidings/bin/tidings.js serve --config "$config" >"$OUT/server.log" 2>&1 &
 server=$!
 trap 'kill -TERM $server 2>/dev/null || true' EXIT
 for ((i = 0; i < 100; i++)); do
