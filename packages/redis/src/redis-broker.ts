@@ -16,7 +16,15 @@ import {
 } from '@tidings/server';
 import type { Reply } from './connection.js';
 import type { KeySpace } from './keys.js';
-import { asArray, asNumber, asText, decodeEntry, decodePublicationMessage, MessageKind } from './replies.js';
+import {
+  asArray,
+  asNumber,
+  asText,
+  decodeEntry,
+  decodePublicationMessage,
+  decodePublicationRun,
+  MessageKind,
+} from './replies.js';
 import { HISTORY_SCRIPT, PUBLISH_MANY_SCRIPT, PUBLISH_SCRIPT } from './scripts.js';
 import type { PubSubListener, RedisCommands, RedisSubscriptions } from './transport.js';
 
@@ -65,6 +73,8 @@ export interface RedisBrokerOptions {
  * - Delivery: one Redis pub/sub subscription per channel per node, on a dedicated connection
  *   (with `sharded`, on the connection to the shard owning the channel's slot);
  *   joins and leaves travel on the same Redis channel, so they are ordered with publications.
+ *   A `publishMany` call sends each channel's publications as one message (`P`, a run at
+ *   consecutive offsets; see `PUBLISH_MANY_SCRIPT`), decoded here into one delivery each.
  *   Delivery is at most once; after the subscriber connection was lost and came back, the
  *   handler's `onDiscontinuity` receives every subscribed channel so the node re-checks offsets.
  * - Fail fast: a command issued while disconnected or not answered within the command timeout
@@ -249,18 +259,11 @@ export class RedisBroker implements Broker, HistoryStore {
     const outcomes = new Array<BrokerPublishOutcome>(items.length);
     await Promise.all(
       [...groups.values()].map(async (members) => {
-        const keys: string[] = [];
-        const args: Array<string | Buffer> = [this.#sharded ? '1' : '0'];
-        for (const i of members) {
-          const item = items[i] as BrokerPublishItem;
-          const one = this.#publishArgs(item.channel, item.data, item.options ?? {});
-          keys.push(...one.keys);
-          args.push(...one.args);
-        }
+        const { keys, args } = this.#publishManyArgs(items, members);
         try {
-          const replies = asArray(await this.#commands.eval(PUBLISH_MANY_SCRIPT, keys, args), members.length);
+          const replies = asArray(await this.#commands.eval(PUBLISH_MANY_SCRIPT, keys, args), members.length * 3);
           members.forEach((i, j) => {
-            outcomes[i] = { ok: true, result: publishResult(replies[j] ?? null) };
+            outcomes[i] = { ok: true, result: publishResultOf(replies[j * 3], replies[j * 3 + 1], replies[j * 3 + 2]) };
           });
         } catch (error) {
           for (const i of members) outcomes[i] = { ok: false, error };
@@ -268,6 +271,61 @@ export class RedisBroker implements Broker, HistoryStore {
       }),
     );
     return outcomes;
+  }
+
+  /**
+   * Keys and arguments of one `PUBLISH_MANY_SCRIPT` call for `items[members]`: each channel and
+   * each distinct retention setting once, then four arguments per item (see the script).
+   */
+  #publishManyArgs(
+    items: readonly BrokerPublishItem[],
+    members: readonly number[],
+  ): { keys: string[]; args: Array<string | Buffer> } {
+    const channelKeys: string[] = [];
+    const idempotencyKeys: string[] = [];
+    const pubsub: string[] = [];
+    const channelIndex = new Map<string, number>();
+    // [size, ttl, metaTtl, window] per profile; a batch rarely has more than one or two.
+    const profiles: number[][] = [];
+    const itemArgs: Array<string | Buffer> = [];
+    for (const i of members) {
+      const item = items[i] as BrokerPublishItem;
+      const options = item.options ?? {};
+      let c = channelIndex.get(item.channel);
+      if (c === undefined) {
+        const names = this.#channelKeys(item.channel);
+        channelKeys.push(names.meta, names.history);
+        pubsub.push(names.pubsub);
+        c = channelIndex.size + 1;
+        channelIndex.set(item.channel, c);
+      }
+      const retention = options.history;
+      const size = retention === undefined ? 0 : Math.max(0, Math.floor(retention.size));
+      const ttlMs = retention === undefined ? 0 : Math.max(0, Math.ceil(retention.ttlMs));
+      const metaTtlMs =
+        retention?.metaTtlMs !== undefined && retention.metaTtlMs > 0
+          ? Math.ceil(retention.metaTtlMs)
+          : this.#metaTtlMs;
+      const key = options.idempotencyKey;
+      const windowMs =
+        key === undefined ? 0 : Math.max(0, Math.ceil(options.idempotencyWindowMs ?? this.#idempotencyWindowMs));
+      let p = profiles.findIndex((q) => q[0] === size && q[1] === ttlMs && q[2] === metaTtlMs && q[3] === windowMs);
+      if (p < 0) p = profiles.push([size, ttlMs, metaTtlMs, windowMs]) - 1;
+      let k = 0;
+      if (key !== undefined) k = idempotencyKeys.push(this.#keys.idempotency(item.channel, key));
+      const body = encodePublicationBody({ data: item.data, info: options.info, tags: options.tags });
+      itemArgs.push(Buffer.from(body.buffer, body.byteOffset, body.byteLength), small(c), small(p + 1), small(k));
+    }
+    const args: Array<string | Buffer> = [
+      this.#sharded ? '1' : '0',
+      newEpoch(),
+      small(pubsub.length),
+      small(profiles.length),
+      ...pubsub,
+    ];
+    for (const q of profiles) for (const v of q) args.push(String(v));
+    for (const a of itemArgs) args.push(a);
+    return { keys: channelKeys.concat(idempotencyKeys), args };
   }
 
   /** Keys and arguments of one publication, as `PUBLISH_SCRIPT` takes them (without the sharded flag). */
@@ -380,6 +438,9 @@ export class RedisBroker implements Broker, HistoryStore {
           handler.onPublication(channel, pub, epoch);
           break;
         }
+        case MessageKind.Publications:
+          decodePublicationRun(message, (pub, epoch) => handler.onPublication(channel, pub, epoch));
+          break;
         case MessageKind.Join:
           handler.onJoin(channel, decodeClientInfo(message.subarray(1)));
           break;
@@ -397,7 +458,8 @@ export class RedisBroker implements Broker, HistoryStore {
 
   #deliverPrefix(prefix: string, message: Buffer, pubsubChannel: Buffer): void {
     const handler = this.#handler;
-    if (handler === undefined || message[0] !== MessageKind.Publication) return;
+    const kind = message[0];
+    if (handler === undefined || (kind !== MessageKind.Publication && kind !== MessageKind.Publications)) return;
     const channel = this.#keys.channelOfPubsub(pubsubChannel.toString());
     if (channel === undefined || !channel.startsWith(prefix)) return;
     for (const [other, entry] of this.#prefixes) {
@@ -405,8 +467,12 @@ export class RedisBroker implements Broker, HistoryStore {
       if (entry.confirmed && other.length < prefix.length && channel.startsWith(other)) return;
     }
     try {
-      const { pub, epoch } = decodePublicationMessage(message);
-      handler.onPrefixPublication?.(channel, pub, epoch);
+      if (kind === MessageKind.Publications)
+        decodePublicationRun(message, (pub, epoch) => handler.onPrefixPublication?.(channel, pub, epoch));
+      else {
+        const { pub, epoch } = decodePublicationMessage(message);
+        handler.onPrefixPublication?.(channel, pub, epoch);
+      }
     } catch (err) {
       queueMicrotask(() => {
         throw err;
@@ -430,8 +496,18 @@ export class RedisBroker implements Broker, HistoryStore {
 /** `{suppressed, offset, epoch}` of a publish script → the broker's result. */
 function publishResult(reply: Reply): BrokerPublishResult {
   const [suppressed, offset, epoch] = asArray(reply, 3);
+  return publishResultOf(suppressed, offset, epoch);
+}
+
+function publishResultOf(suppressed: Reply | undefined, offset: Reply | undefined, epoch: Reply | undefined) {
   const result = { offset: asNumber(offset), epoch: asText(epoch) };
   return asNumber(suppressed) === 1 ? { ...result, suppressed: true } : result;
+}
+
+/** Decimal strings of small indexes, made once (a batch sends three per item). */
+const smallNumbers = Array.from({ length: 1024 }, (_, i) => String(i));
+function small(n: number): string {
+  return smallNumbers[n] ?? String(n);
 }
 
 // Random bytes for epoch candidates, drawn 512 at a time: every publish sends one candidate
@@ -441,7 +517,6 @@ const epochBytes = 6;
 let epochPool = Buffer.alloc(0);
 let epochAt = 0;
 
-/** A short random url-safe epoch (48 bits, 8 characters), as the memory engine's. */
 /** The key names a publish to one channel sends (`RedisBroker.#channelKeys`). */
 interface ChannelKeys {
   readonly meta: string;
@@ -454,6 +529,7 @@ interface ChannelKeys {
 /** Channels whose key names `RedisBroker` keeps at most. */
 const keyCacheSize = 10_000;
 
+/** A short random url-safe epoch (48 bits, 8 characters), as the memory engine's. */
 function newEpoch(): string {
   if (epochAt + epochBytes > epochPool.length) {
     epochPool = randomBytes(epochBytes * 512);

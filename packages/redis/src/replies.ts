@@ -1,8 +1,8 @@
 import { decodePublicationBody, type StreamPublication } from '@tidings/server';
 import type { Reply } from './connection.js';
 
-/** First byte of a pub/sub message: publication, join or leave. */
-export const MessageKind = { Publication: 0x70, Join: 0x6a, Leave: 0x6c } as const;
+/** First byte of a pub/sub message: publication, run of publications, join or leave. */
+export const MessageKind = { Publication: 0x70, Publications: 0x50, Join: 0x6a, Leave: 0x6c } as const;
 
 const SPACE = 0x20;
 
@@ -16,6 +16,32 @@ export function decodePublicationMessage(message: Buffer): { pub: StreamPublicat
   const time = Number(message.toString('latin1', a + 1, b));
   const epoch = message.toString('latin1', b + 1, c);
   return { pub: { ...decodePublicationBody(message.subarray(c + 1)), offset, time }, epoch };
+}
+
+/**
+ * Parses `P<first offset> <time> <epoch> ` followed by `<body length> <body>` per publication
+ * (a batch's publications of one channel, at consecutive offsets; see `PUBLISH_MANY_SCRIPT`)
+ * and hands each to `each` in offset order. Throws on a malformed message before handing any.
+ */
+export function decodePublicationRun(message: Buffer, each: (pub: StreamPublication, epoch: string) => void): void {
+  const a = message.indexOf(SPACE, 1);
+  const b = message.indexOf(SPACE, a + 1);
+  const c = message.indexOf(SPACE, b + 1);
+  if (a < 0 || b < 0 || c < 0) throw new Error('malformed publication run from Redis');
+  const first = Number(message.toString('latin1', 1, a));
+  const time = Number(message.toString('latin1', a + 1, b));
+  const epoch = message.toString('latin1', b + 1, c);
+  const bodies: Buffer[] = [];
+  for (let at = c + 1; at < message.length; ) {
+    const space = message.indexOf(SPACE, at);
+    const length = space < 0 ? Number.NaN : Number(message.toString('latin1', at, space));
+    if (!Number.isSafeInteger(length) || length < 0 || space + 1 + length > message.length)
+      throw new Error('malformed publication run from Redis');
+    bodies.push(message.subarray(space + 1, space + 1 + length));
+    at = space + 1 + length;
+  }
+  const pubs = bodies.map((body, i) => ({ ...decodePublicationBody(body), offset: first + i, time }));
+  for (const pub of pubs) each(pub, epoch);
 }
 
 /** Decodes one XRANGE entry `[<offset>-0, [field, value, ...]]` (fields `t` time, `b` body). */
