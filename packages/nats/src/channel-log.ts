@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import {
-  decodePublicationBody,
+  decodeStreamPublication,
   type HistoryQuery,
   type HistoryReadResult,
   type StreamPublication,
@@ -143,7 +143,7 @@ export class ChannelLog {
       // size 0: a live-only publication (skip_history); it leaves a hole, not a reset.
       if (record.size <= 0 || (record.ttlMs > 0 && msg.time + record.ttlMs <= now)) continue;
       kept.push({
-        pub: { offset: record.offset, time: msg.time, ...decodePublicationBody(msg.data) },
+        pub: decodeStreamPublication(msg.data, record.offset, msg.time),
         size: record.size,
       });
     }

@@ -8,7 +8,7 @@ import {
   type BrokerPublishOutcome,
   type BrokerPublishResult,
   decodeClientInfo,
-  decodePublicationBody,
+  decodeStreamPublication,
   encodeClientInfo,
   encodePublicationBody,
   type HistoryQuery,
@@ -366,11 +366,7 @@ export class NatsBroker implements Broker, HistoryStore {
     try {
       const stamp = msg.headers?.get('Nats-Time-Stamp');
       const time = stamp === undefined ? Number.NaN : Date.parse(stamp);
-      const pub = {
-        offset: record.offset,
-        time: Number.isFinite(time) ? time : Date.now(),
-        ...decodePublicationBody(msg.data),
-      };
+      const pub = decodeStreamPublication(msg.data, record.offset, Number.isFinite(time) ? time : Date.now());
       if (byPrefix) handler.onPrefixPublication?.(channel, pub, record.epoch);
       else handler.onPublication(channel, pub, record.epoch);
     } catch (err) {

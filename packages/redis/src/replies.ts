@@ -1,4 +1,4 @@
-import { decodePublicationBody, type StreamPublication } from '@tidings/server';
+import { decodeStreamPublication, type StreamPublication } from '@tidings/server';
 import type { Reply } from './connection.js';
 
 /** First byte of a pub/sub message: publication, run of publications, join or leave. */
@@ -15,7 +15,7 @@ export function decodePublicationMessage(message: Buffer): { pub: StreamPublicat
   const offset = Number(message.toString('latin1', 1, a));
   const time = Number(message.toString('latin1', a + 1, b));
   const epoch = message.toString('latin1', b + 1, c);
-  return { pub: { ...decodePublicationBody(message.subarray(c + 1)), offset, time }, epoch };
+  return { pub: decodeStreamPublication(message.subarray(c + 1), offset, time), epoch };
 }
 
 /**
@@ -40,7 +40,7 @@ export function decodePublicationRun(message: Buffer, each: (pub: StreamPublicat
     bodies.push(message.subarray(space + 1, space + 1 + length));
     at = space + 1 + length;
   }
-  const pubs = bodies.map((body, i) => ({ ...decodePublicationBody(body), offset: first + i, time }));
+  const pubs = bodies.map((body, i) => decodeStreamPublication(body, first + i, time));
   for (const pub of pubs) each(pub, epoch);
 }
 
@@ -58,7 +58,7 @@ export function decodeEntry(entry: Reply): StreamPublication {
     else if (field === 'b') body = asBuffer(values[i + 1]);
   }
   if (body === undefined) throw new Error(`history entry ${idText} has no body`);
-  return { ...decodePublicationBody(body), offset, time };
+  return decodeStreamPublication(body, offset, time);
 }
 
 /** The reply as an array of at least `length` items; throws on any other shape. */

@@ -9,6 +9,7 @@ export {
   type DecodedPublicationBody,
   decodeClientInfo,
   decodePublicationBody,
+  decodeStreamPublication,
   encodeClientInfo,
   encodePublicationBody,
   type PublicationBody,

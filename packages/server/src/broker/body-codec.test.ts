@@ -1,7 +1,13 @@
 import { comparableInfo } from '@tidings/testkit';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeClientInfo, decodePublicationBody, encodeClientInfo, encodePublicationBody } from './body-codec.js';
+import {
+  decodeClientInfo,
+  decodePublicationBody,
+  decodeStreamPublication,
+  encodeClientInfo,
+  encodePublicationBody,
+} from './body-codec.js';
 
 const bytes = fc.uint8Array({ maxLength: 300 });
 const info = fc.record(
@@ -18,6 +24,23 @@ describe('publication encoding', () => {
         expect(Array.from(decoded.data)).toEqual(Array.from(data));
         expect(comparableInfo(decoded.info)).toEqual(comparableInfo(i));
         expect(decoded.tags).toEqual(t === undefined ? undefined : { ...t });
+      }),
+    );
+  });
+
+  it('decodes straight into a stream publication, leaving absent fields out (not undefined)', () => {
+    fc.assert(
+      fc.property(bytes, fc.option(info, { nil: undefined }), fc.option(tags, { nil: undefined }), (data, i, t) => {
+        const encoded = encodePublicationBody({ data, info: i, tags: t });
+        const pub = decodeStreamPublication(encoded, 7, 1234);
+        const body = decodePublicationBody(encoded);
+        expect(Object.keys(pub).sort()).toEqual(['offset', 'time', ...Object.keys(body)].sort());
+        expect({ offset: pub.offset, time: pub.time }).toEqual({ offset: 7, time: 1234 });
+        expect(Array.from(pub.data)).toEqual(Array.from(data));
+        expect(comparableInfo(pub.info)).toEqual(comparableInfo(i));
+        expect(pub.tags).toEqual(t === undefined ? undefined : { ...t });
+        expect('info' in body).toBe(i !== undefined);
+        expect('tags' in body).toBe(t !== undefined);
       }),
     );
   });

@@ -1,4 +1,5 @@
 import { allocateBytes, type ClientInfo } from '@tidings/protocol';
+import type { StreamPublication } from './types.js';
 
 // The stored form of a publication for the external engines (@tidings/redis, @tidings/nats):
 // one binary codec for both, so a body written by one engine's code reads the same in the other's
@@ -58,6 +59,29 @@ export function encodePublicationBody(body: PublicationBody): Uint8Array {
 
 /** Decodes `encodePublicationBody` output; throws on malformed or unknown-version input. */
 export function decodePublicationBody(bytes: Uint8Array): DecodedPublicationBody {
+  const { data, info, tags } = readBody(bytes);
+  if (info === undefined && tags === undefined) return { data };
+  if (tags === undefined) return { data, info: info as ClientInfo };
+  return info === undefined ? { data, tags } : { data, info, tags };
+}
+
+/**
+ * Decodes a body straight into the publication an engine delivers: the object is built once,
+ * with no spread (`{ ...decodePublicationBody(b), offset, time }` cost 1.7 µs per publication in
+ * the Redis batch profile, node --cpu-prof of bench/publish-api.mjs; this is one literal).
+ */
+export function decodeStreamPublication(bytes: Uint8Array, offset: number, time: number): StreamPublication {
+  const { data, info, tags } = readBody(bytes);
+  if (info === undefined && tags === undefined) return { offset, time, data };
+  if (tags === undefined) return { offset, time, data, info: info as ClientInfo };
+  return info === undefined ? { offset, time, data, tags } : { offset, time, data, info, tags };
+}
+
+function readBody(bytes: Uint8Array): {
+  data: Uint8Array;
+  info: ClientInfo | undefined;
+  tags: Record<string, string> | undefined;
+} {
   const r = new Reader(bytes);
   const version = r.byte();
   if (version !== VERSION) throw new Error(`unknown publication encoding version ${version}`);
@@ -72,7 +96,7 @@ export function decodePublicationBody(bytes: Uint8Array): DecodedPublicationBody
     tags = Object.fromEntries(pairs);
   }
   r.end();
-  return { data, ...(info === undefined ? {} : { info }), ...(tags === undefined ? {} : { tags }) };
+  return { data, info, tags };
 }
 
 /** Encodes a `ClientInfo` (joins, leaves and presence entries). */
