@@ -8,14 +8,19 @@ const SPACE = 0x20;
 
 /** Parses `p<offset> <time> <epoch> <body>` as built by the publish script. */
 export function decodePublicationMessage(message: Buffer): { pub: StreamPublication; epoch: string } {
+  const { offset, time, epoch, rest } = readHead(message, 'publication message');
+  return { pub: decodeStreamPublication(message.subarray(rest), offset, time), epoch };
+}
+
+/** The head `<kind><offset> <time> <epoch> ` shared by `p` and `P` messages; `rest` is where the bodies start. */
+function readHead(message: Buffer, what: string): { offset: number; time: number; epoch: string; rest: number } {
   const a = message.indexOf(SPACE, 1);
   const b = message.indexOf(SPACE, a + 1);
   const c = message.indexOf(SPACE, b + 1);
-  if (a < 0 || b < 0 || c < 0) throw new Error('malformed publication message from Redis');
+  if (a < 0 || b < 0 || c < 0) throw new Error(`malformed ${what} from Redis`);
   const offset = Number(message.toString('latin1', 1, a));
   const time = Number(message.toString('latin1', a + 1, b));
-  const epoch = message.toString('latin1', b + 1, c);
-  return { pub: decodeStreamPublication(message.subarray(c + 1), offset, time), epoch };
+  return { offset, time, epoch: message.toString('latin1', b + 1, c), rest: c + 1 };
 }
 
 /**
@@ -24,15 +29,9 @@ export function decodePublicationMessage(message: Buffer): { pub: StreamPublicat
  * and hands each to `each` in offset order. Throws on a malformed message before handing any.
  */
 export function decodePublicationRun(message: Buffer, each: (pub: StreamPublication, epoch: string) => void): void {
-  const a = message.indexOf(SPACE, 1);
-  const b = message.indexOf(SPACE, a + 1);
-  const c = message.indexOf(SPACE, b + 1);
-  if (a < 0 || b < 0 || c < 0) throw new Error('malformed publication run from Redis');
-  const first = Number(message.toString('latin1', 1, a));
-  const time = Number(message.toString('latin1', a + 1, b));
-  const epoch = message.toString('latin1', b + 1, c);
+  const { offset: first, time, epoch, rest } = readHead(message, 'publication run');
   const bodies: Buffer[] = [];
-  for (let at = c + 1; at < message.length; ) {
+  for (let at = rest; at < message.length; ) {
     const space = message.indexOf(SPACE, at);
     const length = space < 0 ? Number.NaN : Number(message.toString('latin1', at, space));
     if (!Number.isSafeInteger(length) || length < 0 || space + 1 + length > message.length)
