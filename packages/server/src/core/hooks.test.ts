@@ -63,8 +63,8 @@ afterEach(async () => {
   for (const n of nodes.splice(0)) await n.shutdown();
 });
 
-async function setup(hooks: TidingsHooks) {
-  const clock = new FakeClock(1_700_000_000_000);
+async function setup(hooks: TidingsHooks, options: { earlyMs?: number } = {}) {
+  const clock = new FakeClock(1_700_000_000_000, { earlyMs: options.earlyMs ?? 0 });
   const engine = createMemoryEngine({ clock });
   // "closed:" allows nothing by itself: only a hook can let a client in.
   const node = createNode({
@@ -74,7 +74,11 @@ async function setup(hooks: TidingsHooks) {
     clock,
     channels: { namespaces: { closed: {}, room: { allowSubscribeForClient: true } } },
     // Pings far apart: the fake clock jumps past expiries without pongs being due.
-    client: { pingIntervalMs: 600_000, pongTimeoutMs: 3_000, expiredCloseDelayMs: 5_000 },
+    client: {
+      pingIntervalMs: 600_000,
+      pongTimeoutMs: 3_000,
+      expiredCloseDelayMs: options.expiredCloseDelayMs ?? 5_000,
+    },
   });
   await node.start();
   nodes.push(node);
@@ -246,6 +250,32 @@ describe('TidingsHooks', () => {
     expect(calls).toBe(2);
     expect(s.channels()).toEqual([]);
     expect(t.replies().find((m) => m.push?.unsubscribe)?.push.unsubscribe.code).toBe(2501);
+  });
+
+  it('refresh and sub_refresh still run when timers fire a millisecond early, as Node does against Date.now()', async () => {
+    const asked: string[] = [];
+    const { connect, send, clock } = await setup(
+      {
+        onConnecting: () => ({ user: 'frank', expireAt: 1_700_000_002 }),
+        onRefresh: () => {
+          asked.push('refresh');
+          return { expireAt: 1_700_000_060 };
+        },
+        onSubscribe: () => ({ expireAt: 1_700_000_002 }),
+        onSubRefresh: (ctx) => {
+          asked.push(`sub_refresh ${ctx.channel}`);
+          return { expireAt: 1_700_000_060 };
+        },
+      },
+      { earlyMs: 1 },
+    );
+    const { t, s } = await connect();
+    await send(s, { id: 2, subscribe: { channel: 'closed:x' } });
+    clock.advance(2_000);
+    await flush();
+    expect(asked.sort()).toEqual(['refresh', 'sub_refresh closed:x']);
+    expect(t.closed).toBeUndefined();
+    expect(s.channels()).toEqual(['closed:x']);
   });
 
   it('a failing onRefresh keeps the connection and asks again a ping interval later', async () => {

@@ -572,9 +572,14 @@ export class Session implements HubSession, OverflowListener {
     if (this.#pingTicket !== 0 && delay > this.#node.client.pingIntervalMs) return;
     this.#expireTimer = this.#node.clock.setTimeout(() => {
       this.#expireTimer = undefined;
+      const now = this.#node.clock.now();
+      // Node fires a timer up to a millisecond before Date.now() reaches its deadline: then the
+      // check is not due yet, so it is armed again for the rest rather than dropped.
+      if (now < this.#expireDue) return this.#armExpiry();
       this.#expireDue = 0;
       const current = this.#expireAt;
-      if (current === undefined || current * 1000 > this.#node.clock.now()) return;
+      if (current === undefined) return;
+      if (current * 1000 > now) return this.#scheduleExpiry(current);
       if (this.#serverRefresh) this.#refreshServerSide();
       else this.close(disconnectOf(DisconnectCode.Expired));
     }, delay);

@@ -481,19 +481,29 @@ export class SubscriptionManager {
     sub.expireTimer = undefined;
     if (sub.expireAt === undefined) return;
     const grace = sub.serverRefresh ? 0 : this.#node.client.expiredCloseDelayMs;
-    const delay = Math.max(0, sub.expireAt * 1000 - this.#node.clock.now()) + grace;
-    sub.expireTimer = this.#node.clock.setTimeout(() => {
-      if (this.#get(sub.channel) !== sub) return;
-      if (sub.serverRefresh) {
-        void this.#refreshServerSide(sub);
-        return;
-      }
-      if (sub.expireAt !== undefined && sub.expireAt * 1000 <= this.#node.clock.now()) {
+    this.#armExpiry(sub, Math.max(this.#node.clock.now(), sub.expireAt * 1000) + grace);
+  }
+
+  #armExpiry(sub: Subscription, due: number): void {
+    sub.expireTimer = this.#node.clock.setTimeout(
+      () => {
+        sub.expireTimer = undefined;
+        if (this.#get(sub.channel) !== sub || sub.expireAt === undefined) return;
+        const now = this.#node.clock.now();
+        // Node fires a timer up to a millisecond before Date.now() reaches its deadline: not due
+        // yet, so it is armed again for the rest rather than dropped.
+        if (now < due) return this.#armExpiry(sub, due);
+        if (sub.expireAt * 1000 > now) return this.#scheduleExpiry(sub);
+        if (sub.serverRefresh) {
+          void this.#refreshServerSide(sub);
+          return;
+        }
         const code = UnsubscribeCode.Expired;
         void this.remove(sub.channel);
         this.#session.sendPush({ channel: sub.channel, unsubscribe: { code, reason: unsubscribeReasons[code] } });
-      }
-    }, delay);
+      },
+      Math.max(0, due - this.#node.clock.now()),
+    );
   }
 
   /** `onSubRefresh` decides at expiry: a new expiry, or the subscription ends with 2501. */

@@ -42,8 +42,16 @@ export class FakeClock implements Clock {
   #seq = 0;
   #timers = new Map<number, FakeTimer>();
 
-  constructor(start = 1_700_000_000_000) {
+  readonly #earlyMs: number;
+
+  /**
+   * `earlyMs` fires each timer up to that many milliseconds before `now()` reaches its deadline,
+   * as Node's timers do against `Date.now()` (libuv rounds its loop time down to the
+   * millisecond); a timer still fires at least a millisecond after it was set.
+   */
+  constructor(start = 1_700_000_000_000, options: { earlyMs?: number } = {}) {
     this.#now = start;
+    this.#earlyMs = options.earlyMs ?? 0;
   }
 
   now(): number {
@@ -56,7 +64,8 @@ export class FakeClock implements Clock {
 
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const seq = ++this.#seq;
-    this.#timers.set(seq, { at: this.#now + Math.max(0, ms), seq, fn });
+    const delay = Math.max(0, ms);
+    this.#timers.set(seq, { at: this.#now + Math.max(Math.min(delay, 1), delay - this.#earlyMs), seq, fn });
     return seq as unknown as TimerHandle;
   }
 
