@@ -74,11 +74,7 @@ async function setup(hooks: TidingsHooks, options: { earlyMs?: number } = {}) {
     clock,
     channels: { namespaces: { closed: {}, room: { allowSubscribeForClient: true } } },
     // Pings far apart: the fake clock jumps past expiries without pongs being due.
-    client: {
-      pingIntervalMs: 600_000,
-      pongTimeoutMs: 3_000,
-      expiredCloseDelayMs: options.expiredCloseDelayMs ?? 5_000,
-    },
+    client: { pingIntervalMs: 600_000, pongTimeoutMs: 3_000, expiredCloseDelayMs: 5_000 },
   });
   await node.start();
   nodes.push(node);

@@ -573,8 +573,8 @@ export class Session implements HubSession, OverflowListener {
     this.#expireTimer = this.#node.clock.setTimeout(() => {
       this.#expireTimer = undefined;
       const now = this.#node.clock.now();
-      // Node fires a timer up to a millisecond before Date.now() reaches its deadline: then the
-      // check is not due yet, so it is armed again for the rest rather than dropped.
+      // Node can fire a timer before Date.now() reaches its deadline (it counts from the event
+      // loop's cached time): then the check is not due yet, so it is armed again for the rest.
       if (now < this.#expireDue) return this.#armExpiry();
       this.#expireDue = 0;
       const current = this.#expireAt;

@@ -490,8 +490,8 @@ export class SubscriptionManager {
         sub.expireTimer = undefined;
         if (this.#get(sub.channel) !== sub || sub.expireAt === undefined) return;
         const now = this.#node.clock.now();
-        // Node fires a timer up to a millisecond before Date.now() reaches its deadline: not due
-        // yet, so it is armed again for the rest rather than dropped.
+        // Node can fire a timer before Date.now() reaches its deadline (it counts from the event
+        // loop's cached time): then it is not due yet, so it is armed again for the rest.
         if (now < due) return this.#armExpiry(sub, due);
         if (sub.expireAt * 1000 > now) return this.#scheduleExpiry(sub);
         if (sub.serverRefresh) {

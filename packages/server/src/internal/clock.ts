@@ -46,8 +46,8 @@ export class FakeClock implements Clock {
 
   /**
    * `earlyMs` fires each timer up to that many milliseconds before `now()` reaches its deadline,
-   * as Node's timers do against `Date.now()` (libuv rounds its loop time down to the
-   * millisecond); a timer still fires at least a millisecond after it was set.
+   * as Node's timers can against `Date.now()` (they count from the event loop's cached,
+   * millisecond-rounded time); a timer still fires at least a millisecond after it was set.
    */
   constructor(start = 1_700_000_000_000, options: { earlyMs?: number } = {}) {
     this.#now = start;
