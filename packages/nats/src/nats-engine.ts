@@ -60,6 +60,8 @@ type StreamSpec = Partial<StreamConfig> & { name: string };
 
 /** The JetStream error code for "stream name already in use with a different configuration". */
 const STREAM_NAME_IN_USE = 10058;
+/** nats-server 2.9 can answer this, not 10058, to the loser of two nodes adding the same stream at once. */
+const SUBJECTS_OVERLAP = 10065;
 
 /**
  * Creates the engine that lets many nodes share one stream per channel through NATS JetStream
@@ -155,12 +157,23 @@ export function createNatsEngine(options: NatsEngineOptions): NatsEngine {
   };
 }
 
-async function ensureStream(jsm: JetStreamManager, config: StreamSpec): Promise<void> {
+/** Adds the stream, or uses the one another node made (possibly with other limits) as it is. */
+export async function ensureStream(jsm: Pick<JetStreamManager, 'streams'>, config: StreamSpec): Promise<void> {
   try {
     await jsm.streams.add(config);
   } catch (err) {
-    // Another node made it, possibly with other limits: use it as it is.
-    if (err instanceof JetStreamApiError && err.code === STREAM_NAME_IN_USE) return;
+    if (!(err instanceof JetStreamApiError)) throw err;
+    if (err.code === STREAM_NAME_IN_USE) return;
+    // Racing another node's add: the stream now exists under our name. A real overlap with a
+    // stream of another name still fails.
+    if (
+      err.code === SUBJECTS_OVERLAP &&
+      (await jsm.streams.info(config.name).then(
+        () => true,
+        () => false,
+      ))
+    )
+      return;
     throw err;
   }
 }
